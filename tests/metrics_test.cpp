@@ -1,0 +1,179 @@
+// Every golden metric case computed by the original implementations
+// (shared/golden/metrics) must be reproduced; plus hand-checked unit cases.
+#include <cmath>
+
+#include "deca/metrics/metrics.h"
+#include "test_support.h"
+
+namespace dm = deca::metrics;
+using nlohmann::json;
+
+namespace {
+
+void expect_close(double expected, double actual, const std::string& what) {
+  const double tol = 1e-9 * std::max(1.0, std::fabs(expected));
+  EXPECT_NEAR(expected, actual, tol) << what;
+}
+
+std::vector<std::string> strings(const json& j) { return j.get<std::vector<std::string>>(); }
+dm::Golds golds_of(const json& j) { return j.get<dm::Golds>(); }
+
+json golden(const std::string& name) {
+  return deca::testing::load_json(deca::testing::shared_dir() / "golden" / "metrics" / (name + ".json"));
+}
+
+// The em/nem/nf1 triple that decaNLP logs for every task.
+void check_squad_family(const std::string& file) {
+  for (const auto& c : golden(file)["cases"]) {
+    const std::string id = c["id"];
+    const auto preds = strings(c["predictions"]);
+    const auto golds = golds_of(c["golds"]);
+    const auto& e = c["expected"];
+    if (e.contains("em")) expect_close(e["em"], dm::exact_match(preds, golds), id + " em");
+    if (e.contains("nem")) expect_close(e["nem"], dm::normalized_exact_match(preds, golds), id + " nem");
+    if (e.contains("nf1")) expect_close(e["nf1"], dm::normalized_f1(preds, golds), id + " nf1");
+  }
+}
+
+}  // namespace
+
+TEST(GoldenMetrics, ExactMatch) {
+  DECA_REQUIRE_SHARED("golden/metrics/em.json");
+  check_squad_family("em");
+}
+TEST(GoldenMetrics, NormalizedExactMatch) {
+  DECA_REQUIRE_SHARED("golden/metrics/nem.json");
+  check_squad_family("nem");
+}
+TEST(GoldenMetrics, NormalizedF1) {
+  DECA_REQUIRE_SHARED("golden/metrics/nf1.json");
+  check_squad_family("nf1");
+}
+
+TEST(GoldenMetrics, Bleu) {
+  DECA_REQUIRE_SHARED("golden/metrics/bleu.json");
+  for (const auto& c : golden("bleu")["cases"]) {
+    std::vector<std::string> refs;
+    for (const auto& g : c["golds"]) refs.push_back(g.at(0));
+    const auto r = dm::corpus_bleu(strings(c["predictions"]), refs);
+    expect_close(c["expected"]["bleu"], r.score, c["id"]);
+    if (c.contains("details") && c["details"].contains("counts")) {
+      EXPECT_EQ(c["details"]["counts"].get<std::vector<long>>(), r.correct) << c["id"];
+      EXPECT_EQ(c["details"]["totals"].get<std::vector<long>>(), r.total) << c["id"];
+    }
+  }
+}
+
+TEST(GoldenMetrics, Rouge) {
+  DECA_REQUIRE_SHARED("golden/metrics/rouge.json");
+  for (const auto& c : golden("rouge")["cases"]) {
+    const auto r = dm::rouge(strings(c["predictions"]), golds_of(c["golds"]));
+    const auto& e = c["expected"];
+    const std::string id = c["id"];
+    expect_close(e["rouge1"], r.rouge1, id + " rouge1");
+    expect_close(e["rouge2"], r.rouge2, id + " rouge2");
+    expect_close(e["rougeL"], r.rougeL, id + " rougeL");
+    expect_close(e["avg_rouge"], r.avg, id + " avg_rouge");
+  }
+}
+
+TEST(GoldenMetrics, Dialogue) {
+  DECA_REQUIRE_SHARED("golden/metrics/dialogue.json");
+  for (const auto& c : golden("dialogue")["cases"]) {
+    std::vector<std::string> ids, golds;
+    for (const auto& g : c["golds"]) {
+      ids.push_back(g.at(0));
+      golds.push_back(g.at(1));
+    }
+    const auto d = dm::dialogue(strings(c["predictions"]), ids, golds);
+    const auto& e = c["expected"];
+    const std::string id = c["id"];
+    expect_close(e["joint_goal_em"], d.joint_goal_em, id + " joint_goal_em");
+    expect_close(e["turn_request_em"], d.turn_request_em, id + " turn_request_em");
+    expect_close(e["turn_goal_em"], d.turn_goal_em, id + " turn_goal_em");
+    expect_close(e["avg_dialogue"], d.avg_dialogue, id + " avg_dialogue");
+  }
+}
+
+TEST(GoldenMetrics, CorpusF1) {
+  DECA_REQUIRE_SHARED("golden/metrics/corpus_f1.json");
+  for (const auto& c : golden("corpus_f1")["cases"]) {
+    std::vector<std::string> preds;
+    for (const auto& p : strings(c["predictions"])) preds.push_back(dm::normalize_answer(p));
+    dm::Golds golds;
+    for (const auto& g : golds_of(c["golds"])) {
+      golds.emplace_back();
+      for (const auto& a : g) golds.back().push_back(dm::normalize_answer(a));
+    }
+    const auto r = dm::corpus_f1(preds, golds);
+    const auto& e = c["expected"];
+    const std::string id = c["id"];
+    expect_close(e["corpus_f1"], r.f1, id + " corpus_f1");
+    expect_close(e["precision"], r.precision, id + " precision");
+    expect_close(e["recall"], r.recall, id + " recall");
+  }
+}
+
+TEST(GoldenMetrics, LogicalFormExactMatch) {
+  DECA_REQUIRE_SHARED("golden/metrics/lfem.json");
+  for (const auto& c : golden("lfem")["cases"]) {
+    std::vector<std::vector<std::string>> headers;
+    std::vector<json> sqls;
+    for (const auto& g : c["golds"]) {
+      headers.push_back(g["table"]["header"].get<std::vector<std::string>>());
+      sqls.push_back(g["sql"]);
+    }
+    expect_close(c["expected"]["lfem"], dm::lfem(strings(c["predictions"]), headers, sqls), c["id"]);
+  }
+}
+
+// ---- Cases checked by hand against the reference's definitions ------------
+
+TEST(Metrics, NormalizeAnswerFollowsSquad) {
+  EXPECT_EQ(dm::normalize_answer("The  Denver Broncos!"), "denver broncos");
+  EXPECT_EQ(dm::normalize_answer("an apple a day"), "apple day");
+  EXPECT_EQ(dm::normalize_answer("theater"), "theater");
+  EXPECT_EQ(dm::normalize_answer("."), "");
+}
+
+TEST(Metrics, PorterStemmerMatchesRouge) {
+  EXPECT_EQ(dm::porter_stem("caresses"), "caress");
+  EXPECT_EQ(dm::porter_stem("ponies"), "poni");
+  EXPECT_EQ(dm::porter_stem("relational"), "relat");
+  EXPECT_EQ(dm::porter_stem("hopping"), "hop");
+  EXPECT_EQ(dm::porter_stem("filing"), "file");
+  EXPECT_EQ(dm::porter_stem("happy"), "happi");
+  EXPECT_EQ(dm::porter_stem("agreement"), "agreem");  // -ement fails m>1, then -ent applies
+  EXPECT_EQ(dm::porter_stem("adjustment"), "adjust");
+  EXPECT_EQ(dm::porter_stem("controll"), "control");
+  EXPECT_EQ(dm::porter_stem("yelling"), "yell");
+}
+
+TEST(Metrics, BleuTokenizer13a) {
+  EXPECT_EQ(dm::tokenize_13a("hello, world."), "hello , world .");
+  EXPECT_EQ(dm::tokenize_13a("3.5 and 1,000"), "3.5 and 1,000");
+  EXPECT_EQ(dm::tokenize_13a("1990-2000 a&amp;b"), "1990 - 2000 a & b");
+}
+
+TEST(Metrics, LogicalFormParsesTheReferenceExample) {
+  const std::vector<std::string> header = {"Player", "No.", "Nationality", "Position"};
+  auto lf = dm::parse_logical_form("select count player from table where no. = 3 and position = guard", header);
+  ASSERT_TRUE(lf.has_value());
+  EXPECT_EQ(lf->sel, 0);
+  EXPECT_EQ(lf->agg, 3);
+  ASSERT_EQ(lf->conds.size(), 2u);
+  EXPECT_EQ(lf->conds[0].column, 1);
+  EXPECT_EQ(lf->conds[0].value, "3");
+  EXPECT_EQ(lf->conds[1].value, "guard");
+  EXPECT_FALSE(dm::parse_logical_form("select bogus player from table", header).has_value());
+}
+
+TEST(Metrics, PythonStrOfJsonScalars) {
+  EXPECT_EQ(dm::python_str(json::parse("243.0")), "243.0");
+  EXPECT_EQ(dm::python_str(json::parse("150817.6878461314")), "150817.6878461314");
+  EXPECT_EQ(dm::python_str(json::parse("375")), "375");
+  EXPECT_EQ(dm::python_str(json::parse("1e16")), "1e+16");
+  EXPECT_EQ(dm::python_str(json::parse("0.0001")), "0.0001");
+  EXPECT_EQ(dm::python_str(json::parse("0.00001")), "1e-05");
+  EXPECT_EQ(dm::python_str(json::parse("\"Abc\"")), "Abc");
+}

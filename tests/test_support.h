@@ -1,0 +1,37 @@
+// Helpers shared by the tests: where the shared real data and golden values are.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+namespace deca::testing {
+
+// The shared folder with real data and golden values: $DECA_SHARED, else
+// ../shared beside the source tree when it exists. Empty when absent.
+inline std::filesystem::path shared_dir() {
+  if (const char* env = std::getenv("DECA_SHARED"); env && *env) return env;
+  std::filesystem::path guess = std::filesystem::path(DECA_SOURCE_DIR) / ".." / "shared";
+  if (std::filesystem::exists(guess / "golden")) return guess;
+  return {};
+}
+
+inline std::filesystem::path source_dir() { return DECA_SOURCE_DIR; }
+
+inline nlohmann::json load_json(const std::filesystem::path& p) {
+  std::ifstream in(p);
+  return nlohmann::json::parse(in);
+}
+
+}  // namespace deca::testing
+
+// Skips the test, saying why, when the shared folder is not there.
+#define DECA_REQUIRE_SHARED(sub)                                                         \
+  const std::filesystem::path shared_root = ::deca::testing::shared_dir();              \
+  if (shared_root.empty() || !std::filesystem::exists(shared_root / (sub)))              \
+  GTEST_SKIP() << "shared data not found (set DECA_SHARED to the shared folder): " << (sub)
