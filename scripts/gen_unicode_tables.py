@@ -67,3 +67,55 @@ for a, bs in multi:
     padded = bs + [0] * (3 - len(bs))
     print(f"    {{0x{a:X}, {{{', '.join('0x%X' % b for b in padded)}}}}},")
 print("};")
+
+# NFKC (unicodedata.normalize("NFKC", s)), used by the CNN/DailyMail reader:
+# full compatibility decompositions, canonical combining classes and the
+# canonical composition pairs. Hangul syllables are handled algorithmically.
+def is_hangul(cp):
+    return 0xAC00 <= cp <= 0xD7A3
+
+
+decomp_flat, decomp_index = [], []
+for cp in range(MAX):
+    if is_surrogate(cp) or is_hangul(cp):
+        continue
+    d = unicodedata.normalize('NFKD', chr(cp))
+    if d != chr(cp):
+        decomp_index.append((cp, len(decomp_flat), len(d)))
+        decomp_flat.extend(ord(c) for c in d)
+print("constexpr char32_t kNfkdData[] = {")
+for i in range(0, len(decomp_flat), 12):
+    print("    " + ", ".join("0x%X" % c for c in decomp_flat[i:i + 12]) + ",")
+print("};")
+print("struct Decomposition { char32_t cp; unsigned offset; unsigned char length; };")
+print("constexpr Decomposition kNfkd[] = {")
+for cp, off, n in decomp_index:
+    print(f"    {{0x{cp:X}, {off}, {n}}},")
+print("};")
+
+print("struct CombiningClass { char32_t cp; unsigned char ccc; };")
+print("constexpr CombiningClass kCombiningClass[] = {")
+for cp in range(MAX):
+    if is_surrogate(cp):
+        continue
+    c = unicodedata.combining(chr(cp))
+    if c:
+        print(f"    {{0x{cp:X}, {c}}},")
+print("};")
+
+pairs = []
+for cp in range(MAX):
+    if is_surrogate(cp) or is_hangul(cp):
+        continue
+    dec = unicodedata.decomposition(chr(cp))
+    if not dec or dec.startswith('<'):
+        continue
+    parts = [int(x, 16) for x in dec.split()]
+    if len(parts) == 2 and unicodedata.normalize('NFC', chr(parts[0]) + chr(parts[1])) == chr(cp):
+        pairs.append((parts[0], parts[1], cp))
+pairs.sort()
+print("struct Composition { char32_t first, second, composite; };")
+print("constexpr Composition kCompose[] = {")
+for a, b, c in pairs:
+    print(f"    {{0x{a:X}, 0x{b:X}, 0x{c:X}}},")
+print("};")

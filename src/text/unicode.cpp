@@ -219,4 +219,86 @@ std::string collapse_ws(std::string_view s) {
   return out;
 }
 
+namespace {
+
+constexpr char32_t kSBase = 0xAC00, kLBase = 0x1100, kVBase = 0x1161, kTBase = 0x11A7;
+constexpr char32_t kLCount = 19, kVCount = 21, kTCount = 28, kNCount = kVCount * kTCount,
+                   kSCount = kLCount * kNCount;
+
+unsigned char combining_class(char32_t cp) {
+  if (cp < 0x300) return 0;
+  auto it = std::lower_bound(std::begin(kCombiningClass), std::end(kCombiningClass), cp,
+                             [](const CombiningClass& c, char32_t x) { return c.cp < x; });
+  return it != std::end(kCombiningClass) && it->cp == cp ? it->ccc : 0;
+}
+
+void decompose(char32_t cp, std::u32string& out) {
+  if (cp >= kSBase && cp < kSBase + kSCount) {
+    const char32_t s = cp - kSBase;
+    out.push_back(kLBase + s / kNCount);
+    out.push_back(kVBase + (s % kNCount) / kTCount);
+    if (s % kTCount) out.push_back(kTBase + s % kTCount);
+    return;
+  }
+  auto it = std::lower_bound(std::begin(kNfkd), std::end(kNfkd), cp,
+                             [](const Decomposition& d, char32_t x) { return d.cp < x; });
+  if (it != std::end(kNfkd) && it->cp == cp) {
+    out.append(kNfkdData + it->offset, it->length);
+  } else {
+    out.push_back(cp);
+  }
+}
+
+// The primary composite of (a, b), or 0.
+char32_t compose(char32_t a, char32_t b) {
+  if (a >= kLBase && a < kLBase + kLCount && b >= kVBase && b < kVBase + kVCount)
+    return kSBase + ((a - kLBase) * kVCount + (b - kVBase)) * kTCount;
+  if (a >= kSBase && a < kSBase + kSCount && (a - kSBase) % kTCount == 0 && b > kTBase && b < kTBase + kTCount)
+    return a + (b - kTBase);
+  auto it = std::lower_bound(std::begin(kCompose), std::end(kCompose), std::make_pair(a, b),
+                             [](const Composition& c, const std::pair<char32_t, char32_t>& x) {
+                               return std::make_pair(c.first, c.second) < x;
+                             });
+  return it != std::end(kCompose) && it->first == a && it->second == b ? it->composite : 0;
+}
+
+}  // namespace
+
+std::string nfkc(std::string_view s) {
+  if (std::all_of(s.begin(), s.end(), [](char c) { return static_cast<unsigned char>(c) < 0x80; }))
+    return std::string(s);
+  std::u32string d;
+  for (char32_t cp : decode_utf8(s)) decompose(cp, d);
+  // Canonical ordering: stable sort of each run of non-starters by class.
+  for (size_t i = 0; i < d.size();) {
+    if (combining_class(d[i]) == 0) {
+      ++i;
+      continue;
+    }
+    size_t j = i;
+    while (j < d.size() && combining_class(d[j]) != 0) ++j;
+    std::stable_sort(d.begin() + static_cast<long>(i), d.begin() + static_cast<long>(j),
+                     [](char32_t a, char32_t b) { return combining_class(a) < combining_class(b); });
+    i = j;
+  }
+  // Canonical composition.
+  if (d.empty()) return {};
+  size_t starter = 0, out = 1;
+  int last_class = combining_class(d[0]) ? 256 : 0;
+  for (size_t i = 1; i < d.size(); ++i) {
+    const char32_t ch = d[i];
+    const int cls = combining_class(ch);
+    const char32_t composite = compose(d[starter], ch);
+    if (composite && (last_class < cls || last_class == 0)) {
+      d[starter] = composite;
+      continue;
+    }
+    if (cls == 0) starter = out;
+    last_class = cls;
+    d[out++] = ch;
+  }
+  d.resize(out);
+  return encode_utf8(d);
+}
+
 }  // namespace deca::text

@@ -27,7 +27,7 @@ std::string strip(std::string_view s);                  // str.strip()
 std::string rstrip(std::string_view s);                 // str.rstrip()
 std::string collapse_ws(std::string_view s);            // " ".join(s.split())
 
-// Unicode NFKC normalization (unicodedata.normalize("NFKC", s)) is not needed
-// by any metric; the CNN/DailyMail reader applies it through its own table.
+// unicodedata.normalize("NFKC", s), as the CNN/DailyMail loader applies it.
+std::string nfkc(std::string_view s);
 
 }  // namespace deca::text

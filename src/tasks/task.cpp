@@ -1,0 +1,133 @@
+#include "deca/tasks/task.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+
+#include "deca/core/error.h"
+#include "deca/text/unicode.h"
+
+namespace deca {
+
+ReadContext::ReadContext(fs::path data_root, std::string task, Split split, ReadOptions options, ReadReport* report)
+    : data_root_(std::move(data_root)), task_(std::move(task)), split_(split), options_(options), report_(report) {}
+
+void ReadContext::bad(const fs::path& file, long line, const std::string& what) const {
+  const DataError error = DataError::at(file.string(), line, what);
+  if (!options_.skip_bad_records) throw error;
+  if (report_) {
+    ++report_->skipped;
+    report_->problems.emplace_back(error.what());
+  }
+  spdlog::warn("skipped a bad record: {}", error.what());
+}
+
+Task::Task(std::string name, std::string description, std::vector<Split> splits, Reader reader, Scoring scoring,
+           std::string how_to_get)
+    : name_(std::move(name)),
+      description_(std::move(description)),
+      splits_(std::move(splits)),
+      reader_(std::move(reader)),
+      scoring_(std::move(scoring)),
+      how_to_get_(std::move(how_to_get)) {}
+
+bool Task::has_split(Split s) const { return std::find(splits_.begin(), splits_.end(), s) != splits_.end(); }
+
+std::vector<Example> Task::read(const fs::path& data_root, Split split, const ReadOptions& options,
+                                ReadReport* report) const {
+  if (!has_split(split)) {
+    throw ConfigError("task " + name_ + " has no " + to_string(split) + " split" +
+                      (split == Split::Test ? " (its test set is hidden; score the validation split)" : ""));
+  }
+  ReadReport local;
+  ReadContext ctx(data_root, name_, split, options, report ? report : &local);
+  return reader_(ctx);
+}
+
+std::vector<std::string> Task::scored_answers(const Example& ex) const {
+  if (!scoring_.lowercase_golds) return ex.answers;
+  std::vector<std::string> out;
+  out.reserve(ex.answers.size());
+  for (const auto& a : ex.answers) out.push_back(text::lower(a));
+  return out;
+}
+
+metrics::MetricValues Task::score(const std::vector<std::string>& predictions, const std::vector<Example>& golds) const {
+  if (predictions.size() != golds.size())
+    throw Error("task " + name_ + ": " + std::to_string(predictions.size()) + " predictions for " +
+                std::to_string(golds.size()) + " examples");
+  metrics::MetricValues v;
+  metrics::Golds answers;
+  answers.reserve(golds.size());
+  for (const auto& g : golds) answers.push_back(scored_answers(g));
+  if (predictions.empty()) return v;
+  if (scoring_.logical_form) {
+    std::vector<std::vector<std::string>> headers;
+    std::vector<nlohmann::json> sqls;
+    for (const auto& g : golds) {
+      headers.push_back(g.meta.at("header").get<std::vector<std::string>>());
+      sqls.push_back(g.meta.at("sql"));
+    }
+    v.set("lfem", metrics::lfem(predictions, headers, sqls));
+  }
+  if (scoring_.dialogue) {
+    std::vector<std::string> ids, gold;
+    for (const auto& g : golds) {
+      ids.push_back(g.meta.at("lang_dialogue_turn").get<std::string>());
+      gold.push_back(g.answer());
+    }
+    const auto d = metrics::dialogue(predictions, ids, gold);
+    v.set("joint_goal_em", d.joint_goal_em);
+    v.set("turn_request_em", d.turn_request_em);
+    v.set("turn_goal_em", d.turn_goal_em);
+    v.set("avg_dialogue", d.avg_dialogue);
+  }
+  v.set("em", metrics::exact_match(predictions, answers));
+  if (scoring_.bleu) {
+    std::vector<std::string> refs;
+    for (const auto& a : answers) refs.push_back(a.front());
+    v.set("bleu", metrics::corpus_bleu(predictions, refs).score);
+  }
+  if (scoring_.rouge) {
+    const auto r = metrics::rouge(predictions, answers);
+    v.set("rouge1", r.rouge1);
+    v.set("rouge2", r.rouge2);
+    v.set("rougeL", r.rougeL);
+    v.set("avg_rouge", r.avg);
+  }
+  v.set("nf1", metrics::normalized_f1(predictions, answers));
+  v.set("nem", metrics::normalized_exact_match(predictions, answers));
+  if (scoring_.corpus_f1) {
+    std::vector<std::string> np;
+    for (const auto& p : predictions) np.push_back(metrics::normalize_answer(p));
+    metrics::Golds ng;
+    for (const auto& a : answers) {
+      ng.emplace_back();
+      for (const auto& x : a) ng.back().push_back(metrics::normalize_answer(x));
+    }
+    const auto c = metrics::corpus_f1(np, ng);
+    v.set("corpus_f1", c.f1);
+    v.set("precision", c.precision);
+    v.set("recall", c.recall);
+  }
+  return v;
+}
+
+double Task::decascore_entry(const metrics::MetricValues& values) const {
+  auto v = values.get(scoring_.decascore_metric);
+  if (!v) throw Error("task " + name_ + ": metric \"" + scoring_.decascore_metric + "\" is missing for the decaScore");
+  return *v;
+}
+
+double decascore(const std::vector<std::pair<std::string, metrics::MetricValues>>& per_task,
+                 std::vector<std::pair<std::string, double>>* entries) {
+  double total = 0;
+  for (const auto& [name, values] : per_task) {
+    const double e = find_task(name)->decascore_entry(values);
+    if (entries) entries->emplace_back(name, e);
+    total += e;
+  }
+  return total;
+}
+
+}  // namespace deca
