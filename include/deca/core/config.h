@@ -1,0 +1,182 @@
+// All of deca's options in one place: typed structs with a default and a help
+// text per field, filled from JSON with validation (unknown keys and wrong
+// types are errors naming the key's path), overridable with --set a.b=value,
+// and printable as the resolved JSON that can be fed back.
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace deca {
+
+struct DataOptions {
+  std::string data_root = "data/sample";  // folder with the tasks' original files (decaNLP's layout)
+  bool skip_bad_records = false;          // skip and count malformed records instead of failing
+  std::string cache_dir;                  // tokenized-data cache; empty: <output>/cache
+  long max_context_tokens = 400;          // longer contexts are truncated (tokenizer pieces)
+  long max_question_tokens = 100;         // longer questions are truncated
+  long max_answer_tokens = 50;            // training examples with longer answers are dropped
+  template <class V> void fields(V& v) {
+    v("data_root", data_root, "folder with the tasks' original files");
+    v("skip_bad_records", skip_bad_records, "skip and count malformed records instead of failing");
+    v("cache_dir", cache_dir, "tokenized-data cache folder (empty: <output>/cache)");
+    v("max_context_tokens", max_context_tokens, "contexts are truncated to this many tokens");
+    v("max_question_tokens", max_question_tokens, "questions are truncated to this many tokens");
+    v("max_answer_tokens", max_answer_tokens, "training examples with longer answers are dropped");
+  }
+};
+
+struct TokenizerOptions {
+  std::string model;                   // an existing SentencePiece model; empty: train one
+  long vocab_size = 16000;             // pieces, including byte fallback and specials
+  std::string model_type = "unigram";  // unigram or bpe
+  bool lowercase = true;               // lowercase all text first (decaNLP does)
+  double character_coverage = 0.9995;  // share of characters covered by pieces; the rest fall back to bytes
+  long max_sentences = 1000000;        // training sentences sampled at most
+  template <class V> void fields(V& v) {
+    v("model", model, "existing SentencePiece model file; empty: train one on the training splits");
+    v("vocab_size", vocab_size, "vocabulary size (pieces, byte fallback and specials included)");
+    v("model_type", model_type, "unigram or bpe");
+    v("lowercase", lowercase, "lowercase every text before tokenizing");
+    v("character_coverage", character_coverage, "character coverage of the pieces");
+    v("max_sentences", max_sentences, "at most this many training sentences");
+  }
+};
+
+struct BatchOptions {
+  long max_tokens = 9000;            // token budget per training batch
+  std::string size_rule = "padded";  // padded: #examples x longest (context+question+answer); decanlp: #examples x max(context, 5 x answer)
+  long pool_batches = 100;           // length bucketing: sort within pools of this many batches
+  long eval_max_tokens = 20000;      // token budget per validation/prediction batch
+  template <class V> void fields(V& v) {
+    v("max_tokens", max_tokens, "token budget per training batch");
+    v("size_rule", size_rule, "padded (examples x longest padded length) or decanlp (examples x max(context, 5 x answer))");
+    v("pool_batches", pool_batches, "batches per length-sorting pool");
+    v("eval_max_tokens", eval_max_tokens, "token budget per validation or prediction batch");
+  }
+};
+
+// One phase of the curriculum: which tasks and how they are mixed.
+struct PhaseOptions {
+  std::vector<std::string> tasks;       // task names, in round-robin order
+  std::string mixing = "round_robin";   // round_robin, proportional, temperature, weights
+  std::vector<long> counts;             // round_robin: batches per task per round (default 1 each)
+  std::vector<double> weights;          // weights: fixed sampling weights
+  double temperature = 2.0;             // temperature: p ~ n^(1/T)
+  long size_cap = 0;                    // proportional/temperature: n = min(n, cap) when > 0
+  long steps = 0;                       // length of the phase in steps; 0 = until training ends
+  template <class V> void fields(V& v) {
+    v("tasks", tasks, "task names, in round-robin order");
+    v("mixing", mixing, "round_robin, proportional, temperature or weights");
+    v("counts", counts, "round_robin: consecutive batches per task and round");
+    v("weights", weights, "weights: sampling weight per task");
+    v("temperature", temperature, "temperature: p proportional to size^(1/T)");
+    v("size_cap", size_cap, "proportional/temperature: sizes capped at this many examples (0: no cap)");
+    v("steps", steps, "steps in this phase; 0 = the rest of training");
+  }
+};
+
+struct ModelOptions {
+  std::string type = "mqan";      // mqan or s2s (the paper's pointer-generator baseline)
+  long dimension = 200;            // d: every layer's width
+  long embedding_dim = 200;        // trainable embedding width (projected to d)
+  std::string embeddings_file;     // optional GloVe-format vectors for the pieces they cover
+  long rnn_layers = 1;
+  long transformer_layers = 2;
+  long transformer_hidden = 150;
+  long transformer_heads = 3;
+  double dropout = 0.2;
+  long max_output_length = 100;
+  template <class V> void fields(V& v) {
+    v("type", type, "mqan or s2s");
+    v("dimension", dimension, "model dimension d");
+    v("embedding_dim", embedding_dim, "width of the trainable embeddings");
+    v("embeddings_file", embeddings_file, "GloVe-format text file to initialise embeddings of the pieces it covers");
+    v("rnn_layers", rnn_layers, "LSTM layers");
+    v("transformer_layers", transformer_layers, "self-attention layers");
+    v("transformer_hidden", transformer_hidden, "feed-forward width of the transformer layers");
+    v("transformer_heads", transformer_heads, "attention heads");
+    v("dropout", dropout, "dropout ratio");
+    v("max_output_length", max_output_length, "decoding steps at most");
+  }
+};
+
+struct TrainOptions {
+  long steps = 1000;                    // optimizer steps in total
+  std::string lr_schedule = "transformer";  // transformer, constant, linear
+  double lr = 0.001;                    // constant/linear: the (peak) rate
+  long warmup = 800;                    // transformer/linear warm-up steps
+  double beta1 = 0.9, beta2 = 0.98, eps = 1e-9;
+  double grad_clip = 1.0;
+  long seed = 123;
+  long log_every = 100;
+  long val_every = 1000;
+  long save_every = 1000;
+  long keep_last = 3;
+  std::string best_metric = "decascore";  // decascore or <task>.<metric>
+  std::vector<std::string> val_tasks;      // default: the tasks of the curriculum
+  long val_max_examples = 0;               // per task; 0 = all
+  std::string device = "cpu";              // cpu, cuda, cuda:N
+  long threads = 0;                        // torch threads; 0 = all cores
+  long max_bad_steps = 20;                 // consecutive NaN/inf losses before stopping
+  template <class V> void fields(V& v) {
+    v("steps", steps, "total optimizer steps");
+    v("lr_schedule", lr_schedule, "transformer (d^-0.5 min(i^-0.5, i warmup^-1.5)), constant or linear (warm-up then decay to 0)");
+    v("lr", lr, "learning rate of the constant and linear schedules");
+    v("warmup", warmup, "warm-up steps");
+    v("beta1", beta1, "Adam beta1");
+    v("beta2", beta2, "Adam beta2");
+    v("eps", eps, "Adam epsilon");
+    v("grad_clip", grad_clip, "clip the gradients' total L2 norm to this (0: off)");
+    v("seed", seed, "random seed");
+    v("log_every", log_every, "steps between log lines");
+    v("val_every", val_every, "steps between validations (0: never)");
+    v("save_every", save_every, "steps between checkpoints");
+    v("keep_last", keep_last, "checkpoints kept besides the best");
+    v("best_metric", best_metric, "decascore or <task>.<metric>, higher is better");
+    v("val_tasks", val_tasks, "tasks to validate on (default: the curriculum's tasks)");
+    v("val_max_examples", val_max_examples, "validation examples per task at most (0: all)");
+    v("device", device, "cpu, cuda or cuda:N");
+    v("threads", threads, "CPU threads for torch (0: all cores)");
+    v("max_bad_steps", max_bad_steps, "consecutive NaN/inf losses that stop the run");
+  }
+};
+
+struct Config {
+  std::string output = "runs/default";  // the run folder
+  DataOptions data;
+  TokenizerOptions tokenizer;
+  BatchOptions batching;
+  std::vector<PhaseOptions> curriculum;  // phases in order
+  ModelOptions model;
+  TrainOptions training;
+  template <class V> void fields(V& v) {
+    v("output", output, "the run folder");
+    v("data", data, "");
+    v("tokenizer", tokenizer, "");
+    v("batching", batching, "");
+    v("curriculum", curriculum, "phases of training, each with its tasks and mixing rule");
+    v("model", model, "");
+    v("training", training, "");
+  }
+
+  // Every task of every phase, in order of first appearance.
+  std::vector<std::string> all_tasks() const;
+};
+
+// Builds a Config from JSON: unknown keys and wrong types are ConfigErrors
+// naming the key's path (e.g. "training.steps"); semantic checks follow.
+Config config_from_json(const nlohmann::json& j);
+nlohmann::ordered_json config_to_json(const Config& c);
+// Reads a JSON config file; errors name the file.
+Config load_config(const std::filesystem::path& path);
+// Applies "a.b.c=value" overrides (value parsed as JSON, else taken as a string)
+// to a resolved config. Lists are indexed by number: curriculum.0.steps=10.
+Config apply_overrides(const Config& c, const std::vector<std::string>& assignments);
+// Semantic checks (known mixing rules, matching list lengths, positive sizes...).
+void validate(const Config& c);
+
+}  // namespace deca

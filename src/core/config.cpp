@@ -1,0 +1,228 @@
+#include "deca/core/config.h"
+
+#include <fstream>
+#include <set>
+#include <type_traits>
+
+#include "deca/core/error.h"
+#include "deca/core/io.h"
+
+namespace deca {
+namespace {
+
+using json = nlohmann::json;
+using ojson = nlohmann::ordered_json;
+
+template <class T, class = void>
+struct is_struct : std::false_type {};
+template <class T>
+struct is_struct<T, std::void_t<decltype(&T::template fields<int>)>> : std::true_type {};
+
+template <class T>
+struct is_vector : std::false_type {};
+template <class T>
+struct is_vector<std::vector<T>> : std::true_type {};
+
+std::string join_path(const std::string& base, const std::string& key) { return base.empty() ? key : base + "." + key; }
+
+const char* type_name(const json& j) { return j.type_name(); }
+
+template <class T>
+void read_value(const json& j, T& out, const std::string& path);
+
+// Reads an object's fields; unknown keys are errors.
+template <class T>
+void read_struct(const json& j, T& obj, const std::string& path) {
+  if (!j.is_object())
+    throw ConfigError("config key \"" + (path.empty() ? "(top level)" : path) + "\": expected an object, got " + type_name(j));
+  std::set<std::string> known;
+  auto visitor = [&](const char* name, auto& field, const char*) {
+    known.insert(name);
+    auto it = j.find(name);
+    if (it != j.end()) read_value(*it, field, join_path(path, name));
+  };
+  obj.fields(visitor);
+  for (const auto& [key, value] : j.items()) {
+    if (!known.count(key)) {
+      std::string names;
+      for (const auto& k : known) names += (names.empty() ? "" : ", ") + k;
+      throw ConfigError("unknown config key \"" + join_path(path, key) + "\" (known keys here: " + names + ")");
+    }
+  }
+}
+
+template <class T>
+void read_value(const json& j, T& out, const std::string& path) {
+  auto wrong = [&](const char* expected) {
+    return ConfigError("config key \"" + path + "\": expected " + expected + ", got " + type_name(j) + " " + j.dump());
+  };
+  if constexpr (std::is_same_v<T, bool>) {
+    if (!j.is_boolean()) throw wrong("true or false");
+    out = j.get<bool>();
+  } else if constexpr (std::is_integral_v<T>) {
+    if (!j.is_number_integer()) throw wrong("an integer");
+    out = j.get<T>();
+  } else if constexpr (std::is_floating_point_v<T>) {
+    if (!j.is_number()) throw wrong("a number");
+    out = j.get<T>();
+  } else if constexpr (std::is_same_v<T, std::string>) {
+    if (!j.is_string()) throw wrong("a string");
+    out = j.get<std::string>();
+  } else if constexpr (is_vector<T>::value) {
+    if (!j.is_array()) throw wrong("a list");
+    out.clear();
+    out.resize(j.size());
+    for (size_t i = 0; i < j.size(); ++i) read_value(j[i], out[i], path + "." + std::to_string(i));
+  } else {
+    static_assert(is_struct<T>::value, "unsupported config field type");
+    read_struct(j, out, path);
+  }
+}
+
+template <class T>
+ojson write_value(const T& v) {
+  if constexpr (is_vector<T>::value) {
+    ojson a = ojson::array();
+    for (const auto& x : v) a.push_back(write_value(x));
+    return a;
+  } else if constexpr (is_struct<T>::value) {
+    ojson o = ojson::object();
+    auto visitor = [&](const char* name, const auto& field, const char*) { o[name] = write_value(field); };
+    const_cast<T&>(v).fields(visitor);
+    return o;
+  } else {
+    return ojson(v);
+  }
+}
+
+}  // namespace
+
+std::vector<std::string> Config::all_tasks() const {
+  std::vector<std::string> out;
+  for (const auto& p : curriculum)
+    for (const auto& t : p.tasks)
+      if (std::find(out.begin(), out.end(), t) == out.end()) out.push_back(t);
+  return out;
+}
+
+void validate(const Config& c) {
+  auto fail = [](const std::string& key, const std::string& what) { throw ConfigError("config key \"" + key + "\": " + what); };
+  if (c.curriculum.empty()) fail("curriculum", "needs at least one phase with its tasks");
+  for (size_t i = 0; i < c.curriculum.size(); ++i) {
+    const auto& p = c.curriculum[i];
+    const std::string at = "curriculum." + std::to_string(i);
+    if (p.tasks.empty()) fail(at + ".tasks", "needs at least one task");
+    static const std::set<std::string> kMixing = {"round_robin", "proportional", "temperature", "weights"};
+    if (!kMixing.count(p.mixing)) fail(at + ".mixing", "\"" + p.mixing + "\" is not one of round_robin, proportional, temperature, weights");
+    if (!p.counts.empty() && p.counts.size() != p.tasks.size()) fail(at + ".counts", "needs one count per task");
+    for (long n : p.counts)
+      if (n < 1) fail(at + ".counts", "counts must be >= 1");
+    if (p.mixing == "weights" && p.weights.size() != p.tasks.size()) fail(at + ".weights", "needs one weight per task");
+    for (double w : p.weights)
+      if (!(w >= 0)) fail(at + ".weights", "weights must be >= 0");
+    if (p.mixing == "temperature" && !(p.temperature > 0)) fail(at + ".temperature", "must be > 0");
+    if (p.steps < 0) fail(at + ".steps", "must be >= 0");
+    if (p.steps == 0 && i + 1 != c.curriculum.size()) fail(at + ".steps", "only the last phase may run until the end (steps 0)");
+  }
+  if (c.batching.max_tokens <= 0) fail("batching.max_tokens", "must be > 0");
+  if (c.batching.eval_max_tokens <= 0) fail("batching.eval_max_tokens", "must be > 0");
+  if (c.batching.size_rule != "padded" && c.batching.size_rule != "decanlp")
+    fail("batching.size_rule", "must be padded or decanlp");
+  if (c.batching.pool_batches < 1) fail("batching.pool_batches", "must be >= 1");
+  if (c.tokenizer.model_type != "unigram" && c.tokenizer.model_type != "bpe") fail("tokenizer.model_type", "must be unigram or bpe");
+  if (c.tokenizer.vocab_size < 300) fail("tokenizer.vocab_size", "must be >= 300 (256 byte pieces + specials + text)");
+  if (c.model.type != "mqan" && c.model.type != "s2s") fail("model.type", "must be mqan or s2s");
+  if (c.model.dimension <= 0 || c.model.dimension % 2) fail("model.dimension", "must be a positive even number");
+  if (c.model.transformer_heads < 1 || c.model.transformer_heads > c.model.dimension)
+    fail("model.transformer_heads", "must be between 1 and the dimension");
+  if (!(c.model.dropout >= 0 && c.model.dropout < 1)) fail("model.dropout", "must be in [0, 1)");
+  if (c.training.steps < 0) fail("training.steps", "must be >= 0");
+  static const std::set<std::string> kSchedules = {"transformer", "constant", "linear"};
+  if (!kSchedules.count(c.training.lr_schedule)) fail("training.lr_schedule", "must be transformer, constant or linear");
+  if (c.training.log_every < 1) fail("training.log_every", "must be >= 1");
+  if (c.training.save_every < 1) fail("training.save_every", "must be >= 1");
+  if (c.training.keep_last < 1) fail("training.keep_last", "must be >= 1");
+  const std::string& d = c.training.device;
+  if (d != "cpu" && d != "cuda" && d.rfind("cuda:", 0) != 0) fail("training.device", "must be cpu, cuda or cuda:N");
+}
+
+Config config_from_json(const nlohmann::json& j) {
+  Config c;
+  read_struct(j, c, "");
+  validate(c);
+  return c;
+}
+
+nlohmann::ordered_json config_to_json(const Config& c) { return write_value(c); }
+
+Config load_config(const std::filesystem::path& path) {
+  require_file(path, "");
+  const std::string text = read_file(path);
+  json j;
+  try {
+    j = json::parse(text);
+  } catch (const json::parse_error& e) {
+    throw ConfigError(path.string() + ": invalid JSON: " + e.what());
+  }
+  try {
+    return config_from_json(j);
+  } catch (const ConfigError& e) {
+    throw ConfigError(path.string() + ": " + e.what());
+  }
+}
+
+Config apply_overrides(const Config& c, const std::vector<std::string>& assignments) {
+  json j = json::parse(config_to_json(c).dump());
+  for (const auto& a : assignments) {
+    const size_t eq = a.find('=');
+    if (eq == std::string::npos || eq == 0) throw ConfigError("--set expects key=value, got \"" + a + "\"");
+    const std::string key = a.substr(0, eq), raw = a.substr(eq + 1);
+    json value;
+    try {
+      value = json::parse(raw);
+    } catch (const json::parse_error&) {
+      value = raw;  // a bare string
+    }
+    json* node = &j;
+    size_t pos = 0;
+    while (true) {
+      const size_t dot = key.find('.', pos);
+      const std::string part = key.substr(pos, dot == std::string::npos ? std::string::npos : dot - pos);
+      const bool last = dot == std::string::npos;
+      if (node->is_array()) {
+        char* end = nullptr;
+        const unsigned long idx = std::strtoul(part.c_str(), &end, 10);
+        if (part.empty() || *end || idx > node->size())
+          throw ConfigError("--set " + key + ": \"" + part + "\" is not an index of a list of " + std::to_string(node->size()));
+        if (idx == node->size()) node->push_back(json::object());
+        node = &(*node)[idx];
+      } else if (node->is_object()) {
+        if (!last && !node->contains(part)) throw ConfigError("--set " + key + ": unknown config key \"" + key.substr(0, dot) + "\"");
+        node = &(*node)[part];
+      } else {
+        throw ConfigError("--set " + key + ": \"" + key.substr(0, pos - 1) + "\" is not an object or a list");
+      }
+      if (last) break;
+      pos = dot + 1;
+    }
+    // A list option given as a bare comma-separated string: --set curriculum.0.tasks=squad,sst
+    if (node->is_array() && value.is_string()) {
+      json list = json::array();
+      std::string s = value.get<std::string>();
+      size_t p = 0;
+      while (p <= s.size()) {
+        size_t comma = s.find(',', p);
+        list.push_back(s.substr(p, comma == std::string::npos ? std::string::npos : comma - p));
+        if (comma == std::string::npos) break;
+        p = comma + 1;
+      }
+      value = list;
+    }
+    // Numbers given to string options stay strings ("--set output=123").
+    if (node->is_string() && !value.is_string()) value = raw;
+    *node = value;
+  }
+  return config_from_json(j);
+}
+
+}  // namespace deca
