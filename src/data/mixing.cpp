@@ -1,0 +1,64 @@
+#include "deca/data/mixing.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "deca/core/error.h"
+#include "deca/data/batching.h"
+
+namespace deca {
+
+TaskMixer::TaskMixer(const std::vector<PhaseOptions>& phases, const std::vector<std::string>& tasks,
+                     const std::vector<long>& task_sizes, uint64_t seed)
+    : seed_(seed) {
+  long first = 1;
+  for (size_t pi = 0; pi < phases.size(); ++pi) {
+    const auto& opt = phases[pi];
+    Phase ph;
+    ph.first_step = first;
+    ph.last_step = opt.steps > 0 ? first + opt.steps - 1 : 0;
+    first += opt.steps;
+    std::vector<size_t> idx;
+    for (const auto& name : opt.tasks) {
+      auto it = std::find(tasks.begin(), tasks.end(), name);
+      if (it == tasks.end()) throw ConfigError("curriculum." + std::to_string(pi) + ": task " + name + " is unknown");
+      idx.push_back(static_cast<size_t>(it - tasks.begin()));
+    }
+    ph.round_robin = opt.mixing == "round_robin";
+    ph.tasks = idx;
+    std::vector<double> w(idx.size());
+    for (size_t k = 0; k < idx.size(); ++k) {
+      const double n = static_cast<double>(opt.size_cap > 0 ? std::min(task_sizes[idx[k]], opt.size_cap) : task_sizes[idx[k]]);
+      if (ph.round_robin) w[k] = static_cast<double>(opt.counts.empty() ? 1 : opt.counts[k]);
+      else if (opt.mixing == "proportional") w[k] = n;
+      else if (opt.mixing == "temperature") w[k] = std::pow(n, 1.0 / opt.temperature);
+      else w[k] = opt.weights[k];
+    }
+    double total = 0;
+    for (double x : w) total += x;
+    if (!(total > 0)) throw ConfigError("curriculum." + std::to_string(pi) + ": the tasks' weights sum to 0 (empty training splits?)");
+    for (double x : w) {
+      ph.p.push_back(x / total);
+      ph.cdf.push_back((ph.cdf.empty() ? 0.0 : ph.cdf.back()) + x / total);
+    }
+    if (ph.round_robin) {
+      for (size_t k = 0; k < idx.size(); ++k)
+        for (long c = 0; c < (opt.counts.empty() ? 1 : opt.counts[k]); ++c) ph.cycle.push_back(idx[k]);
+    }
+    phases_.push_back(std::move(ph));
+  }
+}
+
+TaskMixer::Pick TaskMixer::at(long step) const {
+  size_t pi = 0;
+  while (pi + 1 < phases_.size() && phases_[pi].last_step != 0 && step > phases_[pi].last_step) ++pi;
+  const Phase& ph = phases_[pi];
+  const long k = step - ph.first_step;
+  if (ph.round_robin) return {pi, ph.cycle[static_cast<size_t>(k) % ph.cycle.size()]};
+  const double u = uniform01(seed_ ^ splitmix64(static_cast<uint64_t>(step) * 0x2545F4914F6CDD1Dull));
+  size_t j = static_cast<size_t>(std::upper_bound(ph.cdf.begin(), ph.cdf.end(), u) - ph.cdf.begin());
+  if (j >= ph.tasks.size()) j = ph.tasks.size() - 1;
+  return {pi, ph.tasks[j]};
+}
+
+}  // namespace deca
