@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Installs deca's build dependencies from Debian's packages (idempotent; as root
+# or through sudo), selects the OpenMP OpenBLAS for LibTorch, and builds.
+#   scripts/setup.sh              install + build into build/
+#   DECA_NO_INSTALL=1 scripts/setup.sh   build only
+#   DECA_BUILD_DIR=dir DECA_CMAKE_ARGS="-DDECA_WITH_TORCH=OFF" scripts/setup.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PACKAGES=(build-essential cmake ninja-build pkg-config ccache
+          libtorch-dev libsentencepiece-dev nlohmann-json3-dev libcli11-dev libspdlog-dev libgtest-dev
+          libopenblas0-openmp python3)
+
+if [[ "${DECA_NO_INSTALL:-0}" != 1 ]]; then
+  SUDO=""
+  if [[ $(id -u) -ne 0 ]]; then SUDO="sudo"; fi
+  missing=()
+  for p in "${PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  if ((${#missing[@]})); then
+    echo "setup: installing ${missing[*]}"
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  fi
+  # Debian's libtorch calls libblas.so.3; without OpenBLAS that is the reference
+  # BLAS (~30x slower). The OpenMP build, because the pthread one oversubscribes
+  # the cores together with torch's own threads (ENVIRONMENT.md §2).
+  arch_dir=/usr/lib/x86_64-linux-gnu
+  for lib in libblas.so.3 liblapack.so.3 libopenblas.so.0; do
+    target="$arch_dir/openblas-openmp/$lib"
+    if [[ -e "$target" ]] && update-alternatives --list "$lib-x86_64-linux-gnu" >/dev/null 2>&1; then
+      $SUDO update-alternatives --set "$lib-x86_64-linux-gnu" "$target" >/dev/null
+    fi
+  done
+fi
+
+BUILD_DIR="${DECA_BUILD_DIR:-build}"
+# shellcheck disable=SC2086
+cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release ${DECA_CMAKE_ARGS:-} >/dev/null
+cmake --build "$BUILD_DIR" -j "$(nproc)"
+echo "setup: built into $BUILD_DIR/bin"
