@@ -1,0 +1,60 @@
+// The models: MQAN and the S2S pointer-generator baseline, behind one
+// interface used by training (loss) and decoding (encode once, then step).
+#pragma once
+
+#include <torch/torch.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "deca/core/config.h"
+#include "deca/data/encoded.h"
+
+namespace deca::model {
+
+// Token ids the model needs to know.
+struct Vocabulary {
+  int64_t size = 0, pad = 0, bos = 2, eos = 3;
+  // s2s: the pieces of "Context:" and "Question:" that frame its single input.
+  std::vector<int32_t> context_marker, question_marker;
+};
+
+// One batch as tensors on the model's device. Answers: `answer_in` is
+// <bos> a_1..a_n and `answer_out` a_1..a_n <eos>, both padded with pad.
+struct Batch {
+  torch::Tensor context, context_lengths;    // (B, m), (B) int64 on the CPU for packing
+  torch::Tensor question, question_lengths;  // (B, n), (B)
+  torch::Tensor answer_in, answer_out;       // (B, T)
+  long target_tokens = 0;                    // non-pad targets
+  long input_tokens = 0;                     // context + question + answer tokens
+};
+
+// Builds a batch from rows of an encoded split.
+Batch make_batch(const EncodedSplit& data, const std::vector<uint32_t>& rows, const Vocabulary& vocab,
+                 const torch::Device& device, bool with_answers = true);
+
+// What decoding carries from step to step; each model defines its own.
+struct DecoderState {
+  virtual ~DecoderState() = default;
+  // Keeps the rows `index` (a (B') int64 tensor), e.g. to expand or reorder beams.
+  virtual void select(const torch::Tensor& index) = 0;
+};
+
+class Seq2Seq : public torch::nn::Module {
+ public:
+  // Mean negative log-likelihood over the non-pad target tokens.
+  virtual torch::Tensor loss(const Batch& batch) = 0;
+  // Runs the encoder once.
+  virtual std::unique_ptr<DecoderState> start(const Batch& batch) = 0;
+  // One decoding step: the previous tokens (B) -> log p(next token) (B, V).
+  // Earlier positions are never recomputed.
+  virtual torch::Tensor step(DecoderState& state, const torch::Tensor& previous) = 0;
+};
+
+std::shared_ptr<Seq2Seq> make_model(const ModelOptions& options, const Vocabulary& vocab);
+
+// Parameter count (trainable).
+int64_t parameter_count(const torch::nn::Module& m);
+
+}  // namespace deca::model

@@ -1,0 +1,69 @@
+#include "deca/core/error.h"
+#include "deca/model/model.h"
+
+namespace deca::model {
+
+Batch make_batch(const EncodedSplit& data, const std::vector<uint32_t>& rows, const Vocabulary& vocab,
+                 const torch::Device& device, bool with_answers) {
+  if (rows.empty()) throw Error("make_batch: empty batch");
+  const int64_t b = static_cast<int64_t>(rows.size());
+  int64_t m = 1, n = 1, t = 1;
+  for (uint32_t r : rows) {
+    m = std::max<int64_t>(m, data.context_len(r));
+    n = std::max<int64_t>(n, data.question_len(r));
+    t = std::max<int64_t>(t, data.answer_len(r) + 1);
+  }
+  auto i64 = torch::TensorOptions().dtype(torch::kInt64);
+  auto context = torch::full({b, m}, vocab.pad, i64), question = torch::full({b, n}, vocab.pad, i64);
+  auto clen = torch::empty({b}, i64), qlen = torch::empty({b}, i64);
+  auto c = context.accessor<int64_t, 2>(), q = question.accessor<int64_t, 2>();
+  auto cl = clen.accessor<int64_t, 1>(), ql = qlen.accessor<int64_t, 1>();
+  Batch batch;
+  for (int64_t i = 0; i < b; ++i) {
+    const uint32_t r = rows[static_cast<size_t>(i)];
+    // An empty field still gets one token (eos) so every sequence has a length.
+    const int32_t* cp = data.context(r);
+    const int64_t lc = data.context_len(r), lq = data.question_len(r);
+    for (int64_t k = 0; k < lc; ++k) c[i][k] = cp[k];
+    if (lc == 0) c[i][0] = vocab.eos;
+    const int32_t* qp = data.question(r);
+    for (int64_t k = 0; k < lq; ++k) q[i][k] = qp[k];
+    if (lq == 0) q[i][0] = vocab.eos;
+    cl[i] = std::max<int64_t>(lc, 1);
+    ql[i] = std::max<int64_t>(lq, 1);
+    batch.input_tokens += lc + lq;
+  }
+  batch.context = context.to(device);
+  batch.question = question.to(device);
+  batch.context_lengths = clen;
+  batch.question_lengths = qlen;
+  if (with_answers) {
+    auto in = torch::full({b, t}, vocab.pad, i64), out = torch::full({b, t}, vocab.pad, i64);
+    auto ia = in.accessor<int64_t, 2>(), oa = out.accessor<int64_t, 2>();
+    for (int64_t i = 0; i < b; ++i) {
+      const uint32_t r = rows[static_cast<size_t>(i)];
+      const int32_t* ap = data.answer(r);
+      const int64_t la = data.answer_len(r);
+      ia[i][0] = vocab.bos;
+      for (int64_t k = 0; k < la; ++k) {
+        ia[i][k + 1] = ap[k];
+        oa[i][k] = ap[k];
+      }
+      oa[i][la] = vocab.eos;
+      batch.target_tokens += la + 1;
+      batch.input_tokens += la + 1;
+    }
+    batch.answer_in = in.to(device);
+    batch.answer_out = out.to(device);
+  }
+  return batch;
+}
+
+int64_t parameter_count(const torch::nn::Module& m) {
+  int64_t n = 0;
+  for (const auto& p : m.parameters())
+    if (p.requires_grad()) n += p.numel();
+  return n;
+}
+
+}  // namespace deca::model

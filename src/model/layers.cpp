@@ -1,0 +1,191 @@
+#include "layers.h"
+
+#include <cmath>
+
+namespace deca::model {
+
+namespace F = torch::nn::functional;
+
+FeedforwardImpl::FeedforwardImpl(int64_t in, int64_t out, double p, bool relu_, bool bias) : relu(relu_) {
+  linear = register_module("linear", torch::nn::Linear(torch::nn::LinearOptions(in, out).bias(bias)));
+  dropout = register_module("dropout", torch::nn::Dropout(p));
+}
+
+torch::Tensor FeedforwardImpl::forward(const torch::Tensor& x) {
+  auto y = linear->forward(dropout->forward(x));
+  return relu ? torch::relu(y) : y;
+}
+
+LayerNormImpl::LayerNormImpl(int64_t d, double eps_) : eps(eps_) {
+  gamma = register_parameter("gamma", torch::ones({d}));
+  beta = register_parameter("beta", torch::zeros({d}));
+}
+
+torch::Tensor LayerNormImpl::forward(const torch::Tensor& x) {
+  auto mean = x.mean(-1, /*keepdim=*/true);
+  auto std = x.std(-1, /*unbiased=*/true, /*keepdim=*/true);
+  return gamma * (x - mean) / (std + eps) + beta;
+}
+
+MultiHeadImpl::MultiHeadImpl(int64_t d_, int64_t heads_, double p, bool causal_) : d(d_), heads(heads_), causal(causal_) {
+  wq = register_module("wq", torch::nn::Linear(torch::nn::LinearOptions(d, d).bias(false)));
+  wk = register_module("wk", torch::nn::Linear(torch::nn::LinearOptions(d, d).bias(false)));
+  wv = register_module("wv", torch::nn::Linear(torch::nn::LinearOptions(d, d).bias(false)));
+  dropout = register_module("dropout", torch::nn::Dropout(p));
+}
+
+torch::Tensor MultiHeadImpl::attend(const torch::Tensor& pq, const torch::Tensor& pk, const torch::Tensor& pv,
+                                    const torch::Tensor& key_padding, bool is_causal) {
+  // decaNLP scales by sqrt of the full model dimension, not the head size.
+  const double scale = std::sqrt(static_cast<double>(d));
+  torch::Tensor mask;  // (B, Lq, Lk) additive
+  const int64_t lq = pq.size(1), lk = pk.size(1);
+  auto qs = pq.chunk(heads, -1), ks = pk.chunk(heads, -1), vs = pv.chunk(heads, -1);
+  std::vector<torch::Tensor> outs;
+  outs.reserve(qs.size());
+  for (size_t h = 0; h < qs.size(); ++h) {
+    auto scores = torch::matmul(qs[h], ks[h].transpose(1, 2));
+    if (is_causal && lq > 1) {
+      auto tri = torch::ones({lq, lk}, scores.options()).triu(1 + (lk - lq)) * kInf;
+      scores = scores - tri.unsqueeze(0);
+    }
+    if (key_padding.defined()) scores = scores.masked_fill(key_padding.unsqueeze(1), -kInf);
+    auto w = dropout->forward(torch::softmax(scores / scale, -1));
+    outs.push_back(torch::matmul(w, vs[h]));
+  }
+  return torch::cat(outs, -1);
+}
+
+torch::Tensor MultiHeadImpl::forward(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
+                                     const torch::Tensor& key_padding) {
+  return attend(wq->forward(q), wk->forward(k), wv->forward(v), key_padding, causal);
+}
+
+LinearReLUImpl::LinearReLUImpl(int64_t d, int64_t hidden) {
+  feedforward = register_module("feedforward", Feedforward(d, hidden, 0.2, /*relu=*/true));
+  linear = register_module("linear", torch::nn::Linear(hidden, d));
+}
+
+torch::Tensor LinearReLUImpl::forward(const torch::Tensor& x) { return linear->forward(feedforward->forward(x)); }
+
+TransformerEncoderLayerImpl::TransformerEncoderLayerImpl(int64_t d, int64_t heads, int64_t hidden, double p) {
+  selfattn = register_module("selfattn", MultiHead(d, heads, p, false));
+  selfattn_norm = register_module("selfattn_norm", LayerNorm(d));
+  feedforward = register_module("feedforward", LinearReLU(d, hidden));
+  feedforward_norm = register_module("feedforward_norm", LayerNorm(d));
+  dropout = register_module("dropout", torch::nn::Dropout(p));
+}
+
+torch::Tensor TransformerEncoderLayerImpl::forward(const torch::Tensor& x, const torch::Tensor& padding) {
+  auto y = selfattn_norm->forward(x + dropout->forward(selfattn->forward(x, x, x, padding)));
+  return feedforward_norm->forward(y + dropout->forward(feedforward->forward(y)));
+}
+
+TransformerEncoderImpl::TransformerEncoderImpl(int64_t d, int64_t heads, int64_t hidden, int64_t n, double p) {
+  layers = register_module("layers", torch::nn::ModuleList());
+  for (int64_t i = 0; i < n; ++i) layers->push_back(TransformerEncoderLayer(d, heads, hidden, p));
+  dropout = register_module("dropout", torch::nn::Dropout(p));
+}
+
+std::vector<torch::Tensor> TransformerEncoderImpl::forward(const torch::Tensor& x, const torch::Tensor& padding) {
+  std::vector<torch::Tensor> out{dropout->forward(x)};
+  for (const auto& layer : *layers) out.push_back(layer->as<TransformerEncoderLayer>()->forward(out.back(), padding));
+  return out;
+}
+
+TransformerDecoderLayerImpl::TransformerDecoderLayerImpl(int64_t d, int64_t heads, int64_t hidden, double p) {
+  selfattn = register_module("selfattn", MultiHead(d, heads, p, true));
+  selfattn_norm = register_module("selfattn_norm", LayerNorm(d));
+  attention = register_module("attention", MultiHead(d, heads, p, false));
+  attention_norm = register_module("attention_norm", LayerNorm(d));
+  feedforward = register_module("feedforward", LinearReLU(d, hidden));
+  feedforward_norm = register_module("feedforward_norm", LayerNorm(d));
+  dropout = register_module("dropout", torch::nn::Dropout(p));
+}
+
+TransformerDecoderImpl::TransformerDecoderImpl(int64_t d_, int64_t heads, int64_t hidden, int64_t n, double p) : d(d_) {
+  layers = register_module("layers", torch::nn::ModuleList());
+  for (int64_t i = 0; i < n; ++i) layers->push_back(TransformerDecoderLayer(d, heads, hidden, p));
+  dropout = register_module("dropout", torch::nn::Dropout(p));
+}
+
+torch::Tensor TransformerDecoderImpl::forward(const torch::Tensor& x, const std::vector<torch::Tensor>& encoding,
+                                              const torch::Tensor& context_padding, const torch::Tensor& answer_padding) {
+  auto h = dropout->forward(x + positional_encodings(x.size(1), d, 0, x.options()).unsqueeze(0));
+  for (size_t l = 0; l < layers->size(); ++l) {
+    auto layer = layers[l]->as<TransformerDecoderLayer>();
+    h = layer->residual(layer->selfattn_norm, h, layer->selfattn->forward(h, h, h, answer_padding));
+    const auto& enc = encoding[l + 1];
+    h = layer->residual(layer->attention_norm, h, layer->attention->forward(h, enc, enc, context_padding));
+    h = layer->residual(layer->feedforward_norm, h, layer->feedforward->forward(h));
+  }
+  return h;
+}
+
+torch::Tensor positional_encodings(int64_t length, int64_t d, int64_t offset, const torch::TensorOptions& options) {
+  auto pos = torch::arange(offset, offset + length, torch::TensorOptions().dtype(torch::kFloat64)).unsqueeze(1);
+  auto channel = torch::arange(0, d, torch::TensorOptions().dtype(torch::kFloat64));
+  // even c: sin(pos / 10000^(c/d)); odd c: cos(pos / 10000^((c-1)/d))
+  auto even = channel - torch::remainder(channel, 2);
+  auto angle = pos / torch::pow(10000.0, even / static_cast<double>(d));
+  auto odd = torch::remainder(channel, 2).to(torch::kBool);
+  auto pe = torch::where(odd, torch::cos(angle), torch::sin(angle));
+  return pe.to(options.dtype()).to(options.device());
+}
+
+PackedLSTMImpl::PackedLSTMImpl(int64_t in, int64_t out, bool bidirectional, int64_t layers, double p) {
+  const int64_t hidden = bidirectional ? out / 2 : out;
+  rnn = register_module("rnn", torch::nn::LSTM(torch::nn::LSTMOptions(in, hidden)
+                                                   .num_layers(layers)
+                                                   .dropout(layers > 1 ? p : 0.0)
+                                                   .bidirectional(bidirectional)
+                                                   .batch_first(true)));
+}
+
+std::tuple<torch::Tensor, torch::Tensor, torch::Tensor> PackedLSTMImpl::forward(const torch::Tensor& x,
+                                                                                const torch::Tensor& lengths) {
+  auto packed = torch::nn::utils::rnn::pack_padded_sequence(x, lengths.to(torch::kCPU), /*batch_first=*/true,
+                                                            /*enforce_sorted=*/false);
+  auto result = rnn->forward_with_packed_input(packed);
+  auto unpacked = torch::nn::utils::rnn::pad_packed_sequence(std::get<0>(result), /*batch_first=*/true, 0.0, x.size(1));
+  const auto& state = std::get<1>(result);
+  return {std::get<0>(unpacked), std::get<0>(state), std::get<1>(state)};
+}
+
+DecoderAttentionImpl::DecoderAttentionImpl(int64_t d) {
+  linear_out = register_module("linear_out", torch::nn::Linear(torch::nn::LinearOptions(2 * d, d).bias(false)));
+}
+
+std::tuple<torch::Tensor, torch::Tensor, torch::Tensor> DecoderAttentionImpl::forward(const torch::Tensor& h,
+                                                                                      const torch::Tensor& memory,
+                                                                                      const torch::Tensor& padding) {
+  auto scores = torch::bmm(memory, h.unsqueeze(2)).squeeze(2);
+  scores = scores.masked_fill(padding, -std::numeric_limits<float>::infinity());
+  auto attention = torch::softmax(scores, -1) + kEpsilon;
+  auto alignment = torch::bmm(attention.unsqueeze(1), memory).squeeze(1);
+  auto output = torch::tanh(linear_out->forward(torch::cat({h, alignment}, 1)));
+  return {output, attention, alignment};
+}
+
+LSTMDecoderImpl::LSTMDecoderImpl(int64_t n, int64_t in, int64_t hidden, double p) {
+  cells = register_module("cells", torch::nn::ModuleList());
+  for (int64_t i = 0; i < n; ++i) cells->push_back(torch::nn::LSTMCell(i == 0 ? in : hidden, hidden));
+  dropout = register_module("dropout", torch::nn::Dropout(p));
+}
+
+std::pair<torch::Tensor, std::pair<torch::Tensor, torch::Tensor>> LSTMDecoderImpl::forward(
+    const torch::Tensor& x, const std::pair<torch::Tensor, torch::Tensor>& state) {
+  torch::Tensor input = x;
+  std::vector<torch::Tensor> hs, cs;
+  for (size_t i = 0; i < cells->size(); ++i) {
+    input = dropout->forward(input);
+    auto hc = cells[i]->as<torch::nn::LSTMCell>()->forward(
+        input, std::make_tuple(state.first[static_cast<int64_t>(i)], state.second[static_cast<int64_t>(i)]));
+    input = std::get<0>(hc);
+    hs.push_back(std::get<0>(hc));
+    cs.push_back(std::get<1>(hc));
+  }
+  return {input, {torch::stack(hs), torch::stack(cs)}};
+}
+
+}  // namespace deca::model

@@ -1,0 +1,141 @@
+// The building blocks of MQAN and the S2S baseline, with decaNLP's exact
+// semantics (shared/reference/decanlp.md §4.1): post-norm residual blocks,
+// LayerNorm over the unbiased std, multi-head attention split with
+// torch::chunk and no output projection, packed BiLSTMs.
+#pragma once
+
+#include <torch/torch.h>
+
+#include <vector>
+
+namespace deca::model {
+
+constexpr double kInf = 1e10;
+constexpr double kEpsilon = 1e-10;
+
+// activation(Linear(Dropout(x))).
+struct FeedforwardImpl : torch::nn::Module {
+  FeedforwardImpl(int64_t in, int64_t out, double dropout = 0.2, bool relu = false, bool bias = true);
+  torch::Tensor forward(const torch::Tensor& x);
+  torch::nn::Linear linear{nullptr};
+  torch::nn::Dropout dropout{nullptr};
+  bool relu;
+};
+TORCH_MODULE(Feedforward);
+
+// gamma * (x - mean) / (std + eps) + beta with the unbiased std.
+struct LayerNormImpl : torch::nn::Module {
+  explicit LayerNormImpl(int64_t d, double eps = 1e-6);
+  torch::Tensor forward(const torch::Tensor& x);
+  torch::Tensor gamma, beta;
+  double eps;
+};
+TORCH_MODULE(LayerNorm);
+
+// Multi-head attention: q, k, v projections without bias, heads split by
+// torch::chunk, softmax(q k^T / sqrt(d_model)), no output projection.
+struct MultiHeadImpl : torch::nn::Module {
+  MultiHeadImpl(int64_t d, int64_t heads, double dropout, bool causal);
+  // key_padding: (B, Lk) true at padding, or undefined.
+  torch::Tensor forward(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
+                        const torch::Tensor& key_padding = {});
+  // Attention over already projected keys/values (incremental decoding).
+  torch::Tensor attend(const torch::Tensor& pq, const torch::Tensor& pk, const torch::Tensor& pv,
+                       const torch::Tensor& key_padding, bool causal);
+  torch::nn::Linear wq{nullptr}, wk{nullptr}, wv{nullptr};
+  torch::nn::Dropout dropout{nullptr};
+  int64_t d, heads;
+  bool causal;
+};
+TORCH_MODULE(MultiHead);
+
+// Linear(h -> d)(ReLU(Linear(d -> h)(Dropout0.2(x)))).
+struct LinearReLUImpl : torch::nn::Module {
+  LinearReLUImpl(int64_t d, int64_t hidden);
+  torch::Tensor forward(const torch::Tensor& x);
+  Feedforward feedforward{nullptr};
+  torch::nn::Linear linear{nullptr};
+};
+TORCH_MODULE(LinearReLU);
+
+struct TransformerEncoderLayerImpl : torch::nn::Module {
+  TransformerEncoderLayerImpl(int64_t d, int64_t heads, int64_t hidden, double dropout);
+  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& padding);
+  MultiHead selfattn{nullptr};
+  LayerNorm selfattn_norm{nullptr};
+  LinearReLU feedforward{nullptr};
+  LayerNorm feedforward_norm{nullptr};
+  torch::nn::Dropout dropout{nullptr};
+};
+TORCH_MODULE(TransformerEncoderLayer);
+
+// Returns [Dropout(x), layer_1(x), ..., layer_L(x)]; no positional encodings.
+struct TransformerEncoderImpl : torch::nn::Module {
+  TransformerEncoderImpl(int64_t d, int64_t heads, int64_t hidden, int64_t layers, double dropout);
+  std::vector<torch::Tensor> forward(const torch::Tensor& x, const torch::Tensor& padding);
+  torch::nn::ModuleList layers;
+  torch::nn::Dropout dropout{nullptr};
+};
+TORCH_MODULE(TransformerEncoder);
+
+struct TransformerDecoderLayerImpl : torch::nn::Module {
+  TransformerDecoderLayerImpl(int64_t d, int64_t heads, int64_t hidden, double dropout);
+  MultiHead selfattn{nullptr}, attention{nullptr};
+  LayerNorm selfattn_norm{nullptr}, attention_norm{nullptr}, feedforward_norm{nullptr};
+  LinearReLU feedforward{nullptr};
+  torch::nn::Dropout dropout{nullptr};
+  // norm(x + dropout(f(x))), the post-norm residual block.
+  torch::Tensor residual(LayerNorm& norm, const torch::Tensor& x, const torch::Tensor& fx) {
+    return norm->forward(x + dropout->forward(fx));
+  }
+};
+TORCH_MODULE(TransformerDecoderLayer);
+
+// Adds sinusoidal positions, then runs the layers; layer l attends to the
+// encoder's list element l + 1.
+struct TransformerDecoderImpl : torch::nn::Module {
+  TransformerDecoderImpl(int64_t d, int64_t heads, int64_t hidden, int64_t layers, double dropout);
+  torch::Tensor forward(const torch::Tensor& x, const std::vector<torch::Tensor>& encoding,
+                        const torch::Tensor& context_padding, const torch::Tensor& answer_padding);
+  torch::nn::ModuleList layers;
+  torch::nn::Dropout dropout{nullptr};
+  int64_t d;
+};
+TORCH_MODULE(TransformerDecoder);
+
+// Positional encodings for positions [offset, offset + length) and d channels.
+torch::Tensor positional_encodings(int64_t length, int64_t d, int64_t offset, const torch::TensorOptions& options);
+
+// nn.LSTM over length-packed sequences: padding is ignored; outputs (B, L, 2h)
+// and final (h, c) of shape (layers * 2, B, h) for a bidirectional LSTM.
+struct PackedLSTMImpl : torch::nn::Module {
+  PackedLSTMImpl(int64_t in, int64_t out, bool bidirectional, int64_t layers, double dropout);
+  std::tuple<torch::Tensor, torch::Tensor, torch::Tensor> forward(const torch::Tensor& x, const torch::Tensor& lengths);
+  torch::nn::LSTM rnn{nullptr};
+};
+TORCH_MODULE(PackedLSTM);
+
+// Dot-product attention of a decoder state over a memory:
+// softmax(C h) + 1e-10 (padding masked), alignment = attn C,
+// output = tanh(W [h; alignment]).
+struct DecoderAttentionImpl : torch::nn::Module {
+  explicit DecoderAttentionImpl(int64_t d);
+  // h: (B, d); memory: (B, L, d); padding: (B, L). Returns output, attention, alignment.
+  std::tuple<torch::Tensor, torch::Tensor, torch::Tensor> forward(const torch::Tensor& h, const torch::Tensor& memory,
+                                                                  const torch::Tensor& padding);
+  torch::nn::Linear linear_out{nullptr};
+};
+TORCH_MODULE(DecoderAttention);
+
+// A stack of LSTM cells with dropout on each layer's input.
+struct LSTMDecoderImpl : torch::nn::Module {
+  LSTMDecoderImpl(int64_t layers, int64_t in, int64_t hidden, double dropout);
+  // state: (h, c), each (layers, B, hidden). Returns the top output and the new state.
+  std::pair<torch::Tensor, std::pair<torch::Tensor, torch::Tensor>> forward(
+      const torch::Tensor& x, const std::pair<torch::Tensor, torch::Tensor>& state);
+  torch::nn::ModuleList cells;
+  torch::nn::Dropout dropout{nullptr};
+};
+TORCH_MODULE(LSTMDecoder);
+
+}  // namespace deca::model

@@ -1,0 +1,58 @@
+// The pointer-generator decoders and their output distribution
+// p = γ·p_vocab + (1−γ)[λ·α_context + (1−λ)·β_question]   (MQAN's dual pointer)
+// p = γ·p_vocab + (1−γ)·α_input                            (S2S's single pointer)
+#pragma once
+
+#include "layers.h"
+
+namespace deca::model {
+
+// One decoder step's outputs; `question_attention` and `lambda` are undefined
+// for the single-pointer decoder.
+struct PointerStep {
+  torch::Tensor output;             // (B, d) the step's output, fed back at the next step
+  torch::Tensor context_attention;  // (B, m)
+  torch::Tensor question_attention; // (B, n)
+  torch::Tensor gamma, lambda;      // (B, 1)
+  std::pair<torch::Tensor, torch::Tensor> state;
+};
+
+// All steps of a teacher-forced pass, stacked over time.
+struct PointerSteps {
+  torch::Tensor output;             // (B, T, d)
+  torch::Tensor context_attention;  // (B, T, m)
+  torch::Tensor question_attention; // (B, T, n) or undefined
+  torch::Tensor gamma, lambda;      // (B, T, 1)
+};
+
+// decaNLP's DualPtrRNNDecoder: an input-feeding LSTM decoder attending to the
+// context and the question, with the vocabulary switch γ and the
+// context/question switch λ. With `dual` false it is the S2S decoder: one
+// attention (over the single input) and γ only.
+struct DualPointerDecoderImpl : torch::nn::Module {
+  DualPointerDecoderImpl(int64_t d, int64_t layers, double dropout, bool dual = true);
+  PointerStep step(const torch::Tensor& input, const torch::Tensor& context, const torch::Tensor& question,
+                   const torch::Tensor& context_padding, const torch::Tensor& question_padding,
+                   const std::pair<torch::Tensor, torch::Tensor>& state, const torch::Tensor& previous_output);
+  PointerSteps run(const torch::Tensor& inputs, const torch::Tensor& context, const torch::Tensor& question,
+                   const torch::Tensor& context_padding, const torch::Tensor& question_padding,
+                   std::pair<torch::Tensor, torch::Tensor> state);
+  LSTMDecoder rnn{nullptr};
+  DecoderAttention context_attn{nullptr}, question_attn{nullptr};
+  Feedforward vocab_pointer_switch{nullptr}, context_question_switch{nullptr};
+  torch::nn::Dropout dropout{nullptr};
+  int64_t d;
+  bool dual;
+};
+TORCH_MODULE(DualPointerDecoder);
+
+// Token-mean negative log-likelihood of `targets` (pad ignored) under the
+// pointer mixture, computed only at the targets: no (B, T, V) mixture is built.
+torch::Tensor pointer_nll(torch::nn::Linear& out, const PointerSteps& s, const torch::Tensor& context_ids,
+                          const torch::Tensor& question_ids, const torch::Tensor& targets, int64_t pad);
+
+// log p(w) over the whole vocabulary for one step: (B, V).
+torch::Tensor pointer_log_probs(torch::nn::Linear& out, const PointerStep& s, const torch::Tensor& context_ids,
+                                const torch::Tensor& question_ids);
+
+}  // namespace deca::model
