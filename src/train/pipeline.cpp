@@ -1,0 +1,62 @@
+#include "deca/train/pipeline.h"
+
+#include <spdlog/spdlog.h>
+
+#include "deca/core/error.h"
+
+namespace deca {
+
+std::vector<Example> read_split(const Task& task, const Config& config, Split split, long* skipped) {
+  ReadOptions options;
+  options.skip_bad_records = config.data.skip_bad_records;
+  ReadReport report;
+  auto examples = task.read(config.data.data_root, split, options, &report);
+  if (report.skipped) spdlog::warn("{} {}: skipped {} bad records", task.name(), to_string(split), report.skipped);
+  if (skipped) *skipped = report.skipped;
+  return examples;
+}
+
+std::shared_ptr<const Tokenizer> prepare_tokenizer(const Config& config, const std::vector<std::string>& tasks,
+                                                   const std::filesystem::path& model_file) {
+  if (!config.tokenizer.model.empty()) return Tokenizer::load(config.tokenizer.model);
+  if (std::filesystem::exists(model_file)) return Tokenizer::load(model_file);
+  std::vector<std::string> texts;
+  for (const auto& name : tasks) {
+    const auto task = find_task(name, config.data.data_root);
+    for (const auto& ex : read_split(*task, config, Split::Train)) {
+      texts.push_back(ex.context);
+      texts.push_back(ex.question);
+      for (const auto& a : ex.answers) texts.push_back(a);
+    }
+  }
+  spdlog::info("training a {} tokenizer of {} pieces on {} texts", config.tokenizer.model_type, config.tokenizer.vocab_size,
+               texts.size());
+  Tokenizer::train(texts, config.tokenizer, model_file, static_cast<unsigned int>(config.training.seed));
+  return Tokenizer::load(model_file);
+}
+
+std::vector<TaskSplit> load_splits(const Config& config, const std::vector<std::string>& tasks, Split split,
+                                   const Tokenizer& tokenizer, const std::filesystem::path& cache_dir) {
+  std::vector<TaskSplit> out;
+  for (const auto& name : tasks) {
+    TaskSplit ts;
+    ts.task = find_task(name, config.data.data_root);
+    ts.split = split;
+    ts.examples = read_split(*ts.task, config, split, &ts.skipped);
+    const auto options = EncodeOptions::from(config.data, split == Split::Train);
+    bool hit = false;
+    ts.encoded = encode_cached(ts.examples, tokenizer, options, cache_dir,
+                               name + "." + to_string(split), &hit);
+    spdlog::info("{} {}: {} examples{}{}{} ({})", name, to_string(split), ts.encoded.size(),
+                 ts.encoded.dropped ? ", " + std::to_string(ts.encoded.dropped) + " dropped (answer too long or empty)" : "",
+                 ts.encoded.truncated_contexts ? ", " + std::to_string(ts.encoded.truncated_contexts) + " contexts truncated" : "",
+                 ts.encoded.truncated_questions ? ", " + std::to_string(ts.encoded.truncated_questions) + " questions truncated" : "",
+                 hit ? "cached" : "tokenized");
+    if (split == Split::Train && ts.encoded.size() == 0)
+      throw DataError("task " + name + " has no training example left after filtering");
+    out.push_back(std::move(ts));
+  }
+  return out;
+}
+
+}  // namespace deca

@@ -1,0 +1,389 @@
+#include "deca/train/trainer.h"
+
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <csignal>
+#include <fstream>
+#include <map>
+
+#include "deca/core/error.h"
+#include "deca/core/io.h"
+#include "deca/data/batching.h"
+#include "deca/data/mixing.h"
+#include "deca/model/model.h"
+#include "deca/model/safetensors.h"
+#include "deca/text/unicode.h"
+#include "deca/train/checkpoint.h"
+#include "deca/train/pipeline.h"
+#include "deca/train/predict.h"
+
+namespace deca {
+namespace {
+
+std::atomic<int> g_stop_signal{0};
+extern "C" void on_stop_signal(int sig) { g_stop_signal = sig; }
+
+std::string step_name(long step) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "step-%08ld", step);
+  return buf;
+}
+
+std::string hms(double seconds) {
+  const long s = static_cast<long>(seconds);
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%02ld:%02ld:%02ld", s / 3600, (s / 60) % 60, s % 60);
+  return buf;
+}
+
+// Initialises the embedding rows of the pieces a GloVe-format file covers.
+void init_embeddings(model::Seq2Seq& m, const Tokenizer& tok, const fs::path& file, long dim) {
+  require_file(file, "a GloVe-format text file: one word and its vector per line");
+  std::map<std::string, std::vector<int32_t>> wanted;
+  for (int32_t id = 0; id < tok.vocab_size(); ++id) {
+    std::string p = tok.piece(id);
+    const std::string marker = "\xe2\x96\x81";  // SentencePiece's word-start mark
+    if (p.rfind(marker, 0) == 0) p = p.substr(marker.size());
+    if (!p.empty()) wanted[p].push_back(id);
+  }
+  torch::Tensor weight;
+  for (auto& p : m.named_parameters())
+    if (p.key() == "embedding.weight") weight = p.value();
+  torch::NoGradGuard no_grad;
+  long covered = 0;
+  for_each_line(file, [&](std::string_view line, long n) {
+    const auto fields = text::split_ws(line);
+    if (fields.size() < 2) return;
+    auto it = wanted.find(fields[0]);
+    if (it == wanted.end()) return;
+    if (static_cast<long>(fields.size()) - 1 != dim)
+      throw DataError::at(file.string(), n, "vector of " + std::to_string(fields.size() - 1) +
+                                                " numbers; model.embedding_dim is " + std::to_string(dim));
+    std::vector<float> v;
+    for (size_t i = 1; i < fields.size(); ++i) v.push_back(std::strtof(fields[i].c_str(), nullptr));
+    auto row = torch::tensor(v);
+    for (int32_t id : it->second) weight[id].copy_(row);
+    covered += static_cast<long>(it->second.size());
+    wanted.erase(it);
+  });
+  spdlog::info("embeddings: {} of {} pieces initialised from {}", covered, tok.vocab_size(), file.string());
+}
+
+}  // namespace
+
+double learning_rate(const TrainOptions& t, long dimension, long step) {
+  const double i = static_cast<double>(std::max(1L, step));
+  if (t.lr_schedule == "transformer")
+    return 1.0 / std::sqrt(static_cast<double>(dimension)) * std::min(1.0 / std::sqrt(i), i / std::pow(t.warmup, 1.5));
+  if (t.lr_schedule == "linear") {
+    if (t.warmup > 0 && i <= t.warmup) return t.lr * i / static_cast<double>(t.warmup);
+    const double rest = static_cast<double>(std::max(1L, t.steps - t.warmup));
+    return t.lr * std::max(0.0, 1.0 - (i - static_cast<double>(t.warmup)) / rest);
+  }
+  return t.lr;
+}
+
+struct Trainer::Impl {
+  Config config;
+  TrainerOptions options;
+  fs::path run_dir, checkpoints_dir;
+  torch::Device device{torch::kCPU};
+  std::shared_ptr<const Tokenizer> tokenizer;
+  model::Vocabulary vocab;
+  std::vector<std::string> tasks;
+  std::vector<TaskSplit> train, validation;
+  std::vector<std::unique_ptr<TrainStream>> streams;
+  std::vector<StreamPosition> positions;
+  std::unique_ptr<TaskMixer> mixer;
+  std::shared_ptr<model::Seq2Seq> net;
+  std::unique_ptr<torch::optim::Adam> optimizer;
+  std::ofstream metrics;
+
+  long step = 0;  // steps done
+  long bad_steps = 0, consecutive_bad = 0;
+  double best_value = -std::numeric_limits<double>::infinity();
+  long best_step = 0;
+  double elapsed = 0;  // seconds of training before this process
+
+  nlohmann::json state_json() const {
+    nlohmann::json pos = nlohmann::json::object();
+    for (size_t k = 0; k < tasks.size(); ++k) pos[tasks[k]] = {{"epoch", positions[k].epoch}, {"batch", positions[k].batch}};
+    return {{"step", step},
+            {"phase", mixer->at(std::max(1L, step)).phase},
+            {"positions", pos},
+            {"best", {{"metric", config.training.best_metric}, {"value", best_value}, {"step", best_step}}},
+            {"bad_steps", bad_steps},
+            {"consecutive_bad_steps", consecutive_bad},
+            {"elapsed_seconds", elapsed}};
+  }
+
+  void write_metrics(const nlohmann::ordered_json& line) {
+    metrics << line.dump() << '\n';
+    metrics.flush();
+  }
+
+  fs::path save(const char* why) {
+    const fs::path dir = checkpoints_dir / step_name(step);
+    write_checkpoint(dir, config, *tokenizer, *net, optimizer.get(), state_json());
+    point_link(checkpoints_dir, "last", dir);
+    if (best_step == step) point_link(checkpoints_dir, "best", dir);
+    prune();
+    spdlog::info("saved checkpoint {} ({})", dir.string(), why);
+    return dir;
+  }
+
+  // Keeps the newest keep_last checkpoints and the best one.
+  void prune() {
+    std::vector<fs::path> dirs;
+    for (const auto& e : fs::directory_iterator(checkpoints_dir)) {
+      const auto name = e.path().filename().string();
+      if (e.is_directory() && !e.is_symlink() && name.rfind("step-", 0) == 0) dirs.push_back(e.path());
+    }
+    std::sort(dirs.begin(), dirs.end());
+    const std::string best = best_step > 0 ? step_name(best_step) : "";
+    long keep = config.training.keep_last;
+    for (auto it = dirs.rbegin(); it != dirs.rend(); ++it) {
+      if (it->filename() == best) continue;
+      if (keep-- > 0) continue;
+      fs::remove_all(*it);
+    }
+  }
+
+  void restore() {
+    const fs::path dir = checkpoints_dir / "last";
+    if (!fs::exists(dir / "model.safetensors"))
+      throw ConfigError("--resume: no checkpoint in " + checkpoints_dir.string() + " (checkpoints/last)");
+    model::load_safetensors(*net, dir / "model.safetensors");
+    net->to(device);
+    torch::load(*optimizer, (dir / "optimizer.pt").string(), device);
+    std::vector<torch::Tensor> rng;
+    torch::load(rng, (dir / "rng.pt").string());
+    {
+      auto gen = at::detail::getDefaultCPUGenerator();
+      std::lock_guard<std::mutex> lock(gen.mutex());
+      gen.set_state(rng.at(0));
+    }
+    const auto s = nlohmann::json::parse(read_file(dir / "trainer_state.json"));
+    step = s.at("step");
+    bad_steps = s.value("bad_steps", 0L);
+    consecutive_bad = s.value("consecutive_bad_steps", 0L);
+    elapsed = s.value("elapsed_seconds", 0.0);
+    best_value = s["best"].value("value", -std::numeric_limits<double>::infinity());
+    if (s["best"]["value"].is_null()) best_value = -std::numeric_limits<double>::infinity();
+    best_step = s["best"].value("step", 0L);
+    for (size_t k = 0; k < tasks.size(); ++k) {
+      const auto& p = s.at("positions").at(tasks[k]);
+      positions[k] = {p.at("epoch").get<uint64_t>(), p.at("batch").get<uint64_t>()};
+    }
+    spdlog::info("resumed from {} at step {}", fs::canonical(dir).string(), step);
+  }
+
+  // Greedy decoding of every validation task; logs the metrics and the decaScore.
+  void validate() {
+    const auto t0 = std::chrono::steady_clock::now();
+    std::vector<std::pair<std::string, metrics::MetricValues>> per_task;
+    model::DecodeOptions greedy;
+    greedy.max_length = config.model.max_output_length;
+    for (auto& v : validation) {
+      const auto preds = predict_split(*net, *tokenizer, vocab, v.encoded, config.batching.eval_max_tokens,
+                                       config.batching.size_rule, greedy, device);
+      auto values = v.task->score(preds.answers, v.examples);
+      nlohmann::ordered_json line{{"type", "validation"}, {"step", step}, {"split", "validation"}, {"task", v.task->name()}};
+      for (const auto& [k, x] : values.items()) line[k] = x;
+      write_metrics(line);
+      spdlog::info("validation step {} | {} | {} {:.2f} | {} examples, e.g. \"{}\"", step, v.task->name(),
+                   v.task->scoring().decascore_metric, v.task->decascore_entry(values), v.examples.size(),
+                   preds.answers.empty() ? "" : preds.answers.front().substr(0, 60));
+      per_task.emplace_back(v.task->name(), std::move(values));
+    }
+    const double total = decascore(per_task);
+    write_metrics({{"type", "validation"}, {"step", step}, {"split", "validation"}, {"task", "decascore"}, {"decascore", total}});
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    spdlog::info("validation step {} | decaScore {:.2f} | {:.1f} s", step, total, seconds);
+    // The best checkpoint by the configured metric.
+    double value = total;
+    const std::string& metric = config.training.best_metric;
+    if (metric != "decascore") {
+      const size_t dot = metric.rfind('.');
+      bool found = false;
+      for (const auto& [name, values] : per_task) {
+        if (dot != std::string::npos && name == metric.substr(0, dot)) {
+          if (auto x = values.get(metric.substr(dot + 1))) value = *x, found = true;
+        }
+      }
+      if (!found) throw ConfigError("training.best_metric \"" + metric + "\" names no validated task metric");
+    }
+    if (value > best_value) {
+      best_value = value;
+      best_step = step;
+      spdlog::info("new best {} {:.4f} at step {}", metric, value, step);
+    }
+  }
+};
+
+Trainer::Trainer(Config config, TrainerOptions options) : impl_(std::make_unique<Impl>()) {
+  auto& I = *impl_;
+  I.config = std::move(config);
+  I.options = options;
+  I.run_dir = I.config.output;
+  I.checkpoints_dir = I.run_dir / "checkpoints";
+  I.device = parse_device(I.config.training.device);
+  fs::create_directories(I.checkpoints_dir);
+  write_file_atomic(I.run_dir / "config.json", config_to_json(I.config).dump(2) + "\n");
+  torch::set_num_threads(static_cast<int>(I.config.training.threads > 0
+                                              ? I.config.training.threads
+                                              : std::max(1u, std::thread::hardware_concurrency())));
+  torch::manual_seed(static_cast<uint64_t>(I.config.training.seed));
+
+  I.tasks = I.config.all_tasks();
+  I.tokenizer = prepare_tokenizer(I.config, I.tasks, I.run_dir / "tokenizer.model");
+  I.vocab = vocabulary_of(*I.tokenizer);
+  const fs::path cache = I.config.data.cache_dir.empty() ? I.run_dir / "cache" : fs::path(I.config.data.cache_dir);
+  I.train = load_splits(I.config, I.tasks, Split::Train, *I.tokenizer, cache);
+  std::vector<long> sizes;
+  for (size_t k = 0; k < I.tasks.size(); ++k) {
+    I.streams.push_back(std::make_unique<TrainStream>(I.train[k].encoded, I.config.batching,
+                                                      static_cast<uint64_t>(I.config.training.seed), k));
+    sizes.push_back(static_cast<long>(I.train[k].encoded.size()));
+  }
+  I.positions.assign(I.tasks.size(), {});
+  I.mixer = std::make_unique<TaskMixer>(I.config.curriculum, I.tasks, sizes, static_cast<uint64_t>(I.config.training.seed));
+  if (I.config.training.val_every > 0) {
+    auto val_tasks = I.config.training.val_tasks.empty() ? I.tasks : I.config.training.val_tasks;
+    I.validation = load_splits(I.config, val_tasks, Split::Validation, *I.tokenizer, cache);
+    if (I.config.training.val_max_examples > 0) {
+      const size_t n = static_cast<size_t>(I.config.training.val_max_examples);
+      for (auto& v : I.validation) {
+        if (v.examples.size() <= n) continue;
+        v.examples.resize(n);
+        v.encoded = encode(v.examples, *I.tokenizer, EncodeOptions::from(I.config.data, false));
+      }
+    }
+  }
+
+  I.net = model::make_model(I.config.model, I.vocab);
+  if (!I.config.model.embeddings_file.empty() && !options.resume)
+    init_embeddings(*I.net, *I.tokenizer, I.config.model.embeddings_file, I.config.model.embedding_dim);
+  I.net->to(I.device);
+  const auto& t = I.config.training;
+  I.optimizer = std::make_unique<torch::optim::Adam>(
+      I.net->parameters(), torch::optim::AdamOptions(learning_rate(t, I.config.model.dimension, 1)).betas({t.beta1, t.beta2}).eps(t.eps));
+  if (options.resume) I.restore();
+  spdlog::info("{} model: {:.2f} M parameters, vocabulary {}, device {}, {} threads", I.config.model.type,
+               static_cast<double>(model::parameter_count(*I.net)) / 1e6, I.vocab.size, I.config.training.device,
+               torch::get_num_threads());
+  I.metrics.open(I.run_dir / "metrics.jsonl", std::ios::app);
+  if (!I.metrics) throw Error("cannot write " + (I.run_dir / "metrics.jsonl").string());
+}
+
+Trainer::~Trainer() = default;
+
+int Trainer::run() {
+  auto& I = *impl_;
+  const auto& t = I.config.training;
+  g_stop_signal = 0;
+  auto old_int = std::signal(SIGINT, on_stop_signal);
+  auto old_term = std::signal(SIGTERM, on_stop_signal);
+  struct Restore {
+    decltype(old_int) a, b;
+    ~Restore() {
+      std::signal(SIGINT, a);
+      std::signal(SIGTERM, b);
+    }
+  } restore{old_int, old_term};
+
+  const bool tty = ::isatty(STDERR_FILENO);
+  const auto t0 = std::chrono::steady_clock::now();
+  const long first_step = I.step;
+  double interval_tokens = 0, interval_examples = 0, interval_seconds = 0;
+  std::map<std::string, std::pair<double, long>> interval_loss;  // task -> (sum, count)
+  auto params = I.net->parameters();
+
+  while (I.step < t.steps) {
+    const auto s0 = std::chrono::steady_clock::now();
+    const long step = I.step + 1;
+    const auto pick = I.mixer->at(step);
+    const auto rows = I.streams[pick.task]->next(I.positions[pick.task]);
+    const auto batch = model::make_batch(I.train[pick.task].encoded, rows, I.vocab, I.device);
+    I.net->train();
+    I.optimizer->zero_grad();
+    auto loss = I.net->loss(batch);
+    double value = loss.item<double>();
+    bool ok = std::isfinite(value);
+    if (ok) {
+      loss.backward();
+      const double norm = t.grad_clip > 0 ? torch::nn::utils::clip_grad_norm_(params, t.grad_clip)
+                                          : std::numeric_limits<double>::quiet_NaN();
+      ok = t.grad_clip <= 0 || std::isfinite(norm);
+    }
+    const double lr = learning_rate(t, I.config.model.dimension, step);
+    if (ok) {
+      for (auto& group : I.optimizer->param_groups()) static_cast<torch::optim::AdamOptions&>(group.options()).lr(lr);
+      I.optimizer->step();
+      I.consecutive_bad = 0;
+    } else {
+      ++I.bad_steps;
+      ++I.consecutive_bad;
+      spdlog::warn("step {}: non-finite loss or gradient on {}; step skipped ({} in a row)", step,
+                   I.tasks[pick.task], I.consecutive_bad);
+      if (I.consecutive_bad >= t.max_bad_steps)
+        throw Error(std::to_string(I.consecutive_bad) + " non-finite losses in a row at step " + std::to_string(step) +
+                    "; stopping. The last good checkpoint is " + (I.checkpoints_dir / "last").string());
+    }
+    I.step = step;
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - s0).count();
+    interval_seconds += seconds;
+    interval_tokens += static_cast<double>(batch.input_tokens);
+    interval_examples += static_cast<double>(rows.size());
+    if (ok) {
+      auto& [sum, count] = interval_loss[I.tasks[pick.task]];
+      sum += value;
+      ++count;
+    }
+    const double done_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    const double eta = done_s / static_cast<double>(step - first_step) * static_cast<double>(t.steps - step);
+    if (tty) {
+      std::fprintf(stderr, "\r[%ld/%ld] %-16s loss %.4f  ETA %s  ", step, t.steps, I.tasks[pick.task].c_str(), value,
+                   hms(eta).c_str());
+      std::fflush(stderr);
+    }
+    if (step % t.log_every == 0 || step == t.steps) {
+      if (tty) std::fprintf(stderr, "\r%*s\r", 80, "");
+      const double tps = interval_seconds > 0 ? interval_tokens / interval_seconds : 0;
+      double sum_all = 0;
+      long count_all = 0;
+      std::string per_task;
+      for (const auto& [task, sc] : interval_loss) {
+        const double mean = sc.first / static_cast<double>(sc.second);
+        I.write_metrics({{"type", "train"}, {"step", step}, {"phase", pick.phase}, {"task", task}, {"loss", mean},
+                         {"lr", lr}, {"tokens_per_s", tps},
+                         {"examples_per_s", interval_seconds > 0 ? interval_examples / interval_seconds : 0}});
+        sum_all += sc.first;
+        count_all += sc.second;
+        per_task += fmt::format("{}{} {:.3f}", per_task.empty() ? "" : ", ", task, mean);
+      }
+      spdlog::info("step {}/{} | phase {} | loss {:.4f} ({}) | lr {:.3g} | {:.0f} tok/s | ETA {}", step, t.steps,
+                   pick.phase, count_all ? sum_all / static_cast<double>(count_all) : 0.0, per_task, lr, tps, hms(eta));
+      interval_loss.clear();
+      interval_tokens = interval_examples = interval_seconds = 0;
+    }
+    I.elapsed += seconds;
+    const bool validate_now = t.val_every > 0 && (step % t.val_every == 0 || step == t.steps);
+    if (validate_now) I.validate();
+    if (validate_now || step % t.save_every == 0 || step == t.steps) I.save(validate_now ? "validation" : "periodic");
+    if (g_stop_signal != 0) {
+      if (!(validate_now || step % t.save_every == 0 || step == t.steps)) I.save("interrupted");
+      spdlog::warn("stopped by signal {} after step {}; resume with --resume (checkpoint {})", g_stop_signal.load(), step,
+                   (I.checkpoints_dir / "last").string());
+      return 130;
+    }
+  }
+  spdlog::info("training done: {} steps, {} skipped; checkpoints in {}", I.step, I.bad_steps, I.checkpoints_dir.string());
+  return 0;
+}
+
+}  // namespace deca
