@@ -11,6 +11,8 @@ std::vector<Example> read_split(const Task& task, const Config& config, Split sp
   options.skip_bad_records = config.data.skip_bad_records;
   ReadReport report;
   auto examples = task.read(config.data.data_root, split, options, &report);
+  if (config.data.subsample > 0 && examples.size() > static_cast<size_t>(config.data.subsample))
+    examples.resize(static_cast<size_t>(config.data.subsample));
   if (report.skipped) spdlog::warn("{} {}: skipped {} bad records", task.name(), to_string(split), report.skipped);
   if (skipped) *skipped = report.skipped;
   return examples;

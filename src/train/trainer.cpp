@@ -172,8 +172,8 @@ struct Trainer::Impl {
     bad_steps = s.value("bad_steps", 0L);
     consecutive_bad = s.value("consecutive_bad_steps", 0L);
     elapsed = s.value("elapsed_seconds", 0.0);
-    best_value = s["best"].value("value", -std::numeric_limits<double>::infinity());
-    if (s["best"]["value"].is_null()) best_value = -std::numeric_limits<double>::infinity();
+    const auto& best = s.at("best").at("value");  // null when nothing was validated yet
+    best_value = best.is_number() ? best.get<double>() : -std::numeric_limits<double>::infinity();
     best_step = s["best"].value("step", 0L);
     for (size_t k = 0; k < tasks.size(); ++k) {
       const auto& p = s.at("positions").at(tasks[k]);

@@ -19,6 +19,7 @@ struct DataOptions {
   long max_context_tokens = 400;          // longer contexts are truncated (tokenizer pieces)
   long max_question_tokens = 100;         // longer questions are truncated
   long max_answer_tokens = 50;            // training examples with longer answers are dropped
+  long subsample = 0;                     // read at most this many examples per split (0: all)
   template <class V> void fields(V& v) {
     v("data_root", data_root, "folder with the tasks' original files");
     v("skip_bad_records", skip_bad_records, "skip and count malformed records instead of failing");
@@ -26,6 +27,7 @@ struct DataOptions {
     v("max_context_tokens", max_context_tokens, "contexts are truncated to this many tokens");
     v("max_question_tokens", max_question_tokens, "questions are truncated to this many tokens");
     v("max_answer_tokens", max_answer_tokens, "training examples with longer answers are dropped");
+    v("subsample", subsample, "at most this many examples per split, the first ones (0: all)");
   }
 };
 

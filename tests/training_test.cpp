@@ -1,0 +1,105 @@
+// Training: an interrupted and resumed run reproduces the straight run's
+// losses bit for bit; checkpoints, links and metrics are where they belong.
+#include <fstream>
+#include <random>
+
+#include "deca/core/error.h"
+#include "deca/core/io.h"
+#include "deca/train/checkpoint.h"
+#include "deca/train/trainer.h"
+#include "test_support.h"
+
+namespace fs = std::filesystem;
+
+namespace {
+
+deca::Config tiny_config(const fs::path& output) {
+  auto j = nlohmann::json::parse(R"({
+    "data": {"max_context_tokens": 120},
+    "tokenizer": {"vocab_size": 500},
+    "batching": {"max_tokens": 800},
+    "curriculum": [{"tasks": ["squad", "sst", "woz.en", "schema"], "mixing": "round_robin"}],
+    "model": {"dimension": 32, "embedding_dim": 32, "transformer_hidden": 32, "transformer_heads": 2},
+    "training": {"steps": 12, "lr_schedule": "transformer", "warmup": 4, "log_every": 1, "val_every": 0,
+                 "save_every": 5, "keep_last": 2, "seed": 9}
+  })");
+  j["output"] = output.string();
+  j["data"]["data_root"] = (deca::testing::source_dir() / "data" / "sample").string();
+  return deca::config_from_json(j);
+}
+
+// Step -> loss from the training lines of metrics.jsonl.
+std::map<long, double> losses(const fs::path& run) {
+  std::map<long, double> out;
+  deca::for_each_line(run / "metrics.jsonl", [&](std::string_view line, long) {
+    const auto j = nlohmann::json::parse(line);
+    if (j["type"] == "train") out[j["step"].get<long>()] = j["loss"].get<double>();
+  });
+  return out;
+}
+
+class TrainingTest : public ::testing::Test {
+ protected:
+  void SetUp() override { dir_ = fs::temp_directory_path() / ("deca-train-" + std::to_string(std::random_device{}())); }
+  void TearDown() override { fs::remove_all(dir_); }
+  fs::path dir_;
+};
+
+TEST_F(TrainingTest, ResumeContinuesExactly) {
+  {
+    deca::Trainer straight(tiny_config(dir_ / "straight"), {});
+    ASSERT_EQ(straight.run(), 0);
+  }
+  {
+    auto first = tiny_config(dir_ / "resumed");
+    first.training.steps = 7;  // stop after step 7: the last checkpoint is at step 7
+    deca::Trainer part1(first, {});
+    ASSERT_EQ(part1.run(), 0);
+  }
+  {
+    deca::TrainerOptions resume;
+    resume.resume = true;
+    deca::Trainer part2(tiny_config(dir_ / "resumed"), resume);
+    ASSERT_EQ(part2.run(), 0);
+  }
+  const auto a = losses(dir_ / "straight"), b = losses(dir_ / "resumed");
+  ASSERT_EQ(a.size(), 12u);
+  ASSERT_EQ(b.size(), 12u);
+  for (const auto& [step, loss] : a) EXPECT_EQ(loss, b.at(step)) << "step " << step;  // bitwise
+}
+
+TEST_F(TrainingTest, CheckpointLayoutAndLinks) {
+  deca::Trainer t(tiny_config(dir_ / "run"), {});
+  ASSERT_EQ(t.run(), 0);
+  const fs::path ck = dir_ / "run" / "checkpoints";
+  EXPECT_TRUE(fs::is_symlink(ck / "last"));
+  EXPECT_EQ(fs::read_symlink(ck / "last").string(), "step-00000012");
+  for (const char* f : {"config.json", "tokenizer.model", "tokenizer.json", "model.safetensors", "optimizer.pt", "rng.pt",
+                        "trainer_state.json"})
+    EXPECT_TRUE(fs::exists(ck / "last" / f)) << f;
+  // keep_last 2: steps 10 and 12 remain, step 5 was pruned.
+  EXPECT_FALSE(fs::exists(ck / "step-00000005"));
+  EXPECT_TRUE(fs::exists(ck / "step-00000010"));
+  // A run folder resolves to its best, else last, checkpoint.
+  EXPECT_EQ(deca::resolve_checkpoint(dir_ / "run"), fs::canonical(ck / "last"));
+  const auto loaded = deca::load_checkpoint(dir_ / "run", torch::kCPU);
+  EXPECT_EQ(loaded.step, 12);
+  EXPECT_EQ(loaded.config.model.dimension, 32);
+  EXPECT_THROW(deca::resolve_checkpoint(dir_), deca::ConfigError);
+}
+
+TEST(LearningRate, TransformerScheduleMatchesTheReference) {
+  deca::TrainOptions t;  // warmup 800
+  EXPECT_NEAR(deca::learning_rate(t, 200, 800), 1 / std::sqrt(200.0) / std::sqrt(800.0), 1e-15);
+  EXPECT_NEAR(deca::learning_rate(t, 200, 1), 1 / std::sqrt(200.0) / std::pow(800.0, 1.5), 1e-15);
+  EXPECT_NEAR(deca::learning_rate(t, 200, 500000), 1 / std::sqrt(200.0) / std::sqrt(500000.0), 1e-15);
+  t.lr_schedule = "linear";
+  t.lr = 1e-3;
+  t.warmup = 10;
+  t.steps = 110;
+  EXPECT_NEAR(deca::learning_rate(t, 200, 5), 5e-4, 1e-15);
+  EXPECT_NEAR(deca::learning_rate(t, 200, 60), 5e-4, 1e-15);
+  EXPECT_NEAR(deca::learning_rate(t, 200, 110), 0.0, 1e-15);
+}
+
+}  // namespace
