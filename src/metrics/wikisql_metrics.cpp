@@ -218,6 +218,24 @@ std::string python_str(const nlohmann::json& v) {
   return v.dump();
 }
 
+nlohmann::ordered_json logical_form_record(std::string_view prediction, const std::vector<std::string>& header) {
+  const auto lf = parse_logical_form(prediction, header);
+  bool valid = lf && lf->sel.has_value() && !std::string(prediction).empty();
+  if (valid)
+    for (const auto& c : lf->conds) valid = valid && c.value.has_value();
+  nlohmann::ordered_json j;
+  if (!valid) {
+    j["query"] = nullptr;
+    j["error"] = "Invalid";
+    return j;
+  }
+  nlohmann::ordered_json conds = nlohmann::ordered_json::array();
+  for (const auto& c : lf->conds) conds.push_back({c.column, c.op, *c.value});
+  j["query"] = {{"sel", *lf->sel}, {"conds", conds}, {"agg", lf->agg}};
+  j["error"] = "";
+  return j;
+}
+
 LogicalForm gold_logical_form(const nlohmann::json& sql) {
   LogicalForm lf;
   lf.sel = sql.at("sel").get<int>();

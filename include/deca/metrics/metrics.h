@@ -112,6 +112,10 @@ LogicalForm gold_logical_form(const nlohmann::json& sql);
 double lfem(const std::vector<std::string>& predictions,
             const std::vector<std::vector<std::string>>& headers,
             const std::vector<nlohmann::json>& sqls);
+// One line of the logical-form JSONL the official WikiSQL evaluator reads
+// (decaNLP's convert_to_logical_forms): {"query": {sel, conds, agg}, "error": ""}
+// or {"query": null, "error": "Invalid"}.
+nlohmann::ordered_json logical_form_record(std::string_view prediction, const std::vector<std::string>& header);
 // Python's str() of a JSON scalar (str, int, float as repr, bool, None).
 std::string python_str(const nlohmann::json& value);
 

@@ -1,0 +1,47 @@
+// Evaluation reports: a console table, JSON, Markdown and JUnit XML, and the
+// --fail-under thresholds that CI jobs gate on. No LibTorch.
+#pragma once
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "deca/metrics/metrics.h"
+
+namespace deca {
+
+struct TaskResult {
+  std::string task;
+  metrics::MetricValues values;
+  double decascore_entry = 0;
+  std::string decascore_metric;
+  long examples = 0;
+  double seconds = 0;  // decoding time
+};
+
+struct Threshold {
+  std::string task;    // empty for the decaScore
+  std::string metric;  // "decascore" for the decaScore
+  double minimum = 0;
+  std::string text;    // as given
+};
+
+// Parses "task.metric=value" (the last dot splits task and metric) or "decascore=value".
+Threshold parse_threshold(const std::string& spec);
+
+struct EvalReport {
+  std::string split;
+  std::vector<TaskResult> tasks;
+  double decascore = 0;
+  std::vector<std::string> failures;  // one message per missed threshold
+
+  void check(const std::vector<Threshold>& thresholds);
+  nlohmann::ordered_json to_json() const;
+  std::string table() const;
+  std::string markdown() const;
+  std::string junit() const;
+};
+
+}  // namespace deca

@@ -1,0 +1,156 @@
+#include "deca/eval/report.h"
+
+#include <cstdio>
+#include <sstream>
+
+#include "deca/core/error.h"
+
+namespace deca {
+namespace {
+
+std::string fixed(double v, int decimals = 2) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.*f", decimals, v);
+  return buf;
+}
+
+std::string xml_escape(const std::string& s) {
+  std::string out;
+  for (char c : s) {
+    switch (c) {
+      case '&': out += "&amp;"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '"': out += "&quot;"; break;
+      case '\'': out += "&apos;"; break;
+      default: out.push_back(c);
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+Threshold parse_threshold(const std::string& spec) {
+  const size_t eq = spec.find('=');
+  if (eq == std::string::npos) throw ConfigError("--fail-under expects task.metric=value or decascore=value, got \"" + spec + "\"");
+  Threshold t;
+  t.text = spec;
+  const std::string key = spec.substr(0, eq);
+  try {
+    size_t used = 0;
+    t.minimum = std::stod(spec.substr(eq + 1), &used);
+    if (used != spec.size() - eq - 1) throw std::invalid_argument("trailing");
+  } catch (const std::exception&) {
+    throw ConfigError("--fail-under " + spec + ": \"" + spec.substr(eq + 1) + "\" is not a number");
+  }
+  if (key == "decascore") {
+    t.metric = "decascore";
+    return t;
+  }
+  const size_t dot = key.rfind('.');
+  if (dot == std::string::npos || dot == 0 || dot + 1 == key.size())
+    throw ConfigError("--fail-under " + spec + ": expected task.metric=value (e.g. squad.nf1=70) or decascore=value");
+  t.task = key.substr(0, dot);
+  t.metric = key.substr(dot + 1);
+  return t;
+}
+
+void EvalReport::check(const std::vector<Threshold>& thresholds) {
+  for (const auto& t : thresholds) {
+    if (t.task.empty()) {
+      if (decascore < t.minimum) failures.push_back("decaScore " + fixed(decascore, 4) + " is below " + fixed(t.minimum, 4));
+      continue;
+    }
+    const TaskResult* r = nullptr;
+    for (const auto& x : tasks)
+      if (x.task == t.task) r = &x;
+    if (!r) throw ConfigError("--fail-under " + t.text + ": task " + t.task + " was not evaluated");
+    const auto v = r->values.get(t.metric);
+    if (!v) throw ConfigError("--fail-under " + t.text + ": task " + t.task + " has no metric " + t.metric);
+    if (*v < t.minimum) failures.push_back(t.task + " " + t.metric + " " + fixed(*v, 4) + " is below " + fixed(t.minimum, 4));
+  }
+}
+
+nlohmann::ordered_json EvalReport::to_json() const {
+  nlohmann::ordered_json j;
+  j["split"] = split;
+  j["tasks"] = nlohmann::ordered_json::object();
+  for (const auto& t : tasks) j["tasks"][t.task] = t.values.to_json();
+  j["decascore"]["total"] = decascore;
+  j["decascore"]["entries"] = nlohmann::ordered_json::object();
+  for (const auto& t : tasks) j["decascore"]["entries"][t.task] = t.decascore_entry;
+  if (!failures.empty()) j["failures"] = failures;
+  return j;
+}
+
+std::string EvalReport::table() const {
+  std::ostringstream o;
+  char line[256];
+  std::snprintf(line, sizeof line, "%-18s %-16s %9s %9s   %s\n", "task", "decaScore metric", "value", "examples", "all metrics");
+  o << line;
+  for (const auto& t : tasks) {
+    std::string all;
+    for (const auto& [k, v] : t.values.items()) all += (all.empty() ? "" : " ") + k + "=" + fixed(v);
+    std::snprintf(line, sizeof line, "%-18s %-16s %9.2f %9ld   ", t.task.c_str(), t.decascore_metric.c_str(),
+                  t.decascore_entry, t.examples);
+    o << line << all << "\n";
+  }
+  std::snprintf(line, sizeof line, "%-18s %-16s %9.2f\n", "decaScore", "sum", decascore);
+  o << line;
+  for (const auto& f : failures) o << "FAILED: " << f << "\n";
+  return o.str();
+}
+
+std::string EvalReport::markdown() const {
+  std::ostringstream o;
+  o << "| task | metric | value | examples | all metrics |\n|---|---|---:|---:|---|\n";
+  for (const auto& t : tasks) {
+    std::string all;
+    for (const auto& [k, v] : t.values.items()) all += (all.empty() ? "" : ", ") + k + " " + fixed(v);
+    o << "| " << t.task << " | " << t.decascore_metric << " | " << fixed(t.decascore_entry) << " | " << t.examples << " | "
+      << all << " |\n";
+  }
+  o << "| **decaScore** | sum | **" << fixed(decascore) << "** | | |\n";
+  if (!failures.empty()) {
+    o << "\nFailed thresholds:\n\n";
+    for (const auto& f : failures) o << "- " << f << "\n";
+  }
+  return o.str();
+}
+
+std::string EvalReport::junit() const {
+  // One test case per task and one for the decaScore; a missed threshold is a
+  // <failure> of its case.
+  auto failures_of = [&](const std::string& prefix) {
+    std::vector<std::string> out;
+    for (const auto& f : failures)
+      if (f.rfind(prefix + " ", 0) == 0) out.push_back(f);
+    return out;
+  };
+  std::ostringstream cases;
+  size_t failed = 0;
+  double total_time = 0;
+  auto add_case = [&](const std::string& name, double seconds, const std::string& out, const std::vector<std::string>& fails) {
+    cases << "    <testcase classname=\"deca." << xml_escape(split) << "\" name=\"" << xml_escape(name) << "\" time=\""
+          << fixed(seconds, 3) << "\">\n";
+    for (const auto& f : fails)
+      cases << "      <failure message=\"" << xml_escape(f) << "\" type=\"threshold\">" << xml_escape(f) << "</failure>\n";
+    cases << "      <system-out>" << xml_escape(out) << "</system-out>\n    </testcase>\n";
+    failed += fails.empty() ? 0 : 1;
+    total_time += seconds;
+  };
+  for (const auto& t : tasks) {
+    std::string out;
+    for (const auto& [k, v] : t.values.items()) out += k + "=" + fixed(v, 4) + "\n";
+    add_case(t.task, t.seconds, out, failures_of(t.task));
+  }
+  add_case("decascore", 0, "decascore=" + fixed(decascore, 4) + "\n", failures_of("decaScore"));
+  std::ostringstream o;
+  o << "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites>\n  <testsuite name=\"deca-eval\" tests=\"" << tasks.size() + 1
+    << "\" failures=\"" << failed << "\" errors=\"0\" time=\"" << fixed(total_time, 3) << "\">\n"
+    << cases.str() << "  </testsuite>\n</testsuites>\n";
+  return o.str();
+}
+
+}  // namespace deca
