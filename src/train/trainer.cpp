@@ -192,7 +192,8 @@ struct Trainer::Impl {
       const auto preds = predict_split(*net, *tokenizer, vocab, v.encoded, config.batching.eval_max_tokens,
                                        config.batching.size_rule, greedy, device);
       auto values = v.task->score(preds.answers, v.examples);
-      nlohmann::ordered_json line{{"type", "validation"}, {"step", step}, {"split", "validation"}, {"task", v.task->name()}};
+      nlohmann::ordered_json line{{"type", "validation"}, {"step", step}, {"split", "validation"}, {"task", v.task->name()},
+                                  {"decascore_metric", v.task->scoring().decascore_metric}};
       for (const auto& [k, x] : values.items()) line[k] = x;
       write_metrics(line);
       spdlog::info("validation step {} | {} | {} {:.2f} | {} examples, e.g. \"{}\"", step, v.task->name(),
