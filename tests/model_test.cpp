@@ -1,5 +1,6 @@
 // MQAN and S2S on real batches of the sample data: shapes, a finite loss that
 // backpropagates, and decoding steps that agree with the teacher-forced pass.
+#include <cstring>
 #include <random>
 
 #include "deca/data/encoded.h"
@@ -118,3 +119,47 @@ TEST(ModelSize, DecanlpDimensionsGiveTheReferenceCoreSize) {
 }
 
 }  // namespace
+
+#include "deca/core/error.h"
+#include "deca/core/io.h"
+#include "deca/model/safetensors.h"
+
+TEST(Safetensors, RoundTripByParameterNameInTheStandardLayout) {
+  deca::ModelOptions o;
+  o.dimension = 16;
+  o.embedding_dim = 8;
+  o.transformer_hidden = 8;
+  o.transformer_heads = 2;
+  Vocabulary v;
+  v.size = 50;
+  torch::manual_seed(3);
+  auto a = deca::model::make_model(o, v);
+  const fs::path file = fs::temp_directory_path() / ("deca-st-" + std::to_string(std::random_device{}()) + ".safetensors");
+  deca::model::save_safetensors(*a, file, {{"model", "mqan"}});
+  // The standard layout: 8-byte little-endian header size, JSON header, data.
+  const std::string bytes = deca::read_file(file);
+  uint64_t n = 0;
+  std::memcpy(&n, bytes.data(), 8);
+  const auto header = nlohmann::json::parse(bytes.substr(8, n));
+  EXPECT_EQ(header["__metadata__"]["model"], "mqan");
+  EXPECT_EQ(header["out.weight"]["dtype"], "F32");
+  EXPECT_EQ(header["out.weight"]["shape"], nlohmann::json::array({50, 16}));
+  EXPECT_EQ(header["embedding.weight"]["shape"], nlohmann::json::array({50, 8}));
+  EXPECT_EQ((8 + n) % 8, 0u);
+  torch::manual_seed(4);
+  auto b = deca::model::make_model(o, v);
+  deca::model::load_safetensors(*b, file);
+  auto pa = a->named_parameters(), pb = b->named_parameters();
+  ASSERT_EQ(pa.size(), pb.size());
+  for (const auto& p : pa) EXPECT_TRUE(torch::equal(p.value(), pb[p.key()])) << p.key();
+  // A model of another shape: the error names the tensor.
+  o.dimension = 18;
+  auto c = deca::model::make_model(o, v);
+  try {
+    deca::model::load_safetensors(*c, file);
+    ADD_FAILURE() << "expected a shape error";
+  } catch (const deca::DataError& e) {
+    EXPECT_NE(std::string(e.what()).find("has shape"), std::string::npos) << e.what();
+  }
+  fs::remove(file);
+}

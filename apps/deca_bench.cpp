@@ -1,0 +1,271 @@
+// deca-bench: the speed and memory numbers of docs/benchmarks.md.
+//   deca-bench metrics --shared DIR                     scoring speed on decathlon-sized inputs
+//   deca-bench train --config FILE --data-root DIR [--tasks ...] [--max-tokens N] [--steps N]
+//   deca-bench decode --config FILE --data-root DIR --task squad [--beam N] [--steps-trained N]
+// Prints one JSON object per measurement on stdout.
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <chrono>
+#include <iostream>
+#include <numeric>
+
+#include "app_common.h"
+#include "deca/data/batching.h"
+#include "deca/data/mixing.h"
+#include "deca/metrics/metrics.h"
+#include "deca/model/decode.h"
+#include "deca/tasks/task.h"
+#include "deca/text/unicode.h"
+#include "deca/train/checkpoint.h"
+#include "deca/train/pipeline.h"
+#include "deca/train/predict.h"
+#include "deca/train/trainer.h"
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+double peak_rss_mb() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return static_cast<double>(u.ru_maxrss) / 1024.0;
+}
+void emit(nlohmann::ordered_json j) {
+  j["peak_rss_mb"] = peak_rss_mb();
+  std::cout << j.dump() << std::endl;
+}
+
+std::string words(const std::vector<std::string>& w, size_t from, size_t n) {
+  std::string s;
+  for (size_t i = from; i < std::min(w.size(), from + n); ++i) s += (s.empty() ? "" : " ") + w[i];
+  return s;
+}
+
+// Scoring speed on inputs of the decathlon's validation sizes, built from real text.
+int bench_metrics(const std::filesystem::path& shared) {
+  deca::Config cfg;
+  cfg.data.data_root = (shared / "data").string();
+  // ROUGE: 13,368 prediction/reference pairs of ~55 words (CNN/DM validation size)
+  // from real paragraphs: the reference is the prediction's window shifted by 8 words.
+  const auto squad = deca::find_task("squad", cfg.data.data_root)->read(cfg.data.data_root, deca::Split::Train);
+  std::vector<std::vector<std::string>> paragraphs;
+  for (const auto& ex : squad)
+    if (paragraphs.empty() || deca::text::collapse_ws(ex.context) != words(paragraphs.back(), 0, 100000))
+      paragraphs.push_back(deca::text::split_ws(ex.context));
+  for (size_t n : {6684ul, 13368ul}) {
+    std::vector<std::string> preds;
+    deca::metrics::Golds golds;
+    for (size_t i = 0; i < n; ++i) {
+      const auto& p = paragraphs[i % paragraphs.size()];
+      const size_t off = (i / paragraphs.size()) % 20;
+      preds.push_back(deca::text::lower(words(p, off, 55)));
+      golds.push_back({deca::text::lower(words(p, off + 8, 55))});
+    }
+    const auto t = Clock::now();
+    const auto r = deca::metrics::rouge(preds, golds);
+    emit({{"bench", "rouge"}, {"pairs", n}, {"seconds", since(t)}, {"avg_rouge", r.avg}});
+  }
+  // BLEU: the 993 IWSLT tst2013 references, predictions with every 5th word dropped; and 10x that corpus.
+  const auto iwslt = deca::find_task("iwslt.en.de", cfg.data.data_root)->read(cfg.data.data_root, deca::Split::Validation);
+  for (size_t times : {1ul, 10ul}) {
+    std::vector<std::string> preds, refs;
+    for (size_t k = 0; k < times; ++k) {
+      for (const auto& ex : iwslt) {
+        const auto w = deca::text::split_ws(deca::text::lower(ex.answer()));
+        std::string p;
+        for (size_t i = 0; i < w.size(); ++i)
+          if (i % 5 != 4) p += (p.empty() ? "" : " ") + w[i];
+        preds.push_back(p);
+        refs.push_back(deca::text::lower(ex.answer()));
+      }
+    }
+    const auto t = Clock::now();
+    const auto b = deca::metrics::corpus_bleu(preds, refs);
+    emit({{"bench", "bleu"}, {"segments", preds.size()}, {"seconds", since(t)}, {"bleu", b.score}});
+  }
+  // EM/nEM/nF1 over SQuAD-sized input (10,570 questions): answers cut by one word.
+  {
+    std::vector<std::string> preds;
+    deca::metrics::Golds golds;
+    for (size_t i = 0; i < 10570; ++i) {
+      const auto& ex = squad[i % squad.size()];
+      const auto w = deca::text::split_ws(ex.answer());
+      preds.push_back(deca::text::lower(words(w, 0, std::max<size_t>(1, w.size() - 1))));
+      golds.push_back(ex.answers);
+    }
+    const auto t = Clock::now();
+    const double f1 = deca::metrics::normalized_f1(preds, golds);
+    const double em = deca::metrics::exact_match(preds, golds) + deca::metrics::normalized_exact_match(preds, golds);
+    emit({{"bench", "squad_em_nem_nf1"}, {"examples", preds.size()}, {"seconds", since(t)}, {"nf1", f1}, {"em_sum", em}});
+  }
+  // Every task's full metric set on its real validation split, predictions = golds.
+  double total = 0;
+  for (const auto& name : deca::decathlon_tasks()) {
+    const auto task = deca::find_task(name, cfg.data.data_root);
+    const auto examples = task->read(cfg.data.data_root, deca::Split::Validation);
+    std::vector<std::string> preds;
+    for (const auto& ex : examples) preds.push_back(deca::text::lower(ex.answer()));
+    const auto t = Clock::now();
+    task->score(preds, examples);
+    const double s = since(t);
+    total += s;
+    emit({{"bench", "task_metrics"}, {"task", name}, {"examples", examples.size()}, {"seconds", s}});
+  }
+  emit({{"bench", "task_metrics"}, {"task", "all ten"}, {"seconds", total}});
+  return 0;
+}
+
+struct Prepared {
+  deca::Config config;
+  std::shared_ptr<const deca::Tokenizer> tokenizer;
+  deca::model::Vocabulary vocab;
+  std::vector<deca::TaskSplit> train;
+};
+
+Prepared prepare(deca::Config config, const std::vector<std::string>& tasks) {
+  Prepared p;
+  p.config = std::move(config);
+  std::filesystem::create_directories(p.config.output);
+  // The tokenizer is trained on the ten tasks, as a decathlon run would.
+  p.tokenizer = deca::prepare_tokenizer(p.config, deca::decathlon_tasks(),
+                                        std::filesystem::path(p.config.output) / "tokenizer.model");
+  p.vocab = deca::vocabulary_of(*p.tokenizer);
+  p.train = deca::load_splits(p.config, tasks, deca::Split::Train, *p.tokenizer,
+                              std::filesystem::path(p.config.output) / "cache");
+  return p;
+}
+
+// Training speed: forward, backward and optimizer timed separately over a fixed set of batches.
+int bench_train(deca::Config config, const std::vector<std::string>& tasks, long steps, long warmup) {
+  auto p = prepare(std::move(config), tasks);
+  torch::manual_seed(1);
+  auto net = deca::model::make_model(p.config.model, p.vocab);
+  net->train();
+  torch::optim::Adam adam(net->parameters(), torch::optim::AdamOptions(1e-4).betas({0.9, 0.98}).eps(1e-9));
+  std::vector<long> sizes;
+  std::vector<std::unique_ptr<deca::TrainStream>> streams;
+  for (size_t k = 0; k < tasks.size(); ++k) {
+    sizes.push_back(static_cast<long>(p.train[k].encoded.size()));
+    streams.push_back(std::make_unique<deca::TrainStream>(p.train[k].encoded, p.config.batching, 7, k));
+  }
+  deca::PhaseOptions phase;
+  phase.tasks = tasks;
+  const deca::TaskMixer mixer({phase}, tasks, sizes, 7);
+  std::vector<deca::StreamPosition> pos(tasks.size());
+  std::vector<double> step_s, fwd_s, bwd_s, opt_s;
+  double tokens = 0, examples = 0;
+  for (long step = 1; step <= warmup + steps; ++step) {
+    const auto pick = mixer.at(step);
+    const auto rows = streams[pick.task]->next(pos[pick.task]);
+    const auto t0 = Clock::now();
+    const auto batch = deca::model::make_batch(p.train[pick.task].encoded, rows, p.vocab, torch::kCPU);
+    adam.zero_grad();
+    auto loss = net->loss(batch);
+    const double f = since(t0);
+    const auto t1 = Clock::now();
+    loss.backward();
+    torch::nn::utils::clip_grad_norm_(net->parameters(), 1.0);
+    const double b = since(t1);
+    const auto t2 = Clock::now();
+    adam.step();
+    const double o = since(t2);
+    if (step <= warmup) continue;
+    step_s.push_back(since(t0));
+    fwd_s.push_back(f);
+    bwd_s.push_back(b);
+    opt_s.push_back(o);
+    tokens += static_cast<double>(batch.input_tokens);
+    examples += static_cast<double>(rows.size());
+  }
+  auto sum = [](const std::vector<double>& v) { return std::accumulate(v.begin(), v.end(), 0.0); };
+  auto sorted = step_s;
+  std::sort(sorted.begin(), sorted.end());
+  const double total = sum(step_s);
+  std::string names;
+  for (const auto& t : tasks) names += (names.empty() ? "" : ",") + t;
+  emit({{"bench", "train"}, {"tasks", names}, {"max_tokens", p.config.batching.max_tokens},
+        {"size_rule", p.config.batching.size_rule}, {"steps", steps}, {"threads", torch::get_num_threads()},
+        {"parameters", deca::model::parameter_count(*net)}, {"vocab", p.vocab.size},
+        {"seconds_per_step_median", sorted[sorted.size() / 2]}, {"seconds_per_step_min", sorted.front()},
+        {"tokens_per_step", tokens / static_cast<double>(steps)}, {"tokens_per_s", tokens / total},
+        {"examples_per_s", examples / total}, {"forward_share", sum(fwd_s) / total},
+        {"backward_share", sum(bwd_s) / total}, {"optimizer_share", sum(opt_s) / total}});
+  return 0;
+}
+
+// Decoding speed on a validation split: batched (token budget) against one example at a time.
+int bench_decode(deca::Config config, const std::string& task_name, long beam, long limit, long train_steps) {
+  auto p = prepare(std::move(config), {task_name});
+  torch::manual_seed(1);
+  auto net = deca::model::make_model(p.config.model, p.vocab);
+  if (train_steps > 0) {
+    // A briefly trained model stops early, as decaNLP's "after 150 iterations" row.
+    net->train();
+    torch::optim::Adam adam(net->parameters(), torch::optim::AdamOptions(1e-3));
+    deca::TrainStream stream(p.train[0].encoded, p.config.batching, 3, 0);
+    deca::StreamPosition pos;
+    for (long s = 0; s < train_steps; ++s) {
+      adam.zero_grad();
+      net->loss(deca::model::make_batch(p.train[0].encoded, stream.next(pos), p.vocab, torch::kCPU)).backward();
+      adam.step();
+    }
+  }
+  net->eval();
+  const auto task = deca::find_task(task_name, p.config.data.data_root);
+  auto examples = deca::read_split(*task, p.config, deca::Split::Validation);
+  if (limit > 0 && static_cast<long>(examples.size()) > limit) examples.resize(static_cast<size_t>(limit));
+  const auto data = deca::encode(examples, *p.tokenizer, deca::EncodeOptions::from(p.config.data, false));
+  deca::model::DecodeOptions o;
+  o.beam = beam;
+  o.max_length = p.config.model.max_output_length;
+  for (long budget : {p.config.batching.eval_max_tokens, 1L}) {
+    const auto r = deca::predict_split(*net, *p.tokenizer, p.vocab, data, budget, p.config.batching.size_rule, o, torch::kCPU);
+    emit({{"bench", "decode"}, {"task", task_name}, {"beam", beam}, {"trained_steps", train_steps},
+          {"batching", budget == 1 ? "one example at a time" : "token budget " + std::to_string(budget)},
+          {"examples", data.size()}, {"seconds", r.seconds}, {"examples_per_s", static_cast<double>(data.size()) / r.seconds},
+          {"generated_tokens_per_s", static_cast<double>(r.generated_tokens) / r.seconds}});
+  }
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App cli{"deca-bench: speed and memory measurements"};
+  cli.require_subcommand(1);
+  std::string shared = "../shared", config_file = "configs/decanlp.json", data_root, output = "runs/bench", task = "squad";
+  std::vector<std::string> tasks, sets;
+  long steps = 10, warmup = 2, max_tokens = 0, beam = 1, limit = 0, trained = 0, threads = 0;
+  auto* m = cli.add_subcommand("metrics", "scoring speed");
+  m->add_option("--shared", shared, "the shared folder (data/ inside)")->capture_default_str();
+  auto* t = cli.add_subcommand("train", "training speed of a config's model");
+  auto* d = cli.add_subcommand("decode", "decoding speed, batched and one example at a time");
+  for (auto* sub : {t, d}) {
+    sub->add_option("--config", config_file, "config file")->capture_default_str();
+    sub->add_option("--data-root", data_root, "data folder")->required();
+    sub->add_option("--output", output, "folder for the tokenizer and cache")->capture_default_str();
+    sub->add_option("--set", sets, "config overrides");
+    sub->add_option("--threads", threads, "torch threads (0: all cores)");
+  }
+  t->add_option("--tasks", tasks, "tasks mixed round-robin (default: the config's)");
+  t->add_option("--max-tokens", max_tokens, "batch token budget (default: the config's)");
+  t->add_option("--steps", steps, "measured steps")->capture_default_str();
+  t->add_option("--warmup", warmup, "unmeasured steps first")->capture_default_str();
+  d->add_option("--task", task, "task")->capture_default_str();
+  d->add_option("--beam", beam, "beam size")->capture_default_str();
+  d->add_option("--limit", limit, "decode at most this many examples");
+  d->add_option("--trained-steps", trained, "train this many steps first (0: untrained)");
+  deca::app::setup_logging(false);
+  return deca::app::run(cli, argc, argv, [&] {
+    if (*m) return bench_metrics(shared);
+    torch::set_num_threads(static_cast<int>(threads > 0 ? threads : std::max(1u, std::thread::hardware_concurrency())));
+    auto config = deca::load_config(config_file);
+    sets.push_back("data.data_root=" + nlohmann::json(data_root).dump());
+    sets.push_back("output=" + nlohmann::json(output).dump());
+    if (max_tokens > 0) sets.push_back("batching.max_tokens=" + std::to_string(max_tokens));
+    config = deca::apply_overrides(config, sets);
+    if (*t) return bench_train(config, tasks.empty() ? config.all_tasks() : tasks, steps, warmup);
+    return bench_decode(config, task, beam, limit, trained);
+  });
+}

@@ -1,0 +1,120 @@
+// The executables from the outside: exit codes, stdout formats, error messages.
+#include <sys/wait.h>
+
+#include <cstdio>
+#include <fstream>
+#include <random>
+
+#include "deca/core/io.h"
+#include "test_support.h"
+
+namespace fs = std::filesystem;
+
+namespace {
+
+struct Result {
+  int code = -1;
+  std::string out;  // stdout and stderr
+};
+
+Result sh(const std::string& command) {
+  Result r;
+  FILE* p = ::popen(("{ " + command + "; } 2>&1").c_str(), "r");
+  char buf[4096];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
+  const int status = ::pclose(p);
+  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return r;
+}
+
+class Cli : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / ("deca-cli-" + std::to_string(std::random_device{}()));
+    fs::create_directories(dir_);
+    sample_ = (deca::testing::source_dir() / "data" / "sample").string();
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+  std::string bin(const char* name) { return (fs::path(DECA_BIN_DIR) / name).string(); }
+  fs::path dir_;
+  std::string sample_;
+};
+
+TEST_F(Cli, ExportWritesOneObjectPerExample) {
+  const auto r = sh(bin("deca-data") + " export --data-root " + sample_ + " --task schema --split test > " + (dir_ / "s.jsonl").string());
+  ASSERT_EQ(r.code, 0) << r.out;
+  long lines = 0;
+  deca::for_each_line(dir_ / "s.jsonl", [&](std::string_view line, long) {
+    const auto j = nlohmann::json::parse(line);
+    for (const char* k : {"id", "task", "context", "question", "answers", "meta"}) EXPECT_TRUE(j.contains(k)) << k;
+    ++lines;
+  });
+  EXPECT_EQ(lines, 100);
+  const auto bad = sh(bin("deca-data") + " export --data-root " + sample_ + " --task nosuch --split test");
+  EXPECT_EQ(bad.code, 2);
+  EXPECT_NE(bad.out.find("unknown task \"nosuch\""), std::string::npos) << bad.out;
+}
+
+TEST_F(Cli, EvalScoresPredictionFilesAndGates) {
+  const std::string gold = (dir_ / "gold").string(), pred = (dir_ / "pred").string();
+  fs::create_directories(gold);
+  fs::create_directories(pred);
+  for (const char* task : {"sst", "wikisql"}) {
+    ASSERT_EQ(sh(bin("deca-data") + " export --data-root " + sample_ + " --task " + task + " --split validation > " + gold + "/" +
+                 task + ".jsonl").code, 0);
+    // Perfect predictions: the first gold answer, lowercased as a model outputs it.
+    std::ofstream out(pred + "/" + task + ".jsonl");
+    deca::for_each_line(gold + "/" + task + ".jsonl", [&](std::string_view line, long) {
+      auto j = nlohmann::json::parse(line);
+      std::string a = j["answers"][0];
+      for (char& c : a) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      out << nlohmann::json{{"id", j["id"]}, {"answer", a}}.dump() << "\n";
+    });
+  }
+  const std::string junit = (dir_ / "junit.xml").string();
+  auto r = sh(bin("deca-eval") + " --gold-dir " + gold + " --predictions-dir " + pred + " --junit " + junit + " 2>/dev/null");
+  ASSERT_EQ(r.code, 0) << r.out;
+  const auto report = nlohmann::json::parse(r.out);
+  EXPECT_DOUBLE_EQ(report["tasks"]["sst"]["em"].get<double>(), 100.0);
+  EXPECT_DOUBLE_EQ(report["tasks"]["wikisql"]["lfem"].get<double>(), 100.0);
+  EXPECT_DOUBLE_EQ(report["decascore"]["total"].get<double>(), 200.0);
+  EXPECT_TRUE(fs::exists(junit));
+
+  r = sh(bin("deca-eval") + " --task sst --gold " + gold + "/sst.jsonl --predictions " + pred + "/sst.jsonl --fail-under sst.em=100.5");
+  EXPECT_EQ(r.code, 3);
+  EXPECT_NE(r.out.find("sst em 100.0000 is below 100.5000"), std::string::npos) << r.out;
+
+  std::ofstream(pred + "/sst.jsonl", std::ios::app) << "{\"id\": \"999\", \"answer\": \"x\"}\n";
+  r = sh(bin("deca-eval") + " --task sst --gold " + gold + "/sst.jsonl --predictions " + pred + "/sst.jsonl");
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.out.find("id \"999\" is not in the gold file"), std::string::npos) << r.out;
+}
+
+TEST_F(Cli, TrainPrintsTheResolvedConfigWhichFeedsBack) {
+  const std::string cfg = (deca::testing::source_dir() / "configs" / "quickstart.json").string();
+  auto r = sh(bin("deca-train") + " --config " + cfg + " --set training.steps=7 --print-config 2>/dev/null > " +
+              (dir_ / "resolved.json").string());
+  ASSERT_EQ(r.code, 0) << r.out;
+  r = sh(bin("deca-train") + " --config " + (dir_ / "resolved.json").string() + " --print-config 2>/dev/null");
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_EQ(nlohmann::json::parse(r.out)["training"]["steps"], 7);
+  r = sh(bin("deca-train") + " --config " + cfg + " --set training.stpes=7");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.out.find("training.stpes"), std::string::npos) << r.out;
+}
+
+TEST_F(Cli, TrainStopsCleanlyOnSigterm) {
+  const std::string cfg = (deca::testing::source_dir() / "configs" / "quickstart.json").string();
+  const std::string run = (dir_ / "run").string();
+  // Long enough to be interrupted; SIGTERM after the first steps.
+  const auto r = sh("(" + bin("deca-train") + " --config " + cfg + " --data-root " + sample_ + " --output " + run +
+                    " --steps 100000 --set training.val_every=0 & pid=$!; "
+                    "for i in $(seq 1 120); do sleep 0.5; grep -q '\"type\":\"train\"' " + run +
+                    "/metrics.jsonl 2>/dev/null && break; done; kill -TERM $pid; wait $pid)");
+  EXPECT_EQ(r.code, 130) << r.out;
+  EXPECT_NE(r.out.find("resume with --resume"), std::string::npos) << r.out;
+  EXPECT_TRUE(fs::exists(fs::path(run) / "checkpoints" / "last" / "model.safetensors"));
+}
+
+}  // namespace

@@ -1,0 +1,135 @@
+// Scoring prediction files: joining by id, the errors that name what is wrong,
+// thresholds and the report formats.
+#include <fstream>
+#include <random>
+
+#include "deca/core/error.h"
+#include "deca/eval/report.h"
+#include "deca/tasks/jsonl.h"
+#include "deca/tasks/task.h"
+#include "test_support.h"
+
+namespace fs = std::filesystem;
+
+namespace {
+
+class JsonlTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / ("deca-jsonl-" + std::to_string(std::random_device{}()));
+    fs::create_directories(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+  fs::path write(const std::string& name, const std::string& text) {
+    std::ofstream(dir_ / name) << text;
+    return dir_ / name;
+  }
+  std::string error_of(const std::function<void()>& f) {
+    try {
+      f();
+    } catch (const deca::Error& e) {
+      return e.what();
+    }
+    return "";
+  }
+  fs::path dir_;
+};
+
+const char* kGold =
+    R"({"id": "0", "task": "sst", "context": "a", "question": "q", "answers": ["positive"], "meta": {}})"
+    "\n"
+    R"({"id": "1", "task": "sst", "context": "b", "question": "q", "answers": ["negative"], "meta": {}})"
+    "\n";
+
+TEST_F(JsonlTest, PredictionsAreJoinedById) {
+  const auto gold = deca::read_examples_jsonl(write("gold.jsonl", kGold));
+  const auto pred = deca::read_predictions_jsonl(write("pred.jsonl", "{\"id\": \"1\", \"answer\": \"negative\"}\n\n{\"id\": 0, \"answer\": \"negative\"}\n"));
+  const auto aligned = deca::align_predictions(gold, pred, "pred.jsonl");
+  EXPECT_EQ(aligned, (std::vector<std::string>{"negative", "negative"}));
+  const auto values = deca::find_task("sst")->score(aligned, gold);
+  EXPECT_DOUBLE_EQ(*values.get("em"), 50.0);
+}
+
+TEST_F(JsonlTest, MissingExtraAndRepeatedIdsNameTheId) {
+  const auto gold = deca::read_examples_jsonl(write("gold.jsonl", kGold));
+  auto missing = deca::read_predictions_jsonl(write("p1.jsonl", "{\"id\": \"0\", \"answer\": \"x\"}\n"));
+  EXPECT_NE(error_of([&] { deca::align_predictions(gold, missing, "p1.jsonl"); }).find("no prediction for id \"1\""), std::string::npos);
+  auto extra = deca::read_predictions_jsonl(
+      write("p2.jsonl", "{\"id\": \"0\", \"answer\": \"x\"}\n{\"id\": \"1\", \"answer\": \"x\"}\n{\"id\": \"7\", \"answer\": \"x\"}\n"));
+  EXPECT_NE(error_of([&] { deca::align_predictions(gold, extra, "p2.jsonl"); }).find("p2.jsonl:3: id \"7\""), std::string::npos);
+  auto repeated = deca::read_predictions_jsonl(write("p3.jsonl", "{\"id\": \"0\", \"answer\": \"x\"}\n{\"id\": \"0\", \"answer\": \"y\"}\n"));
+  EXPECT_NE(error_of([&] { deca::align_predictions(gold, repeated, "p3.jsonl"); }).find("p3.jsonl:2: id \"0\" repeats line 1"),
+            std::string::npos);
+}
+
+TEST_F(JsonlTest, BadLinesNameFileAndLine) {
+  EXPECT_NE(error_of([&] { deca::read_predictions_jsonl(write("bad.jsonl", "{\"id\": \"0\", \"answer\": \"x\"}\n{oops\n")); })
+                .find("bad.jsonl:2: invalid JSON"),
+            std::string::npos);
+  EXPECT_NE(error_of([&] { deca::read_predictions_jsonl(write("bad2.jsonl", "{\"id\": \"0\"}\n")); }).find("bad2.jsonl:1"),
+            std::string::npos);
+  EXPECT_NE(error_of([&] { deca::read_examples_jsonl(write("bad3.jsonl", "{\"id\": \"0\", \"context\": \"c\", \"question\": \"q\"}\n")); })
+                .find("bad3.jsonl:1: expected \"answers\""),
+            std::string::npos);
+}
+
+deca::EvalReport sample_report() {
+  deca::EvalReport r;
+  r.split = "validation";
+  deca::TaskResult squad;
+  squad.task = "squad";
+  squad.values.set("em", 40);
+  squad.values.set("nf1", 55.5);
+  squad.decascore_entry = 55.5;
+  squad.decascore_metric = "nf1";
+  squad.examples = 10;
+  r.tasks.push_back(squad);
+  deca::TaskResult sst = squad;
+  sst.task = "sst";
+  sst.values = {};
+  sst.values.set("em", 90);
+  sst.decascore_entry = 90;
+  sst.decascore_metric = "em";
+  r.tasks.push_back(sst);
+  r.decascore = 145.5;
+  return r;
+}
+
+TEST(Report, ThresholdsNameWhatWasMissed) {
+  auto r = sample_report();
+  r.check({deca::parse_threshold("squad.nf1=60"), deca::parse_threshold("sst.em=80"), deca::parse_threshold("decascore=150")});
+  ASSERT_EQ(r.failures.size(), 2u);
+  EXPECT_NE(r.failures[0].find("squad nf1 55.5000 is below 60.0000"), std::string::npos);
+  EXPECT_NE(r.failures[1].find("decaScore 145.5000 is below 150.0000"), std::string::npos);
+  EXPECT_THROW(r.check({deca::parse_threshold("woz.en.joint_goal_em=1")}), deca::ConfigError);
+  EXPECT_THROW(r.check({deca::parse_threshold("squad.bleu=1")}), deca::ConfigError);
+  EXPECT_THROW(deca::parse_threshold("squad.nf1"), deca::ConfigError);
+  EXPECT_THROW(deca::parse_threshold("squad.nf1=high"), deca::ConfigError);
+  EXPECT_EQ(deca::parse_threshold("iwslt.en.de.bleu=20").task, "iwslt.en.de");
+}
+
+TEST(Report, JunitHasOneCasePerTaskAndFailureElements) {
+  auto r = sample_report();
+  r.check({deca::parse_threshold("squad.nf1=60")});
+  const std::string xml = r.junit();
+  EXPECT_NE(xml.find("<testsuites>"), std::string::npos);
+  EXPECT_NE(xml.find("<testsuite name=\"deca-eval\" tests=\"3\" failures=\"1\""), std::string::npos);
+  EXPECT_NE(xml.find("<testcase classname=\"deca.validation\" name=\"squad\""), std::string::npos);
+  EXPECT_NE(xml.find("<failure message=\"squad nf1 55.5000 is below 60.0000\" type=\"threshold\">"), std::string::npos);
+  EXPECT_NE(xml.find("name=\"decascore\""), std::string::npos);
+  // Every opened element is closed.
+  for (const char* tag : {"testsuites", "testsuite", "testcase", "failure", "system-out"}) {
+    size_t open = 0, close = 0;
+    for (size_t p = 0; (p = xml.find(std::string("<") + tag + (std::string(tag) == "testsuites" ? ">" : " "), p)) != std::string::npos; ++p) ++open;
+    if (std::string(tag) == "system-out")
+      for (size_t p = 0; (p = xml.find("<system-out>", p)) != std::string::npos; ++p) ++open;
+    for (size_t p = 0; (p = xml.find(std::string("</") + tag + ">", p)) != std::string::npos; ++p) ++close;
+    EXPECT_EQ(open, close) << tag;
+  }
+  const auto j = r.to_json();
+  EXPECT_DOUBLE_EQ(j["decascore"]["total"].get<double>(), 145.5);
+  EXPECT_EQ(j["failures"].size(), 1u);
+  EXPECT_NE(r.markdown().find("| squad | nf1 | 55.50 | 10 |"), std::string::npos);
+}
+
+}  // namespace
