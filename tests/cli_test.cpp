@@ -109,7 +109,7 @@ TEST_F(Cli, TrainStopsCleanlyOnSigterm) {
   const std::string run = (dir_ / "run").string();
   // Long enough to be interrupted; SIGTERM after the first steps.
   const auto r = sh("(" + bin("deca-train") + " --config " + cfg + " --data-root " + sample_ + " --output " + run +
-                    " --steps 100000 --set training.val_every=0 & pid=$!; "
+                    " --steps 100000 --set training.val_every=0 --set training.log_every=1 --set training.threads=1 & pid=$!; "
                     "for i in $(seq 1 120); do sleep 0.5; grep -q '\"type\":\"train\"' " + run +
                     "/metrics.jsonl 2>/dev/null && break; done; kill -TERM $pid; wait $pid)");
   EXPECT_EQ(r.code, 130) << r.out;

@@ -23,7 +23,8 @@ class DecodeTest : public ::testing::Test {
       "batching": {"max_tokens": 1500},
       "curriculum": [{"tasks": ["squad", "woz.en", "wikisql"]}],
       "model": {"dimension": 32, "embedding_dim": 32, "transformer_hidden": 32, "transformer_heads": 2},
-      "training": {"steps": 60, "lr_schedule": "constant", "lr": 0.005, "log_every": 60, "val_every": 0, "save_every": 60}
+      "training": {"steps": 40, "lr_schedule": "constant", "lr": 0.005, "log_every": 40, "val_every": 0, "save_every": 40,
+                   "threads": 1}
     })");
     j["output"] = (dir_ / "run").string();
     j["data"]["data_root"] = (deca::testing::source_dir() / "data" / "sample").string();

@@ -21,7 +21,7 @@ deca::Config tiny_config(const fs::path& output) {
     "curriculum": [{"tasks": ["squad", "sst", "woz.en", "schema"], "mixing": "round_robin"}],
     "model": {"dimension": 32, "embedding_dim": 32, "transformer_hidden": 32, "transformer_heads": 2},
     "training": {"steps": 12, "lr_schedule": "transformer", "warmup": 4, "log_every": 1, "val_every": 0,
-                 "save_every": 5, "keep_last": 2, "seed": 9}
+                 "save_every": 5, "keep_last": 2, "seed": 9, "threads": 1}
   })");
   j["output"] = output.string();
   j["data"]["data_root"] = (deca::testing::source_dir() / "data" / "sample").string();
