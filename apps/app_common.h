@@ -6,6 +6,8 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include <malloc.h>
+
 #include <exception>
 #include <functional>
 #include <iostream>
@@ -14,7 +16,17 @@
 
 namespace deca::app {
 
+// Keeps freed memory in the process instead of returning it to the kernel at
+// every step: training frees and reallocates the same large tensors each step,
+// and serving the page faults of fresh mappings cost 10-15% of the step time
+// (docs/benchmarks.md). 32 MiB is glibc's largest mmap threshold.
+inline void keep_freed_memory() {
+  mallopt(M_MMAP_THRESHOLD, 32 * 1024 * 1024);
+  mallopt(M_TRIM_THRESHOLD, 1024 * 1024 * 1024);
+}
+
 inline void setup_logging(bool verbose) {
+  keep_freed_memory();
   auto logger = spdlog::stderr_color_mt("deca");
   spdlog::set_default_logger(logger);
   spdlog::set_pattern("[%H:%M:%S] %^%l%$ %v");

@@ -10,6 +10,8 @@
 #include <iostream>
 #include <numeric>
 
+#include <torch/csrc/autograd/profiler_legacy.h>
+
 #include "app_common.h"
 #include "deca/data/batching.h"
 #include "deca/data/mixing.h"
@@ -137,7 +139,8 @@ Prepared prepare(deca::Config config, const std::vector<std::string>& tasks) {
 }
 
 // Training speed: forward, backward and optimizer timed separately over a fixed set of batches.
-int bench_train(deca::Config config, const std::vector<std::string>& tasks, long steps, long warmup) {
+int bench_train(deca::Config config, const std::vector<std::string>& tasks, long steps, long warmup,
+                const std::string& profile) {
   auto p = prepare(std::move(config), tasks);
   torch::manual_seed(1);
   auto net = deca::model::make_model(p.config.model, p.vocab);
@@ -158,6 +161,9 @@ int bench_train(deca::Config config, const std::vector<std::string>& tasks, long
   for (long step = 1; step <= warmup + steps; ++step) {
     const auto pick = mixer.at(step);
     const auto rows = streams[pick.task]->next(pos[pick.task]);
+    // One step recorded by the autograd profiler (a Chrome trace) when asked.
+    std::unique_ptr<torch::autograd::profiler::RecordProfile> recording;
+    if (!profile.empty() && step == warmup + 1) recording = std::make_unique<torch::autograd::profiler::RecordProfile>(profile);
     const auto t0 = Clock::now();
     const auto batch = deca::model::make_batch(p.train[pick.task].encoded, rows, p.vocab, torch::kCPU);
     adam.zero_grad();
@@ -170,6 +176,7 @@ int bench_train(deca::Config config, const std::vector<std::string>& tasks, long
     const auto t2 = Clock::now();
     adam.step();
     const double o = since(t2);
+    recording.reset();
     if (step <= warmup) continue;
     step_s.push_back(since(t0));
     fwd_s.push_back(f);
@@ -236,6 +243,7 @@ int main(int argc, char** argv) {
   cli.require_subcommand(1);
   std::string shared = "../shared", config_file = "configs/decanlp.json", data_root, output = "runs/bench", task = "squad";
   std::vector<std::string> tasks, sets;
+  std::string profile;
   long steps = 10, warmup = 2, max_tokens = 0, beam = 1, limit = 0, trained = 0, threads = 0;
   auto* m = cli.add_subcommand("metrics", "scoring speed");
   m->add_option("--shared", shared, "the shared folder (data/ inside)")->capture_default_str();
@@ -252,6 +260,7 @@ int main(int argc, char** argv) {
   t->add_option("--max-tokens", max_tokens, "batch token budget (default: the config's)");
   t->add_option("--steps", steps, "measured steps")->capture_default_str();
   t->add_option("--warmup", warmup, "unmeasured steps first")->capture_default_str();
+  t->add_option("--profile", profile, "write a Chrome trace of the first measured step to this file");
   d->add_option("--task", task, "task")->capture_default_str();
   d->add_option("--beam", beam, "beam size")->capture_default_str();
   d->add_option("--limit", limit, "decode at most this many examples");
@@ -265,7 +274,7 @@ int main(int argc, char** argv) {
     sets.push_back("output=" + nlohmann::json(output).dump());
     if (max_tokens > 0) sets.push_back("batching.max_tokens=" + std::to_string(max_tokens));
     config = deca::apply_overrides(config, sets);
-    if (*t) return bench_train(config, tasks.empty() ? config.all_tasks() : tasks, steps, warmup);
+    if (*t) return bench_train(config, tasks.empty() ? config.all_tasks() : tasks, steps, warmup, profile);
     return bench_decode(config, task, beam, limit, trained);
   });
 }

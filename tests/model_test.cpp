@@ -163,3 +163,25 @@ TEST(Safetensors, RoundTripByParameterNameInTheStandardLayout) {
   }
   fs::remove(file);
 }
+
+#include "../src/model/layers.h"
+
+// deca's masked CPU LSTM equals nn::LSTM over packed sequences: outputs,
+// final states and gradients.
+TEST(PackedLSTM, MaskedLoopEqualsPackedSequences) {
+  torch::manual_seed(5);
+  for (int64_t layers : {1, 2}) {
+    deca::model::PackedLSTM lstm(6, 8, true, layers, 0.0);
+    lstm->eval();
+    auto x = torch::randn({4, 7, 6}, torch::requires_grad());
+    auto lengths = torch::tensor({7, 3, 5, 1}, torch::kInt64);
+    auto [o1, h1, c1] = lstm->forward(x, lengths);
+    auto [o2, h2, c2] = lstm->forward_packed(x, lengths);
+    EXPECT_TRUE(torch::allclose(o1, o2, 1e-5, 1e-6)) << "outputs, layers " << layers;
+    EXPECT_TRUE(torch::allclose(h1, h2, 1e-5, 1e-6)) << "h, layers " << layers;
+    EXPECT_TRUE(torch::allclose(c1, c2, 1e-5, 1e-6)) << "c, layers " << layers;
+    auto g1 = torch::autograd::grad({(o1 * o1).sum() + h1.sum() + c1.sum()}, {x})[0];
+    auto g2 = torch::autograd::grad({(o2 * o2).sum() + h2.sum() + c2.sum()}, {x})[0];
+    EXPECT_TRUE(torch::allclose(g1, g2, 1e-4, 1e-6)) << "gradients, layers " << layers;
+  }
+}

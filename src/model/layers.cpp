@@ -133,23 +133,92 @@ torch::Tensor positional_encodings(int64_t length, int64_t d, int64_t offset, co
   return pe.to(options.dtype()).to(options.device());
 }
 
-PackedLSTMImpl::PackedLSTMImpl(int64_t in, int64_t out, bool bidirectional, int64_t layers, double p) {
+PackedLSTMImpl::PackedLSTMImpl(int64_t in, int64_t out, bool bidirectional_, int64_t layers_, double p)
+    : layers(layers_), bidirectional(bidirectional_), dropout(layers_ > 1 ? p : 0.0) {
   const int64_t hidden = bidirectional ? out / 2 : out;
   rnn = register_module("rnn", torch::nn::LSTM(torch::nn::LSTMOptions(in, hidden)
                                                    .num_layers(layers)
-                                                   .dropout(layers > 1 ? p : 0.0)
+                                                   .dropout(dropout)
                                                    .bidirectional(bidirectional)
                                                    .batch_first(true)));
 }
 
-std::tuple<torch::Tensor, torch::Tensor, torch::Tensor> PackedLSTMImpl::forward(const torch::Tensor& x,
-                                                                                const torch::Tensor& lengths) {
+std::tuple<torch::Tensor, torch::Tensor, torch::Tensor> PackedLSTMImpl::forward_packed(const torch::Tensor& x,
+                                                                                       const torch::Tensor& lengths) {
   auto packed = torch::nn::utils::rnn::pack_padded_sequence(x, lengths.to(torch::kCPU), /*batch_first=*/true,
                                                             /*enforce_sorted=*/false);
   auto result = rnn->forward_with_packed_input(packed);
   auto unpacked = torch::nn::utils::rnn::pad_packed_sequence(std::get<0>(result), /*batch_first=*/true, 0.0, x.size(1));
   const auto& state = std::get<1>(result);
   return {std::get<0>(unpacked), std::get<0>(state), std::get<1>(state)};
+}
+
+namespace {
+
+// One direction of one layer over (B, L, in), `last` (B) the index of each
+// sequence's last token. Returns the outputs (B, L, h), not yet zeroed at
+// padding, and the state (h, c) after the last token. Past a sequence's end
+// the recurrence runs on (its outputs are masked by the caller), which keeps
+// the step to seven operations.
+std::tuple<torch::Tensor, torch::Tensor, torch::Tensor> masked_direction(const torch::Tensor& x, const torch::Tensor& last,
+                                                                         const torch::Tensor& w_ih, const torch::Tensor& w_hh,
+                                                                         const torch::Tensor& b_ih, const torch::Tensor& b_hh) {
+  const int64_t b = x.size(0), hidden = w_hh.size(1);
+  auto gates_x = torch::addmm(b_ih + b_hh, x.reshape({-1, x.size(2)}), w_ih.t()).view({b, x.size(1), 4 * hidden});
+  auto steps = gates_x.unbind(1);
+  auto h = torch::zeros({b, hidden}, x.options()), c = torch::zeros({b, hidden}, x.options());
+  const auto w_hh_t = w_hh.t();
+  std::vector<torch::Tensor> hs, cs;
+  hs.reserve(steps.size());
+  cs.reserve(steps.size());
+  for (const auto& step : steps) {
+    auto gates = torch::addmm(step, h, w_hh_t);  // i, f, g, o
+    auto sig = torch::sigmoid(gates);
+    auto g = torch::tanh(gates.narrow(1, 2 * hidden, hidden));
+    c = torch::addcmul(sig.narrow(1, hidden, hidden) * c, sig.narrow(1, 0, hidden), g);
+    h = sig.narrow(1, 3 * hidden, hidden) * torch::tanh(c);
+    hs.push_back(h);
+    cs.push_back(c);
+  }
+  auto out = torch::stack(hs, 1), cells = torch::stack(cs, 1);
+  auto at_last = last.view({b, 1, 1}).expand({b, 1, hidden});
+  return {out, out.gather(1, at_last).squeeze(1), cells.gather(1, at_last).squeeze(1)};
+}
+
+}  // namespace
+
+std::tuple<torch::Tensor, torch::Tensor, torch::Tensor> PackedLSTMImpl::forward(const torch::Tensor& x,
+                                                                                const torch::Tensor& lengths) {
+  if (x.is_cuda()) return forward_packed(x, lengths);
+  const int64_t b = x.size(0), len = x.size(1);
+  auto positions = torch::arange(len, torch::kInt64).unsqueeze(0).expand({b, len});
+  auto lens = lengths.to(torch::kInt64).unsqueeze(1);
+  auto mask = positions < lens;
+  auto mask_f = mask.unsqueeze(2).to(x.dtype());
+  // Reversal within each sequence's length (padding stays where it is): its own inverse.
+  auto reverse_index = torch::where(mask, lens - 1 - positions, positions);
+  auto reverse = [&](const torch::Tensor& t) {
+    return t.gather(1, reverse_index.unsqueeze(2).expand({b, len, t.size(2)}));
+  };
+  auto params = rnn->all_weights();  // per layer and direction: w_ih, w_hh, b_ih, b_hh
+  torch::Tensor input = x;
+  std::vector<torch::Tensor> hs, cs;
+  const int64_t dirs = bidirectional ? 2 : 1;
+  for (int64_t l = 0; l < layers; ++l) {
+    if (l > 0 && dropout > 0 && is_training()) input = torch::dropout(input, dropout, true);
+    std::vector<torch::Tensor> outs;
+    for (int64_t d = 0; d < dirs; ++d) {
+      const size_t k = static_cast<size_t>((l * dirs + d) * 4);
+      auto in = d == 0 ? input : reverse(input);
+      auto [out, h, c] = masked_direction(in, lens.squeeze(1) - 1, params[k], params[k + 1], params[k + 2], params[k + 3]);
+      out = out * mask_f;
+      outs.push_back(d == 0 ? out : reverse(out));
+      hs.push_back(h);
+      cs.push_back(c);
+    }
+    input = dirs == 2 ? torch::cat(outs, 2) : outs[0];
+  }
+  return {input, torch::stack(hs), torch::stack(cs)};
 }
 
 DecoderAttentionImpl::DecoderAttentionImpl(int64_t d) {

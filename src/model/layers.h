@@ -106,12 +106,23 @@ TORCH_MODULE(TransformerDecoder);
 // Positional encodings for positions [offset, offset + length) and d channels.
 torch::Tensor positional_encodings(int64_t length, int64_t d, int64_t offset, const torch::TensorOptions& options);
 
-// nn.LSTM over length-packed sequences: padding is ignored; outputs (B, L, 2h)
-// and final (h, c) of shape (layers * 2, B, h) for a bidirectional LSTM.
+// An LSTM over padded sequences that ignores the padding, as over packed
+// sequences: outputs (B, L, 2h) with zeros at padding, and final (h, c) of
+// shape (layers * 2, B, h) taken at each sequence's last token.
+// On CUDA it packs the sequences for cuDNN. On the CPU it runs its own loop:
+// the input projections of all steps in one matrix product, a masked
+// recurrence, and the backward direction over sequences reversed within their
+// lengths. ATen's packed CPU path slices its input at every step, and the
+// backward pass of each slice fills a gradient the size of the whole input.
 struct PackedLSTMImpl : torch::nn::Module {
   PackedLSTMImpl(int64_t in, int64_t out, bool bidirectional, int64_t layers, double dropout);
   std::tuple<torch::Tensor, torch::Tensor, torch::Tensor> forward(const torch::Tensor& x, const torch::Tensor& lengths);
+  // The packed nn::LSTM path (CUDA, and a reference for tests).
+  std::tuple<torch::Tensor, torch::Tensor, torch::Tensor> forward_packed(const torch::Tensor& x, const torch::Tensor& lengths);
   torch::nn::LSTM rnn{nullptr};
+  int64_t layers;
+  bool bidirectional;
+  double dropout;
 };
 TORCH_MODULE(PackedLSTM);
 

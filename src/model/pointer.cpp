@@ -41,9 +41,10 @@ PointerSteps DualPointerDecoderImpl::run(const torch::Tensor& inputs, const torc
                                          std::pair<torch::Tensor, torch::Tensor> state) {
   std::vector<torch::Tensor> outs, alphas, betas, gammas, lambdas;
   torch::Tensor output;
-  const int64_t t_max = inputs.size(1);
-  for (int64_t t = 0; t < t_max; ++t) {
-    auto s = step(inputs.select(1, t), context, question, context_padding, question_padding, state, output);
+  // unbind: one backward node for all steps (select's backward would fill a
+  // gradient of the whole input at every step).
+  for (const auto& input : inputs.unbind(1)) {
+    auto s = step(input, context, question, context_padding, question_padding, state, output);
     state = s.state;
     output = s.output;
     outs.push_back(s.output);
