@@ -3,8 +3,6 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
-#include <spdlog/sinks/stdout_color_sinks.h>
-#include <spdlog/spdlog.h>
 
 #include <malloc.h>
 
@@ -13,6 +11,7 @@
 #include <iostream>
 
 #include "deca/core/error.h"
+#include "deca/core/log.h"
 
 namespace deca::app {
 
@@ -27,10 +26,7 @@ inline void keep_freed_memory() {
 
 inline void setup_logging(bool verbose) {
   keep_freed_memory();
-  auto logger = spdlog::stderr_color_mt("deca");
-  spdlog::set_default_logger(logger);
-  spdlog::set_pattern("[%H:%M:%S] %^%l%$ %v");
-  spdlog::set_level(verbose ? spdlog::level::debug : spdlog::level::info);
+  deca::log::setup(verbose);
 }
 
 // Parses the command line and runs `body`; exit codes: 0 ok, 1 error, 2 usage.
@@ -43,13 +39,13 @@ inline int run(CLI::App& cli, int argc, char** argv, const std::function<int()>&
   try {
     return body();
   } catch (const deca::ConfigError& e) {
-    spdlog::error("{}", e.what());
+    deca::log::error("{}", e.what());
     return 2;
   } catch (const deca::Error& e) {
-    spdlog::error("{}", e.what());
+    deca::log::error("{}", e.what());
     return 1;
   } catch (const std::exception& e) {
-    spdlog::error("unexpected error: {}", e.what());
+    deca::log::error("unexpected error: {}", e.what());
     return 1;
   }
 }

@@ -59,7 +59,7 @@ int main(int argc, char** argv) {
 
   deca::app::setup_logging(false);
   return deca::app::run(cli, argc, argv, [&] {
-    if (verbose) spdlog::set_level(spdlog::level::debug);
+    if (verbose) deca::log::set_verbose(true);
     deca::ReadOptions options;
     options.skip_bad_records = skip_bad;
     if (*exp) {
@@ -72,7 +72,7 @@ int main(int argc, char** argv) {
         out += '\n';
       }
       std::fwrite(out.data(), 1, out.size(), stdout);
-      spdlog::info("{} {}: {} examples{}", task_name, split_name, examples.size(),
+      deca::log::info("{} {}: {} examples{}", task_name, split_name, examples.size(),
                    report.skipped ? ", " + std::to_string(report.skipped) + " bad records skipped" : "");
       return 0;
     }
@@ -88,7 +88,7 @@ int main(int argc, char** argv) {
         try {
           examples = task->read(data_root, split, options, &report);
         } catch (const deca::DataError& e) {
-          spdlog::warn("{} {}: {}", name, deca::to_string(split), e.what());
+          deca::log::warn("{} {}: {}", name, deca::to_string(split), e.what());
           continue;
         }
         std::vector<size_t> c, q, a;

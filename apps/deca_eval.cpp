@@ -102,14 +102,14 @@ int main(int argc, char** argv) {
       if (!data_root.empty()) config.data.data_root = data_root;
       config.data.subsample = 0;
       if (tasks.empty()) tasks = config.all_tasks();
-      spdlog::info("checkpoint {} (step {}), {} tasks, {} split", loaded.dir.string(), loaded.step, tasks.size(), split);
+      deca::log::info("checkpoint {} (step {}), {} tasks, {} split", loaded.dir.string(), loaded.step, tasks.size(), split);
       deca::model::DecodeOptions decode;
       decode.beam = beam;
       decode.max_length = config.model.max_output_length;
       for (const auto& name : tasks) {
         const auto task = deca::find_task(name, config.data.data_root);
         if (!task->has_split(split_id)) {
-          spdlog::warn("{} has no {} split (hidden test set): skipped", name, split);
+          deca::log::warn("{} has no {} split (hidden test set): skipped", name, split);
           continue;
         }
         const auto examples = deca::read_split(*task, config, split_id);
@@ -130,7 +130,7 @@ int main(int argc, char** argv) {
           if (task->scoring().logical_form)
             write_wikisql_logical_forms(std::filesystem::path(output) / (name + ".logical_forms.jsonl"), p.answers, examples);
         }
-        spdlog::info("{}: {} examples decoded in {:.1f} s ({:.1f} examples/s)", name, examples.size(), p.seconds,
+        deca::log::info("{}: {} examples decoded in {:.1f} s ({:.1f} examples/s)", name, examples.size(), p.seconds,
                      p.seconds > 0 ? static_cast<double>(examples.size()) / p.seconds : 0.0);
         add_result(report, *task, task->score(p.answers, examples), static_cast<long>(examples.size()), p.seconds);
       }
@@ -171,7 +171,7 @@ int main(int argc, char** argv) {
     if (!report_md.empty()) deca::write_file_atomic(report_md, report.markdown());
     if (!junit.empty()) deca::write_file_atomic(junit, report.junit());
     if (!report.failures.empty()) {
-      for (const auto& f : report.failures) spdlog::error("threshold missed: {}", f);
+      for (const auto& f : report.failures) deca::log::error("threshold missed: {}", f);
       return 3;
     }
     return 0;

@@ -120,7 +120,7 @@ int main(int argc, char** argv) {
         line["id"] = it.id;
         if (!it.error.empty()) {
           line["error"] = it.error;
-          spdlog::warn("{}", it.error);
+          deca::log::warn("{}", it.error);
           ++failed;
         } else {
           line["answer"] = p.answers[k];
@@ -180,7 +180,7 @@ int main(int argc, char** argv) {
     if (!items.empty()) flush(items);
     if (tty) std::fprintf(stderr, "\n");
     const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    spdlog::info("{} lines in {:.1f} s ({:.1f} examples/s); {} failed; {} contexts or questions truncated to {}/{} tokens",
+    deca::log::info("{} lines in {:.1f} s ({:.1f} examples/s); {} failed; {} contexts or questions truncated to {}/{} tokens",
                  total, s, s > 0 ? static_cast<double>(total) / s : 0.0, failed, truncated, config.data.max_context_tokens,
                  config.data.max_question_tokens);
     return failed > 0 ? 1 : 0;

@@ -24,7 +24,7 @@ int main(int argc, char** argv) {
   cli.add_flag("-v,--verbose", verbose, "debug logging");
   deca::app::setup_logging(false);
   return deca::app::run(cli, argc, argv, [&] {
-    if (verbose) spdlog::set_level(spdlog::level::debug);
+    if (verbose) deca::log::set_verbose(true);
     deca::Config config;
     if (resume && config_file.empty()) {
       if (output.empty()) throw deca::ConfigError("--resume needs --output (the run folder) or --config");

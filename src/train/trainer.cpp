@@ -1,6 +1,6 @@
 #include "deca/train/trainer.h"
 
-#include <spdlog/spdlog.h>
+#include "deca/core/log.h"
 #include <unistd.h>
 
 #include <atomic>
@@ -70,7 +70,7 @@ void init_embeddings(model::Seq2Seq& m, const Tokenizer& tok, const fs::path& fi
     covered += static_cast<long>(it->second.size());
     wanted.erase(it);
   });
-  spdlog::info("embeddings: {} of {} pieces initialised from {}", covered, tok.vocab_size(), file.string());
+  deca::log::info("embeddings: {} of {} pieces initialised from {}", covered, tok.vocab_size(), file.string());
 }
 
 }  // namespace
@@ -132,7 +132,7 @@ struct Trainer::Impl {
     point_link(checkpoints_dir, "last", dir);
     if (best_step == step) point_link(checkpoints_dir, "best", dir);
     prune();
-    spdlog::info("saved checkpoint {} ({})", dir.string(), why);
+    deca::log::info("saved checkpoint {} ({})", dir.string(), why);
     return dir;
   }
 
@@ -179,7 +179,7 @@ struct Trainer::Impl {
       const auto& p = s.at("positions").at(tasks[k]);
       positions[k] = {p.at("epoch").get<uint64_t>(), p.at("batch").get<uint64_t>()};
     }
-    spdlog::info("resumed from {} at step {}", fs::canonical(dir).string(), step);
+    deca::log::info("resumed from {} at step {}", fs::canonical(dir).string(), step);
   }
 
   // Greedy decoding of every validation task; logs the metrics and the decaScore.
@@ -196,7 +196,7 @@ struct Trainer::Impl {
                                   {"decascore_metric", v.task->scoring().decascore_metric}};
       for (const auto& [k, x] : values.items()) line[k] = x;
       write_metrics(line);
-      spdlog::info("validation step {} | {} | {} {:.2f} | {} examples, e.g. \"{}\"", step, v.task->name(),
+      deca::log::info("validation step {} | {} | {} {:.2f} | {} examples, e.g. \"{}\"", step, v.task->name(),
                    v.task->scoring().decascore_metric, v.task->decascore_entry(values), v.examples.size(),
                    preds.answers.empty() ? "" : preds.answers.front().substr(0, 60));
       per_task.emplace_back(v.task->name(), std::move(values));
@@ -204,7 +204,7 @@ struct Trainer::Impl {
     const double total = decascore(per_task);
     write_metrics({{"type", "validation"}, {"step", step}, {"split", "validation"}, {"task", "decascore"}, {"decascore", total}});
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    spdlog::info("validation step {} | decaScore {:.2f} | {:.1f} s", step, total, seconds);
+    deca::log::info("validation step {} | decaScore {:.2f} | {:.1f} s", step, total, seconds);
     // The best checkpoint by the configured metric.
     double value = total;
     const std::string& metric = config.training.best_metric;
@@ -221,7 +221,7 @@ struct Trainer::Impl {
     if (value > best_value) {
       best_value = value;
       best_step = step;
-      spdlog::info("new best {} {:.4f} at step {}", metric, value, step);
+      deca::log::info("new best {} {:.4f} at step {}", metric, value, step);
     }
   }
 };
@@ -274,7 +274,7 @@ Trainer::Trainer(Config config, TrainerOptions options) : impl_(std::make_unique
   I.optimizer = std::make_unique<torch::optim::Adam>(
       I.net->parameters(), torch::optim::AdamOptions(learning_rate(t, I.config.model.dimension, 1)).betas({t.beta1, t.beta2}).eps(t.eps));
   if (options.resume) I.restore();
-  spdlog::info("{} model: {:.2f} M parameters, vocabulary {}, device {}, {} threads", I.config.model.type,
+  deca::log::info("{} model: {:.2f} M parameters, vocabulary {}, device {}, {} threads", I.config.model.type,
                static_cast<double>(model::parameter_count(*I.net)) / 1e6, I.vocab.size, I.config.training.device,
                torch::get_num_threads());
   I.metrics.open(I.run_dir / "metrics.jsonl", std::ios::app);
@@ -329,7 +329,7 @@ int Trainer::run() {
     } else {
       ++I.bad_steps;
       ++I.consecutive_bad;
-      spdlog::warn("step {}: non-finite loss or gradient on {}; step skipped ({} in a row)", step,
+      deca::log::warn("step {}: non-finite loss or gradient on {}; step skipped ({} in a row)", step,
                    I.tasks[pick.task], I.consecutive_bad);
       if (I.consecutive_bad >= t.max_bad_steps)
         throw Error(std::to_string(I.consecutive_bad) + " non-finite losses in a row at step " + std::to_string(step) +
@@ -365,9 +365,9 @@ int Trainer::run() {
                          {"examples_per_s", interval_seconds > 0 ? interval_examples / interval_seconds : 0}});
         sum_all += sc.first;
         count_all += sc.second;
-        per_task += fmt::format("{}{} {:.3f}", per_task.empty() ? "" : ", ", task, mean);
+        per_task += deca::format("{}{} {:.3f}", per_task.empty() ? "" : ", ", task, mean);
       }
-      spdlog::info("step {}/{} | phase {} | loss {:.4f} ({}) | lr {:.3g} | {:.0f} tok/s | ETA {}", step, t.steps,
+      deca::log::info("step {}/{} | phase {} | loss {:.4f} ({}) | lr {:.3g} | {:.0f} tok/s | ETA {}", step, t.steps,
                    pick.phase, count_all ? sum_all / static_cast<double>(count_all) : 0.0, per_task, lr, tps, hms(eta));
       interval_loss.clear();
       interval_tokens = interval_examples = interval_seconds = 0;
@@ -378,12 +378,12 @@ int Trainer::run() {
     if (validate_now || step % t.save_every == 0 || step == t.steps) I.save(validate_now ? "validation" : "periodic");
     if (g_stop_signal != 0) {
       if (!(validate_now || step % t.save_every == 0 || step == t.steps)) I.save("interrupted");
-      spdlog::warn("stopped by signal {} after step {}; resume with --resume (checkpoint {})", g_stop_signal.load(), step,
+      deca::log::warn("stopped by signal {} after step {}; resume with --resume (checkpoint {})", g_stop_signal.load(), step,
                    (I.checkpoints_dir / "last").string());
       return 130;
     }
   }
-  spdlog::info("training done: {} steps, {} skipped; checkpoints in {}", I.step, I.bad_steps, I.checkpoints_dir.string());
+  deca::log::info("training done: {} steps, {} skipped; checkpoints in {}", I.step, I.bad_steps, I.checkpoints_dir.string());
   return 0;
 }
 
