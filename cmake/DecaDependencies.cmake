@@ -25,6 +25,10 @@ endif()
 if(DECA_WITH_TORCH)
   find_package(Torch REQUIRED)
   message(STATUS "LibTorch ${Torch_VERSION} from ${Torch_DIR}")
+  # The official LibTorch builds export some libstdc++ functions of their own
+  # (std::filesystem::remove_all among them), which crash when called from our
+  # code. Naming libstdc++ before LibTorch puts it first in the symbol search.
+  set(DECA_TORCH_LIBRARIES stdc++ ${TORCH_LIBRARIES})
 endif()
 
 find_program(CCACHE_PROGRAM ccache)
