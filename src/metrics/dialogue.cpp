@@ -6,6 +6,7 @@
 #include <tuple>
 
 #include "deca/metrics/metrics.h"
+#include "deca/text/strings.h"
 #include "deca/text/unicode.h"
 
 namespace deca::metrics {
@@ -18,34 +19,22 @@ struct DeltaState {
   std::optional<std::vector<std::string>> request;
 };
 
-std::vector<std::string> split_on(std::string_view s, char sep) {
-  std::vector<std::string> out;
-  size_t pos = 0;
-  while (true) {
-    size_t hit = s.find(sep, pos);
-    if (hit == std::string_view::npos) {
-      out.emplace_back(s.substr(pos));
-      return out;
-    }
-    out.emplace_back(s.substr(pos, hit - pos));
-    pos = hit + 1;
-  }
-}
+using text::split;
 
 // to_delta_state: "slot: value, ...; request, ...".
 DeltaState parse(const std::string& line) {
   DeltaState d;
   if (line == "None" || text::strip(line).empty() || text::strip(line) == ";") return d;
-  const auto parts = split_on(line, ';');
+  const auto parts = split(line, ';');
   if (parts.size() != 2) return d;  // the reference's unpacking fails: empty state
   std::vector<std::vector<std::string>> fields;
   for (const auto& part : parts) {
     std::vector<std::string> items;
-    for (const auto& item : split_on(text::strip(part), ',')) items.push_back(text::strip(item));
+    for (const auto& item : split(text::strip(part), ',')) items.push_back(text::strip(item));
     fields.push_back(std::move(items));
   }
   for (const auto& item : fields[0]) {
-    const auto kv = split_on(item, ':');
+    const auto kv = split(item, ':');
     if (kv.size() != 2) continue;
     d.inform[text::strip(kv[0])] = text::strip(kv[1]);
   }

@@ -6,6 +6,7 @@
 #include <numeric>
 
 #include "deca/metrics/metrics.h"
+#include "deca/text/strings.h"
 #include "deca/text/unicode.h"
 
 namespace deca::metrics {
@@ -23,20 +24,7 @@ std::string join(const std::vector<std::string>& xs, size_t begin, size_t end) {
   return out;
 }
 
-std::string replace_all(const std::string& s, const std::string& from, const std::string& to) {
-  if (from.empty()) return s;
-  std::string out;
-  size_t pos = 0;
-  while (true) {
-    size_t hit = s.find(from, pos);
-    if (hit == std::string::npos) break;
-    out.append(s, pos, hit - pos);
-    out += to;
-    pos = hit + from.size();
-  }
-  out.append(s, pos, std::string::npos);
-  return out;
-}
+using text::replace_all;
 
 // Python's int() of a str: optional whitespace and sign, ASCII digits,
 // underscores between digits. nullopt where int() raises.

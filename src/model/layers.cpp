@@ -122,6 +122,11 @@ torch::Tensor TransformerDecoderImpl::forward(const torch::Tensor& x, const std:
   return h;
 }
 
+torch::Tensor join_directions(const torch::Tensor& h) {
+  return h.view({h.size(0) / 2, 2, h.size(1), h.size(2)}).transpose(1, 2).contiguous().view(
+      {h.size(0) / 2, h.size(1), h.size(2) * 2});
+}
+
 torch::Tensor positional_encodings(int64_t length, int64_t d, int64_t offset, const torch::TensorOptions& options) {
   auto pos = torch::arange(offset, offset + length, torch::TensorOptions().dtype(torch::kFloat64)).unsqueeze(1);
   auto channel = torch::arange(0, d, torch::TensorOptions().dtype(torch::kFloat64));

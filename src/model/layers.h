@@ -103,6 +103,10 @@ struct TransformerDecoderImpl : torch::nn::Module {
 };
 TORCH_MODULE(TransformerDecoder);
 
+// (layers * 2, B, h) -> (layers, B, 2h): a bidirectional LSTM's final states
+// with the forward and backward halves side by side (decaNLP's reshape_rnn_state).
+torch::Tensor join_directions(const torch::Tensor& h);
+
 // Positional encodings for positions [offset, offset + length) and d channels.
 torch::Tensor positional_encodings(int64_t length, int64_t d, int64_t offset, const torch::TensorOptions& options);
 

@@ -43,12 +43,6 @@ struct MqanState : DecoderState {
   }
 };
 
-// (layers * 2, B, h) -> (layers, B, 2h): forward and backward states side by side.
-torch::Tensor reshape_rnn_state(const torch::Tensor& h) {
-  return h.view({h.size(0) / 2, 2, h.size(1), h.size(2)}).transpose(1, 2).contiguous().view(
-      {h.size(0) / 2, h.size(1), h.size(2) * 2});
-}
-
 }  // namespace
 
 class Mqan : public Seq2Seq {
@@ -149,7 +143,7 @@ class Mqan : public Seq2Seq {
     e.self_attended_context = self_attentive_encoder_context->forward(c_cond, e.context_padding);
     auto c_fin = bilstm_context->forward(e.self_attended_context.back(), b.context_lengths);
     e.final_context = std::get<0>(c_fin);
-    e.rnn_state = {reshape_rnn_state(std::get<1>(c_fin)), reshape_rnn_state(std::get<2>(c_fin))};
+    e.rnn_state = {join_directions(std::get<1>(c_fin)), join_directions(std::get<2>(c_fin))};
     auto q_cond = std::get<0>(question_bilstm_after_coattention->forward(torch::cat({q_co, q_enc, q_emb}, -1), b.question_lengths));
     auto sa_q = self_attentive_encoder_question->forward(q_cond, e.question_padding);
     e.final_question = std::get<0>(bilstm_question->forward(sa_q.back(), b.question_lengths));

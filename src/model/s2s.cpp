@@ -21,11 +21,6 @@ struct S2sState : DecoderState {
   }
 };
 
-torch::Tensor reshape_state(const torch::Tensor& h) {
-  return h.view({h.size(0) / 2, 2, h.size(1), h.size(2)}).transpose(1, 2).contiguous().view(
-      {h.size(0) / 2, h.size(1), h.size(2) * 2});
-}
-
 }  // namespace
 
 class S2s : public Seq2Seq {
@@ -43,7 +38,7 @@ class S2s : public Seq2Seq {
     auto [ids, lengths] = joined_input(b);
     auto [memory, h, c] = bilstm->forward(encoder_embeddings->forward(embedding->forward(ids)), lengths);
     auto answer = decoder_embeddings->forward(embedding->forward(b.answer_in));
-    auto steps = decoder->run(answer, memory, {}, ids.eq(vocab_.pad), {}, {reshape_state(h), reshape_state(c)});
+    auto steps = decoder->run(answer, memory, {}, ids.eq(vocab_.pad), {}, {join_directions(h), join_directions(c)});
     return pointer_nll(out, steps, ids, {}, b.answer_out, vocab_.pad);
   }
 
@@ -54,7 +49,7 @@ class S2s : public Seq2Seq {
     s->memory = memory;
     s->ids = ids;
     s->padding = ids.eq(vocab_.pad);
-    s->rnn_state = {reshape_state(h), reshape_state(c)};
+    s->rnn_state = {join_directions(h), join_directions(c)};
     return s;
   }
 

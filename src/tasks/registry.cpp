@@ -3,6 +3,7 @@
 
 #include "deca/core/error.h"
 #include "deca/tasks/task.h"
+#include "deca/text/strings.h"
 #include "readers/readers.h"
 
 namespace deca {
@@ -11,16 +12,7 @@ namespace {
 const std::vector<Split> kAllSplits = {Split::Train, Split::Validation, Split::Test};
 const std::vector<Split> kNoTest = {Split::Train, Split::Validation};
 
-std::vector<std::string> dotted(const std::string& name) {
-  std::vector<std::string> parts;
-  size_t pos = 0;
-  while (true) {
-    size_t d = name.find('.', pos);
-    parts.push_back(name.substr(pos, d == std::string::npos ? std::string::npos : d - pos));
-    if (d == std::string::npos) return parts;
-    pos = d + 1;
-  }
-}
+std::vector<std::string> dotted(const std::string& name) { return text::split(name, '.'); }
 
 Scoring scoring(const std::string& metric, bool lowercase_golds = true) {
   Scoring s;

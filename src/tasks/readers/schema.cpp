@@ -2,22 +2,14 @@
 // separated by blank lines; each [a/b] group yields two examples.
 #include "deca/core/error.h"
 #include "deca/core/io.h"
+#include "deca/text/strings.h"
 #include "deca/text/unicode.h"
 #include "readers.h"
 
 namespace deca::readers {
 namespace {
 
-std::vector<std::string> split_slash(const std::string& s) {
-  std::vector<std::string> out;
-  size_t pos = 0;
-  while (true) {
-    size_t hit = s.find('/', pos);
-    out.push_back(s.substr(pos, hit == std::string::npos ? std::string::npos : hit - pos));
-    if (hit == std::string::npos) return out;
-    pos = hit + 1;
-  }
-}
+std::vector<std::string> split_slash(const std::string& s) { return text::split(s, '/'); }
 
 // Both variants of a line, with decaNLP's greedy regex \[.*\]: the group runs
 // from the first '[' to the last ']' of the line.

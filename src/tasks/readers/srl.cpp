@@ -2,25 +2,14 @@
 // predicate lines and question lines "slot<TAB>...?<TAB>answer ### answer".
 #include "deca/core/error.h"
 #include "deca/core/io.h"
+#include "deca/text/strings.h"
 #include "deca/text/unicode.h"
 #include "readers.h"
 
 namespace deca::readers {
 namespace {
 
-void replace_all(std::string& s, const std::string& from, const std::string& to) {
-  std::string out;
-  size_t pos = 0;
-  while (true) {
-    size_t hit = s.find(from, pos);
-    if (hit == std::string::npos) break;
-    out.append(s, pos, hit - pos);
-    out += to;
-    pos = hit + from.size();
-  }
-  out.append(s, pos, std::string::npos);
-  s.swap(out);
-}
+void replace_all(std::string& s, const std::string& from, const std::string& to) { s = text::replace_all(s, from, to); }
 
 // decaNLP's SRL.clean: PTB brackets back, detokenized punctuation, no quotes.
 std::string clean(const std::string& raw) {
