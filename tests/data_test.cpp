@@ -50,7 +50,9 @@ TEST(Batching, EpochCoversEveryExampleOnceWithinBudget) {
   for (const auto& b : batches) {
     ASSERT_FALSE(b.empty());
     for (auto r : b) ++seen[r];
-    if (b.size() > 1) EXPECT_LE(padded_cost(data, b), opt.max_tokens);
+    if (b.size() > 1) {
+      EXPECT_LE(padded_cost(data, b), opt.max_tokens);
+    }
   }
   for (int s : seen) ASSERT_EQ(s, 1);
   // Length bucketing: far less padding than random batches would have.

@@ -54,8 +54,9 @@ TEST_P(GoldenTriples, ReaderMatchesDecaNLP) {
       ASSERT_TRUE(ex.meta.contains(key)) << where << " meta." << key;
       EXPECT_EQ(ex.meta[key], value) << where << " meta." << key;
     }
-    if (g.contains("scored_answers"))
+    if (g.contains("scored_answers")) {
       EXPECT_EQ(task->scored_answers(ex), g["scored_answers"].get<std::vector<std::string>>()) << where;
+    }
     ++checked;
   }
   EXPECT_GT(checked, 0);
