@@ -13,6 +13,9 @@ struct GoldenSplit {
   std::string task, split;
 };
 
+// How ctest names the cases: "squad/train", not a byte dump.
+void PrintTo(const GoldenSplit& s, std::ostream* os) { *os << s.task << "/" << s.split; }
+
 std::vector<GoldenSplit> golden_splits() {
   std::vector<GoldenSplit> out;
   for (const auto& t : deca::decathlon_tasks())
