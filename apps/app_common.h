@@ -29,7 +29,8 @@ inline void setup_logging(bool verbose) {
   deca::log::setup(verbose);
 }
 
-// Parses the command line and runs `body`; exit codes: 0 ok, 1 error, 2 usage.
+// Parses the command line and runs `body`; exit codes: 0 ok, 1 error, 2 usage,
+// 130 stopped by a signal.
 inline int run(CLI::App& cli, int argc, char** argv, const std::function<int()>& body) {
   try {
     cli.parse(argc, argv);
@@ -38,6 +39,9 @@ inline int run(CLI::App& cli, int argc, char** argv, const std::function<int()>&
   }
   try {
     return body();
+  } catch (const deca::Interrupted& e) {
+    deca::log::warn("{}", e.what());
+    return 130;
   } catch (const deca::ConfigError& e) {
     deca::log::error("{}", e.what());
     return 2;

@@ -1,6 +1,6 @@
 // deca-train: multitask training from a JSON config.
 //   deca-train --config FILE [--set key=value ...] [--data-root DIR] [--output DIR]
-//              [--steps N] [--device cpu|cuda|cuda:N] [--resume] [--print-config]
+//              [--steps N] [--device cpu|cuda|cuda:N] [--resume | --overwrite] [--print-config]
 #include <iostream>
 
 #include "app_common.h"
@@ -12,14 +12,15 @@ int main(int argc, char** argv) {
   std::string config_file, data_root, output, device;
   std::vector<std::string> sets;
   long steps = -1;
-  bool resume = false, print_config = false, verbose = false;
+  bool resume = false, overwrite = false, print_config = false, verbose = false;
   cli.add_option("--config", config_file, "JSON config (see configs/)");
   cli.add_option("--set", sets, "override a config key: --set training.lr=0.001 (repeatable)");
   cli.add_option("--data-root", data_root, "folder with the tasks' original files (data.data_root)");
   cli.add_option("--output", output, "the run folder (output)");
   cli.add_option("--steps", steps, "total optimizer steps (training.steps)");
   cli.add_option("--device", device, "cpu, cuda or cuda:N (training.device)");
-  cli.add_flag("--resume", resume, "continue the run in --output from its last checkpoint, exactly");
+  cli.add_flag("--resume", resume, "continue the run in --output from its newest complete checkpoint, exactly");
+  cli.add_flag("--overwrite", overwrite, "start a new run in an --output that holds an earlier one (deletes its checkpoints)");
   cli.add_flag("--print-config", print_config, "print the resolved config and exit");
   cli.add_flag("-v,--verbose", verbose, "debug logging");
   deca::app::setup_logging(false);
@@ -44,6 +45,8 @@ int main(int argc, char** argv) {
     }
     deca::TrainerOptions options;
     options.resume = resume;
+    options.overwrite = overwrite;
+    if (resume && overwrite) throw deca::ConfigError("--resume and --overwrite exclude each other");
     deca::Trainer trainer(config, options);
     return trainer.run();
   });

@@ -1,5 +1,6 @@
 #include "deca/core/config.h"
 
+#include <cmath>
 #include <fstream>
 #include <set>
 #include <type_traits>
@@ -63,7 +64,7 @@ void read_value(const json& j, T& out, const std::string& path) {
     if (!j.is_number_integer()) throw wrong("an integer");
     out = j.get<T>();
   } else if constexpr (std::is_floating_point_v<T>) {
-    if (!j.is_number()) throw wrong("a number");
+    if (!j.is_number() || !std::isfinite(j.get<double>())) throw wrong("a finite number");
     out = j.get<T>();
   } else if constexpr (std::is_same_v<T, std::string>) {
     if (!j.is_string()) throw wrong("a string");
@@ -124,6 +125,16 @@ void validate(const Config& c) {
     if (p.steps < 0) fail(at + ".steps", "must be >= 0");
     if (p.steps == 0 && i + 1 != c.curriculum.size()) fail(at + ".steps", "only the last phase may run until the end (steps 0)");
   }
+  auto at_least = [&](const std::string& key, long value, long minimum) {
+    if (value < minimum) fail(key, "must be >= " + std::to_string(minimum) + ", got " + std::to_string(value));
+  };
+  at_least("data.max_context_tokens", c.data.max_context_tokens, 1);
+  at_least("data.max_question_tokens", c.data.max_question_tokens, 1);
+  at_least("data.max_answer_tokens", c.data.max_answer_tokens, 1);
+  at_least("data.subsample", c.data.subsample, 0);
+  at_least("tokenizer.max_sentences", c.tokenizer.max_sentences, 1);
+  if (!(c.tokenizer.character_coverage > 0 && c.tokenizer.character_coverage <= 1))
+    fail("tokenizer.character_coverage", "must be in (0, 1]");
   if (c.batching.max_tokens <= 0) fail("batching.max_tokens", "must be > 0");
   if (c.batching.eval_max_tokens <= 0) fail("batching.eval_max_tokens", "must be > 0");
   if (c.batching.size_rule != "padded" && c.batching.size_rule != "decanlp")
@@ -136,12 +147,29 @@ void validate(const Config& c) {
   if (c.model.transformer_heads < 1 || c.model.transformer_heads > c.model.dimension)
     fail("model.transformer_heads", "must be between 1 and the dimension");
   if (!(c.model.dropout >= 0 && c.model.dropout < 1)) fail("model.dropout", "must be in [0, 1)");
-  if (c.training.steps < 0) fail("training.steps", "must be >= 0");
+  at_least("model.embedding_dim", c.model.embedding_dim, 1);
+  at_least("model.rnn_layers", c.model.rnn_layers, 1);
+  at_least("model.transformer_layers", c.model.transformer_layers, 1);
+  at_least("model.transformer_hidden", c.model.transformer_hidden, 1);
+  at_least("model.max_output_length", c.model.max_output_length, 1);
+  at_least("training.steps", c.training.steps, 0);
+  const auto& t = c.training;
+  if (!(t.lr > 0)) fail("training.lr", "must be > 0");
+  at_least("training.warmup", t.warmup, 0);
+  if (t.lr_schedule == "transformer" && t.warmup < 1) fail("training.warmup", "must be >= 1 with the transformer schedule");
+  if (!(t.beta1 >= 0 && t.beta1 < 1)) fail("training.beta1", "must be in [0, 1)");
+  if (!(t.beta2 >= 0 && t.beta2 < 1)) fail("training.beta2", "must be in [0, 1)");
+  if (!(t.eps > 0)) fail("training.eps", "must be > 0");
+  if (!(t.grad_clip >= 0)) fail("training.grad_clip", "must be >= 0 (0: off)");
+  at_least("training.val_every", t.val_every, 0);
+  at_least("training.val_max_examples", t.val_max_examples, 0);
+  at_least("training.threads", t.threads, 0);
+  at_least("training.max_bad_steps", t.max_bad_steps, 1);
   static const std::set<std::string> kSchedules = {"transformer", "constant", "linear"};
   if (!kSchedules.count(c.training.lr_schedule)) fail("training.lr_schedule", "must be transformer, constant or linear");
-  if (c.training.log_every < 1) fail("training.log_every", "must be >= 1");
-  if (c.training.save_every < 1) fail("training.save_every", "must be >= 1");
-  if (c.training.keep_last < 1) fail("training.keep_last", "must be >= 1");
+  at_least("training.log_every", t.log_every, 1);
+  at_least("training.save_every", t.save_every, 1);
+  at_least("training.keep_last", t.keep_last, 1);
   const std::string& d = c.training.device;
   if (d != "cpu" && d != "cuda" && d.rfind("cuda:", 0) != 0) fail("training.device", "must be cpu, cuda or cuda:N");
 }
@@ -155,14 +183,42 @@ Config config_from_json(const nlohmann::json& j) {
 
 nlohmann::ordered_json config_to_json(const Config& c) { return write_value(c); }
 
+json parse_json_strict(std::string_view text) {
+  // The keys seen in each open object, and the key path to it: a repeated key
+  // would otherwise silently override the first.
+  std::vector<std::pair<std::set<std::string>, std::string>> open;
+  std::string last_key;
+  auto cb = [&](int, json::parse_event_t event, json& parsed) {
+    switch (event) {
+      case json::parse_event_t::object_start:
+        open.emplace_back(std::set<std::string>{}, open.empty() ? "" : join_path(open.back().second, last_key));
+        break;
+      case json::parse_event_t::object_end:
+        open.pop_back();
+        break;
+      case json::parse_event_t::key:
+        last_key = parsed.get<std::string>();
+        if (!open.back().first.insert(last_key).second)
+          throw ConfigError("duplicate key \"" + join_path(open.back().second, last_key) + "\"");
+        break;
+      default:
+        break;
+    }
+    return true;
+  };
+  return json::parse(text, cb);
+}
+
 Config load_config(const std::filesystem::path& path) {
   require_file(path, "");
   const std::string text = read_file(path);
   json j;
   try {
-    j = json::parse(text);
+    j = parse_json_strict(text);
   } catch (const json::parse_error& e) {
     throw ConfigError(path.string() + ": invalid JSON: " + e.what());
+  } catch (const ConfigError& e) {
+    throw ConfigError(path.string() + ": " + e.what());
   }
   try {
     return config_from_json(j);

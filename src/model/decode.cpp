@@ -4,6 +4,8 @@
 #include <limits>
 #include <numeric>
 
+#include "deca/core/stop.h"
+
 namespace deca::model {
 
 std::vector<std::vector<Hypothesis>> decode(Seq2Seq& model, const Batch& batch, const Vocabulary& vocab,
@@ -33,6 +35,7 @@ std::vector<std::vector<Hypothesis>> decode(Seq2Seq& model, const Batch& batch, 
   auto previous = torch::full({rows * k}, vocab.bos, torch::kInt64).to(device);
 
   for (int64_t t = 0; t < options.max_length && !alive.empty(); ++t) {
+    stop::check();  // a stop signal ends decoding within one step
     const int64_t n = static_cast<int64_t>(alive.size());
     auto logp = model.step(*state, previous).to(torch::kCPU).to(torch::kFloat64);  // (n*k, V)
     auto base = torch::tensor(scores, torch::kFloat64).view({n * k, 1});

@@ -6,6 +6,7 @@
 
 #include "deca/core/error.h"
 #include "deca/core/io.h"
+#include "deca/core/safetensors_format.h"
 
 namespace deca::model {
 namespace {
@@ -24,8 +25,7 @@ std::map<std::string, torch::Tensor> named_tensors(const torch::nn::Module& modu
 
 }  // namespace
 
-void save_safetensors(const torch::nn::Module& module, const std::filesystem::path& path,
-                      const std::map<std::string, std::string>& metadata) {
+std::string encode_safetensors(const torch::nn::Module& module, const std::map<std::string, std::string>& metadata) {
   nlohmann::ordered_json header;
   if (!metadata.empty()) header["__metadata__"] = metadata;
   std::string data;
@@ -44,38 +44,25 @@ void save_safetensors(const torch::nn::Module& module, const std::filesystem::pa
   std::memcpy(out.data(), &n, 8);
   out += head;
   out += data;
-  write_file_atomic(path, out);
+  return out;
+}
+
+void save_safetensors(const torch::nn::Module& module, const std::filesystem::path& path,
+                      const std::map<std::string, std::string>& metadata) {
+  write_file_atomic(path, encode_safetensors(module, metadata));
 }
 
 std::map<std::string, torch::Tensor> read_safetensors(const std::filesystem::path& path) {
   const std::string bytes = read_file(path);
-  uint64_t n = 0;
-  if (bytes.size() < 8) throw DataError::at(path.string(), 0, "not a safetensors file (too short)");
-  std::memcpy(&n, bytes.data(), 8);
-  if (n > bytes.size() - 8) throw DataError::at(path.string(), 0, "not a safetensors file (bad header length)");
-  nlohmann::json header;
-  try {
-    header = nlohmann::json::parse(bytes.substr(8, n));
-  } catch (const std::exception& e) {
-    throw DataError::at(path.string(), 0, std::string("not a safetensors file: ") + e.what());
-  }
-  const size_t base = 8 + n;
+  const auto layout = parse_safetensors(bytes, path.string());
   std::map<std::string, torch::Tensor> out;
-  for (const auto& [name, info] : header.items()) {
-    if (name == "__metadata__") continue;
+  for (const auto& r : layout.tensors) {
     torch::ScalarType type = torch::kFloat32;
-    bool known = false;
     for (const auto& [t, s] : kNames)
-      if (s == info.at("dtype").get<std::string>()) type = t, known = true;
-    if (!known) throw DataError::at(path.string(), 0, "tensor " + name + ": unsupported dtype " + info.at("dtype").dump());
-    const auto shape = info.at("shape").get<std::vector<int64_t>>();
-    const auto off = info.at("data_offsets").get<std::vector<size_t>>();
-    auto t = torch::empty(shape, torch::TensorOptions().dtype(type));
-    const size_t want = static_cast<size_t>(t.numel()) * t.element_size();
-    if (off.size() != 2 || off[1] - off[0] != want || base + off[1] > bytes.size())
-      throw DataError::at(path.string(), 0, "tensor " + name + ": data offsets do not match its shape");
-    std::memcpy(t.data_ptr(), bytes.data() + base + off[0], want);
-    out[name] = t;
+      if (s == r.dtype) type = t;
+    auto t = torch::empty(r.shape, torch::TensorOptions().dtype(type));
+    std::memcpy(t.data_ptr(), bytes.data() + r.begin, r.end - r.begin);
+    out[r.name] = t;
   }
   return out;
 }

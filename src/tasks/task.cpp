@@ -113,6 +113,18 @@ metrics::MetricValues Task::score(const std::vector<std::string>& predictions, c
   return v;
 }
 
+std::vector<std::string> Task::metric_names() const {
+  std::vector<std::string> names;
+  if (scoring_.logical_form) names.push_back("lfem");
+  if (scoring_.dialogue) names.insert(names.end(), {"joint_goal_em", "turn_request_em", "turn_goal_em", "avg_dialogue"});
+  names.push_back("em");
+  if (scoring_.bleu) names.push_back("bleu");
+  if (scoring_.rouge) names.insert(names.end(), {"rouge1", "rouge2", "rougeL", "avg_rouge"});
+  names.insert(names.end(), {"nf1", "nem"});
+  if (scoring_.corpus_f1) names.insert(names.end(), {"corpus_f1", "precision", "recall"});
+  return names;
+}
+
 double Task::decascore_entry(const metrics::MetricValues& values) const {
   auto v = values.get(scoring_.decascore_metric);
   if (!v) throw Error("task " + name_ + ": metric \"" + scoring_.decascore_metric + "\" is missing for the decaScore");

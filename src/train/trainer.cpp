@@ -1,17 +1,17 @@
 #include "deca/train/trainer.h"
 
-#include "deca/core/log.h"
 #include <unistd.h>
 
-#include <atomic>
 #include <chrono>
 #include <cmath>
-#include <csignal>
 #include <fstream>
 #include <map>
 
 #include "deca/core/error.h"
 #include "deca/core/io.h"
+#include "deca/core/log.h"
+#include "deca/core/run_lock.h"
+#include "deca/core/stop.h"
 #include "deca/data/batching.h"
 #include "deca/data/mixing.h"
 #include "deca/model/model.h"
@@ -23,9 +23,6 @@
 
 namespace deca {
 namespace {
-
-std::atomic<int> g_stop_signal{0};
-extern "C" void on_stop_signal(int sig) { g_stop_signal = sig; }
 
 std::string step_name(long step) {
   char buf[32];
@@ -73,6 +70,31 @@ void init_embeddings(model::Seq2Seq& m, const Tokenizer& tok, const fs::path& fi
   deca::log::info("embeddings: {} of {} pieces initialised from {}", covered, tok.vocab_size(), file.string());
 }
 
+// Refuses to start a new run over an old one (unless told to start over) and
+// removes what killed saves left behind.
+void prepare_run_folder(const fs::path& run_dir, const TrainerOptions& options) {
+  const fs::path checkpoints = run_dir / "checkpoints";
+  fs::create_directories(checkpoints);
+  for (const auto& e : fs::directory_iterator(checkpoints)) {
+    if (e.path().filename().string().rfind(".tmp-", 0) != 0) continue;
+    deca::log::info("removing {} (left by an interrupted save)", e.path().string());
+    fs::remove_all(e.path());
+  }
+  if (options.resume) return;
+  const auto old = checkpoint_folders(checkpoints);
+  const bool has_history = !old.empty() || fs::exists(checkpoints / "last") || fs::exists(run_dir / "metrics.jsonl");
+  if (!has_history) return;
+  if (!options.overwrite)
+    throw ConfigError(run_dir.string() + " already holds a run" +
+                      (old.empty() ? "" : " (newest checkpoint " + old.back().filename().string() + ")") +
+                      ": continue it with --resume, start over with --overwrite (deletes its checkpoints and "
+                      "metrics), or choose another --output");
+  deca::log::warn("--overwrite: deleting the checkpoints, metrics and tokenizer of the earlier run in {}", run_dir.string());
+  fs::remove_all(checkpoints);
+  fs::create_directories(checkpoints);
+  for (const char* f : {"metrics.jsonl", "tokenizer.model", "tokenizer.json", "config.json"}) fs::remove(run_dir / f);
+}
+
 }  // namespace
 
 double learning_rate(const TrainOptions& t, long dimension, long step) {
@@ -91,6 +113,7 @@ struct Trainer::Impl {
   Config config;
   TrainerOptions options;
   fs::path run_dir, checkpoints_dir;
+  std::unique_ptr<FolderLock> lock;  // held for the trainer's life
   torch::Device device{torch::kCPU};
   std::shared_ptr<const Tokenizer> tokenizer;
   model::Vocabulary vocab;
@@ -124,9 +147,11 @@ struct Trainer::Impl {
   void write_metrics(const nlohmann::ordered_json& line) {
     metrics << line.dump() << '\n';
     metrics.flush();
+    if (!metrics) throw Error("cannot write " + (run_dir / "metrics.jsonl").string() + " (disk full?)");
   }
 
   fs::path save(const char* why) {
+    stop::SaveGuard saving;  // a second stop signal waits for the checkpoint
     const fs::path dir = checkpoints_dir / step_name(step);
     write_checkpoint(dir, config, *tokenizer, *net, optimizer.get(), state_json());
     point_link(checkpoints_dir, "last", dir);
@@ -138,12 +163,7 @@ struct Trainer::Impl {
 
   // Keeps the newest keep_last checkpoints and the best one.
   void prune() {
-    std::vector<fs::path> dirs;
-    for (const auto& e : fs::directory_iterator(checkpoints_dir)) {
-      const auto name = e.path().filename().string();
-      if (e.is_directory() && !e.is_symlink() && name.rfind("step-", 0) == 0) dirs.push_back(e.path());
-    }
-    std::sort(dirs.begin(), dirs.end());
+    const auto dirs = checkpoint_folders(checkpoints_dir);
     const std::string best = best_step > 0 ? step_name(best_step) : "";
     long keep = config.training.keep_last;
     for (auto it = dirs.rbegin(); it != dirs.rend(); ++it) {
@@ -153,33 +173,100 @@ struct Trainer::Impl {
     }
   }
 
-  void restore() {
-    const fs::path dir = checkpoints_dir / "last";
-    if (!fs::exists(dir / "model.safetensors"))
-      throw ConfigError("--resume: no checkpoint in " + checkpoints_dir.string() + " (checkpoints/last)");
+  // The checkpoint --resume continues from: the newest complete one. Newer
+  // damaged ones are reported (and set aside once the resume has succeeded).
+  fs::path resume_checkpoint(std::vector<fs::path>& damaged) const {
+    const auto dirs = checkpoint_folders(checkpoints_dir);
+    for (auto it = dirs.rbegin(); it != dirs.rend(); ++it) {
+      if (auto problem = checkpoint_problem(*it)) {
+        deca::log::warn("checkpoint {} is not usable ({}); trying the one before", it->string(), *problem);
+        damaged.push_back(*it);
+        continue;
+      }
+      return *it;
+    }
+    throw ConfigError("--resume: no complete checkpoint in " + checkpoints_dir.string() +
+                      (dirs.empty() ? "" : " (" + std::to_string(dirs.size()) + " damaged)") +
+                      "; start a new run without --resume");
+  }
+
+  void restore(const fs::path& dir) {
+    const auto s = read_trainer_state(dir);
+    const fs::path state_file = dir / "trainer_state.json";
+    try {
+      // The positions first: a changed task list is a config problem, not damage.
+      const auto& pos = s.at("positions");
+      for (size_t k = 0; k < tasks.size(); ++k) {
+        if (!pos.contains(tasks[k])) {
+          std::string trained;
+          for (const auto& [name, p] : pos.items()) trained += (trained.empty() ? "" : ", ") + name;
+          throw ConfigError("--resume: the config trains task " + tasks[k] + ", but checkpoint " + dir.string() +
+                            " was trained on " + trained + "; resume with the run's own config (" +
+                            (run_dir / "config.json").string() + ") or start a new run");
+        }
+        const auto& p = pos.at(tasks[k]);
+        positions[k] = {p.at("epoch").get<uint64_t>(), p.at("batch").get<uint64_t>()};
+      }
+      step = s.at("step").get<long>();
+      bad_steps = s.value("bad_steps", 0L);
+      consecutive_bad = s.value("consecutive_bad_steps", 0L);
+      elapsed = s.value("elapsed_seconds", 0.0);
+      const auto& best = s.at("best").at("value");  // null when nothing was validated yet
+      best_value = best.is_number() ? best.get<double>() : -std::numeric_limits<double>::infinity();
+      best_step = s.at("best").value("step", 0L);
+    } catch (const nlohmann::json::exception& e) {
+      throw DataError::at(state_file.string(), 0, std::string("damaged trainer state (") + e.what() + ")");
+    }
     model::load_safetensors(*net, dir / "model.safetensors");
     net->to(device);
-    torch::load(*optimizer, (dir / "optimizer.pt").string(), device);
-    std::vector<torch::Tensor> rng;
-    torch::load(rng, (dir / "rng.pt").string());
-    {
+    load_optimizer(*optimizer, dir / "optimizer.pt", device);
+    const auto rng = load_rng_state(dir / "rng.pt");
+    try {
       auto gen = at::detail::getDefaultCPUGenerator();
       std::lock_guard<std::mutex> lock(gen.mutex());
       gen.set_state(rng.at(0));
+    } catch (const c10::Error& e) {
+      throw DataError::at((dir / "rng.pt").string(), 0, "not a CPU random generator state");
     }
-    const auto s = nlohmann::json::parse(read_file(dir / "trainer_state.json"));
-    step = s.at("step");
-    bad_steps = s.value("bad_steps", 0L);
-    consecutive_bad = s.value("consecutive_bad_steps", 0L);
-    elapsed = s.value("elapsed_seconds", 0.0);
-    const auto& best = s.at("best").at("value");  // null when nothing was validated yet
-    best_value = best.is_number() ? best.get<double>() : -std::numeric_limits<double>::infinity();
-    best_step = s["best"].value("step", 0L);
-    for (size_t k = 0; k < tasks.size(); ++k) {
-      const auto& p = s.at("positions").at(tasks[k]);
-      positions[k] = {p.at("epoch").get<uint64_t>(), p.at("batch").get<uint64_t>()};
+    deca::log::info("resumed from {} at step {}", dir.string(), step);
+  }
+
+  // Keeps the lines of metrics.jsonl up to the resumed step, so that the file
+  // reads as one history; a line cut by a kill is dropped too.
+  void truncate_metrics() const {
+    const fs::path file = run_dir / "metrics.jsonl";
+    if (!fs::exists(file)) return;
+    std::string kept;
+    long dropped = 0;
+    for_each_line(file, [&](std::string_view line, long) {
+      if (line.empty()) return;
+      const auto j = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
+      if (j.is_object() && j.value("step", 0L) <= step) {
+        kept.append(line).push_back('\n');
+      } else {
+        ++dropped;
+      }
+    });
+    if (dropped == 0) return;
+    write_file_atomic(file, kept);
+    deca::log::info("metrics.jsonl: {} lines after step {} removed (they belong to the interrupted part)", dropped, step);
+  }
+
+  // Checks training.best_metric names a metric of a validated task before any work.
+  void check_best_metric(const std::vector<std::string>& val_tasks) const {
+    const std::string& metric = config.training.best_metric;
+    if (metric == "decascore") return;
+    const size_t dot = metric.rfind('.');
+    std::string known = "decascore";
+    for (const auto& name : val_tasks) {
+      const auto task = find_task(name, config.data.data_root);
+      for (const auto& m : task->metric_names()) {
+        if (dot != std::string::npos && metric.substr(0, dot) == name && metric.substr(dot + 1) == m) return;
+        known += ", " + name + "." + m;
+      }
     }
-    deca::log::info("resumed from {} at step {}", fs::canonical(dir).string(), step);
+    throw ConfigError("config key \"training.best_metric\": \"" + metric + "\" is not a validated metric" +
+                      (config.training.val_every > 0 ? " (one of: " + known + ")" : " (validation is off: training.val_every is 0)"));
   }
 
   // Greedy decoding of every validation task; logs the metrics and the decaScore.
@@ -233,14 +320,19 @@ Trainer::Trainer(Config config, TrainerOptions options) : impl_(std::make_unique
   I.run_dir = I.config.output;
   I.checkpoints_dir = I.run_dir / "checkpoints";
   I.device = parse_device(I.config.training.device);
-  fs::create_directories(I.checkpoints_dir);
-  write_file_atomic(I.run_dir / "config.json", config_to_json(I.config).dump(2) + "\n");
+  I.lock = std::make_unique<FolderLock>(I.run_dir);
+  prepare_run_folder(I.run_dir, options);
   torch::set_num_threads(static_cast<int>(I.config.training.threads > 0
                                               ? I.config.training.threads
                                               : std::max(1u, std::thread::hardware_concurrency())));
   torch::manual_seed(static_cast<uint64_t>(I.config.training.seed));
 
   I.tasks = I.config.all_tasks();
+  const auto val_tasks = I.config.training.val_tasks.empty() ? I.tasks : I.config.training.val_tasks;
+  I.check_best_metric(val_tasks);
+  std::vector<fs::path> damaged;
+  const fs::path resume_from = options.resume ? I.resume_checkpoint(damaged) : fs::path();
+
   I.tokenizer = prepare_tokenizer(I.config, I.tasks, I.run_dir / "tokenizer.model");
   I.vocab = vocabulary_of(*I.tokenizer);
   const fs::path cache = I.config.data.cache_dir.empty() ? I.run_dir / "cache" : fs::path(I.config.data.cache_dir);
@@ -254,7 +346,6 @@ Trainer::Trainer(Config config, TrainerOptions options) : impl_(std::make_unique
   I.positions.assign(I.tasks.size(), {});
   I.mixer = std::make_unique<TaskMixer>(I.config.curriculum, I.tasks, sizes, static_cast<uint64_t>(I.config.training.seed));
   if (I.config.training.val_every > 0) {
-    auto val_tasks = I.config.training.val_tasks.empty() ? I.tasks : I.config.training.val_tasks;
     I.validation = load_splits(I.config, val_tasks, Split::Validation, *I.tokenizer, cache);
     if (I.config.training.val_max_examples > 0) {
       const size_t n = static_cast<size_t>(I.config.training.val_max_examples);
@@ -273,7 +364,22 @@ Trainer::Trainer(Config config, TrainerOptions options) : impl_(std::make_unique
   const auto& t = I.config.training;
   I.optimizer = std::make_unique<torch::optim::Adam>(
       I.net->parameters(), torch::optim::AdamOptions(learning_rate(t, I.config.model.dimension, 1)).betas({t.beta1, t.beta2}).eps(t.eps));
-  if (options.resume) I.restore();
+  if (options.resume) I.restore(resume_from);
+
+  // Everything is validated: only now does the run folder change.
+  write_file_atomic(I.run_dir / "config.json", config_to_json(I.config).dump(2) + "\n");
+  if (options.resume) {
+    for (const auto& d : damaged) {
+      const fs::path aside = d.parent_path() / ("damaged-" + d.filename().string());
+      fs::remove_all(aside);
+      fs::rename(d, aside);
+      deca::log::warn("set the damaged checkpoint aside as {}", aside.string());
+    }
+    point_link(I.checkpoints_dir, "last", resume_from);
+    if (I.best_step > 0 && !fs::exists(I.checkpoints_dir / step_name(I.best_step) / "model.safetensors"))
+      I.best_step = 0, I.best_value = -std::numeric_limits<double>::infinity();
+    I.truncate_metrics();
+  }
   deca::log::info("{} model: {:.2f} M parameters, vocabulary {}, device {}, {} threads", I.config.model.type,
                static_cast<double>(model::parameter_count(*I.net)) / 1e6, I.vocab.size, I.config.training.device,
                torch::get_num_threads());
@@ -286,16 +392,7 @@ Trainer::~Trainer() = default;
 int Trainer::run() {
   auto& I = *impl_;
   const auto& t = I.config.training;
-  g_stop_signal = 0;
-  auto old_int = std::signal(SIGINT, on_stop_signal);
-  auto old_term = std::signal(SIGTERM, on_stop_signal);
-  struct Restore {
-    decltype(old_int) a, b;
-    ~Restore() {
-      std::signal(SIGINT, a);
-      std::signal(SIGTERM, b);
-    }
-  } restore{old_int, old_term};
+  stop::install();
 
   const bool tty = ::isatty(STDERR_FILENO);
   const auto t0 = std::chrono::steady_clock::now();
@@ -373,12 +470,22 @@ int Trainer::run() {
       interval_tokens = interval_examples = interval_seconds = 0;
     }
     I.elapsed += seconds;
-    const bool validate_now = t.val_every > 0 && (step % t.val_every == 0 || step == t.steps);
-    if (validate_now) I.validate();
-    if (validate_now || step % t.save_every == 0 || step == t.steps) I.save(validate_now ? "validation" : "periodic");
-    if (g_stop_signal != 0) {
-      if (!(validate_now || step % t.save_every == 0 || step == t.steps)) I.save("interrupted");
-      deca::log::warn("stopped by signal {} after step {}; resume with --resume (checkpoint {})", g_stop_signal.load(), step,
+    const bool validate_now = t.val_every > 0 && (step % t.val_every == 0 || step == t.steps) && !stop::requested();
+    bool saved = false;
+    if (validate_now) {
+      try {
+        I.validate();
+      } catch (const Interrupted&) {
+        deca::log::warn("validation at step {} stopped by the signal", step);
+      }
+    }
+    if (validate_now || step % t.save_every == 0 || step == t.steps) {
+      I.save(validate_now ? "validation" : "periodic");
+      saved = true;
+    }
+    if (stop::requested()) {
+      if (!saved) I.save("interrupted");
+      deca::log::warn("stopped by signal {} after step {}; resume with --resume (checkpoint {})", stop::signal_number(), step,
                    (I.checkpoints_dir / "last").string());
       return 130;
     }

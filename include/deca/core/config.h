@@ -6,6 +6,7 @@
 
 #include <filesystem>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -173,6 +174,8 @@ struct Config {
 // naming the key's path (e.g. "training.steps"); semantic checks follow.
 Config config_from_json(const nlohmann::json& j);
 nlohmann::ordered_json config_to_json(const Config& c);
+// Parses JSON text; a key that repeats within one object is a ConfigError.
+nlohmann::json parse_json_strict(std::string_view text);
 // Reads a JSON config file; errors name the file.
 Config load_config(const std::filesystem::path& path);
 // Applies "a.b.c=value" overrides (value parsed as JSON, else taken as a string)

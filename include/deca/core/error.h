@@ -27,4 +27,10 @@ class ConfigError : public Error {
   using Error::Error;
 };
 
+// Work stopped by a stop signal (deca/core/stop.h); executables exit with 130.
+class Interrupted : public Error {
+ public:
+  using Error::Error;
+};
+
 }  // namespace deca

@@ -11,6 +11,9 @@
 
 namespace deca::model {
 
+// The file's bytes: every parameter and buffer of `module` (contiguous, CPU, little endian).
+std::string encode_safetensors(const torch::nn::Module& module, const std::map<std::string, std::string>& metadata = {});
+
 // Writes every parameter and buffer of `module` (contiguous, CPU, little endian), atomically.
 void save_safetensors(const torch::nn::Module& module, const std::filesystem::path& path,
                       const std::map<std::string, std::string>& metadata = {});

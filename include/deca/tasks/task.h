@@ -81,6 +81,9 @@ class Task {
   // All of the task's metrics, in decaNLP's order, for predictions aligned with `golds`.
   metrics::MetricValues score(const std::vector<std::string>& predictions, const std::vector<Example>& golds) const;
 
+  // The names of the metrics score() reports, in its order.
+  std::vector<std::string> metric_names() const;
+
   // The value of the decaScore metric in `values`.
   double decascore_entry(const metrics::MetricValues& values) const;
 

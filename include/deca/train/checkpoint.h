@@ -1,13 +1,15 @@
 // Checkpoints: a folder with the resolved config, the tokenizer, the weights
-// (safetensors), the optimizer state, the RNG state and the trainer state,
-// written to a temporary folder and renamed into place. A run folder keeps
-// them under checkpoints/, with the links `last` and `best`.
+// (safetensors), the optimizer state, the RNG state, the trainer state and
+// checksums.sha1 (the SHA-1 of each file, `sha1sum -c` format), written to a
+// temporary folder and renamed into place. A run folder keeps them under
+// checkpoints/, with the links `last` and `best`.
 #pragma once
 
 #include <torch/torch.h>
 
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "deca/core/config.h"
@@ -22,8 +24,23 @@ torch::Device parse_device(const std::string& name);
 
 model::Vocabulary vocabulary_of(const Tokenizer& tokenizer);
 
-// A checkpoint folder, or a run folder (then its best checkpoint, else its last).
+// A checkpoint folder, or a run folder (then its best checkpoint, else its
+// last); logs which checkpoint is used and why.
 fs::path resolve_checkpoint(const fs::path& path);
+
+// What makes a checkpoint folder unusable (a missing file, a checksum that
+// differs), or nothing when it is complete.
+std::optional<std::string> checkpoint_problem(const fs::path& dir);
+// Throws DataError with checkpoint_problem().
+void verify_checkpoint(const fs::path& dir);
+
+// The step-NNNNNNNN folders of a checkpoints/ folder, oldest first.
+std::vector<fs::path> checkpoint_folders(const fs::path& checkpoints_dir);
+
+// The pieces of a checkpoint, each read with an error naming its file.
+nlohmann::json read_trainer_state(const fs::path& dir);
+void load_optimizer(torch::optim::Optimizer& optimizer, const fs::path& file, const torch::Device& device);
+std::vector<torch::Tensor> load_rng_state(const fs::path& file);
 
 struct LoadedModel {
   Config config;
@@ -34,11 +51,13 @@ struct LoadedModel {
   long step = 0;
 };
 
-// Loads config, tokenizer and weights, the model on `device`, in eval mode.
+// Verifies the checkpoint and loads config, tokenizer and weights, the model on `device`, in eval mode.
 LoadedModel load_checkpoint(const fs::path& path, const torch::Device& device);
 
-// Writes a checkpoint folder atomically. `files` are copied in (tokenizer files);
-// `state` is the trainer state (JSON).
+// Writes a checkpoint folder atomically; `state` is the trainer state (JSON).
+// Any failure (a full disk) removes the partial folder and throws Error naming
+// the checkpoint; an existing folder of that name is only replaced when the new
+// one is complete.
 void write_checkpoint(const fs::path& dir, const Config& config, const Tokenizer& tokenizer, const model::Seq2Seq& model,
                       torch::optim::Optimizer* optimizer, const nlohmann::json& state);
 

@@ -11,15 +11,20 @@
 namespace deca {
 
 struct TrainerOptions {
-  bool resume = false;  // continue from <output>/checkpoints/last
+  bool resume = false;     // continue from the newest complete checkpoint in <output>/checkpoints
+  bool overwrite = false;  // start over in a run folder that holds an earlier run (deletes it)
 };
 
 class Trainer {
  public:
+  // Locks the run folder (a second trainer fails at once), checks the config
+  // and the run folder, prepares data and model, and restores the newest
+  // complete checkpoint with options.resume. Nothing in the run folder changes
+  // before all of this has succeeded.
   Trainer(Config config, TrainerOptions options);
   ~Trainer();
   // Trains until training.steps. Returns 0 when done, 130 when stopped by
-  // SIGINT/SIGTERM after saving; throws on fatal errors (e.g. a run of NaN losses).
+  // SIGINT/SIGTERM/SIGHUP after saving; throws on fatal errors (e.g. a run of NaN losses).
   int run();
 
  private:
