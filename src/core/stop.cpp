@@ -39,10 +39,13 @@ extern "C" void on_signal(int sig) {
 
 }  // namespace
 
-void install() {
+void reset() {
   g_signal = 0;
   g_count = 0;
   g_exit_after_save = false;
+}
+
+void install() {
   struct sigaction sa {};
   sa.sa_handler = on_signal;
   sigemptyset(&sa.sa_mask);

@@ -9,8 +9,10 @@
 
 namespace deca::stop {
 
-// Installs the handlers (idempotent) and clears any earlier request.
+// Installs the handlers (idempotent); a request that arrived earlier stays.
 void install();
+// Forgets any request (for a process that starts new work after a stop, and tests).
+void reset();
 // True once a stop signal arrived since install().
 bool requested();
 // The signal number of the first request (0: none).

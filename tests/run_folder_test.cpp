@@ -1,0 +1,254 @@
+// Run folders lose nothing: a new run never destroys an old one, two trainers
+// never share a folder, a failed resume changes nothing, damaged or missing
+// checkpoints fall back to the newest complete one, leftovers of killed saves
+// are removed, metrics.jsonl reads as one history, and config problems stop
+// the run before any work.
+#include <unistd.h>
+
+#include <csignal>
+#include <fstream>
+#include <numeric>
+#include <random>
+
+#include "deca/core/error.h"
+#include "deca/core/io.h"
+#include "deca/core/run_lock.h"
+#include "deca/core/stop.h"
+#include "deca/model/decode.h"
+#include "deca/train/checkpoint.h"
+#include "deca/train/trainer.h"
+#include "test_support.h"
+
+namespace fs = std::filesystem;
+
+namespace {
+
+deca::Config tiny_config(const fs::path& output) {
+  auto j = nlohmann::json::parse(R"({
+    "data": {"max_context_tokens": 120},
+    "tokenizer": {"vocab_size": 500},
+    "batching": {"max_tokens": 800},
+    "curriculum": [{"tasks": ["sst", "schema"], "mixing": "round_robin"}],
+    "model": {"dimension": 16, "embedding_dim": 16, "transformer_hidden": 16, "transformer_heads": 2},
+    "training": {"steps": 12, "lr_schedule": "constant", "lr": 0.001, "log_every": 1, "val_every": 0,
+                 "save_every": 5, "keep_last": 2, "seed": 3, "threads": 1}
+  })");
+  j["output"] = output.string();
+  j["data"]["data_root"] = (deca::testing::source_dir() / "data" / "sample").string();
+  return deca::config_from_json(j);
+}
+
+deca::TrainerOptions resume() {
+  deca::TrainerOptions o;
+  o.resume = true;
+  return o;
+}
+
+// The steps of metrics.jsonl's training lines, in file order.
+std::vector<long> logged_steps(const fs::path& run) {
+  std::vector<long> out;
+  deca::for_each_line(run / "metrics.jsonl", [&](std::string_view line, long) {
+    const auto j = nlohmann::json::parse(line);
+    if (j["type"] == "train") out.push_back(j["step"].get<long>());
+  });
+  return out;
+}
+
+void flip_byte(const fs::path& file, size_t from_end) {
+  std::fstream f(file, std::ios::in | std::ios::out | std::ios::binary);
+  f.seekg(0, std::ios::end);
+  const auto size = static_cast<size_t>(f.tellg());
+  const auto pos = static_cast<std::streamoff>(size - from_end);
+  f.seekg(pos);
+  char c = 0;
+  f.read(&c, 1);
+  c = static_cast<char>(c ^ 0x5a);
+  f.seekp(pos);
+  f.write(&c, 1);
+}
+
+std::string what_of(const std::function<void()>& fn) {
+  try {
+    fn();
+  } catch (const std::exception& e) {
+    return e.what();
+  }
+  return "(no error)";
+}
+
+class RunFolder : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    deca::stop::reset();
+    dir_ = fs::temp_directory_path() / ("deca-runs-" + std::to_string(std::random_device{}()));
+    run_ = dir_ / "run";
+    ck_ = run_ / "checkpoints";
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+  void train(deca::Config c, deca::TrainerOptions o = {}) {
+    deca::Trainer t(std::move(c), o);
+    ASSERT_EQ(t.run(), 0);
+  }
+  fs::path dir_, run_, ck_;
+};
+
+TEST_F(RunFolder, NewRunOverAnOldOneIsRefusedUnlessOverwriting) {
+  train(tiny_config(run_));  // checkpoints 10 and 12
+  const auto msg = what_of([&] { deca::Trainer t(tiny_config(run_), {}); });
+  EXPECT_NE(msg.find("--resume"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("--overwrite"), std::string::npos) << msg;
+  EXPECT_TRUE(fs::exists(ck_ / "step-00000012" / "model.safetensors"));
+  EXPECT_EQ(fs::read_symlink(ck_ / "last").string(), "step-00000012");
+  deca::TrainerOptions over;
+  over.overwrite = true;
+  auto c = tiny_config(run_);
+  c.training.steps = 3;
+  train(c, over);
+  EXPECT_FALSE(fs::exists(ck_ / "step-00000012"));
+  EXPECT_EQ(fs::read_symlink(ck_ / "last").string(), "step-00000003");
+  EXPECT_EQ(logged_steps(run_), (std::vector<long>{1, 2, 3}));
+}
+
+TEST_F(RunFolder, ASecondProcessCannotTrainIntoTheSameFolder) {
+  deca::Trainer first(tiny_config(run_), {});
+  deca::TrainerOptions over;
+  over.overwrite = true;
+  const auto msg = what_of([&] { deca::Trainer second(tiny_config(run_), over); });
+  EXPECT_NE(msg.find("in use by process " + std::to_string(::getpid())), std::string::npos) << msg;
+  EXPECT_EQ(first.run(), 0);  // the holder's checkpoints are intact
+  EXPECT_TRUE(fs::exists(ck_ / "last" / "model.safetensors"));
+}
+
+TEST_F(RunFolder, AStaleLockOfADeadProcessIsNotInTheWay) {
+  fs::create_directories(run_);
+  deca::write_file_atomic(run_ / ".lock", "process 999999 on a-host-that-is-gone\n");
+  train(tiny_config(run_));
+  // The lock is released with its holder.
+  { deca::FolderLock again(run_); }
+}
+
+TEST_F(RunFolder, AFailedResumeChangesNothing) {
+  train(tiny_config(run_));
+  const std::string config_before = deca::read_file(run_ / "config.json");
+  const std::string metrics_before = deca::read_file(run_ / "metrics.jsonl");
+  auto wider = tiny_config(run_);
+  wider.model.dimension = 24;  // the checkpoint's tensors no longer fit
+  wider.training.steps = 20;
+  const auto msg = what_of([&] { deca::Trainer t(wider, resume()); });
+  EXPECT_NE(msg.find("shape"), std::string::npos) << msg;
+  EXPECT_EQ(deca::read_file(run_ / "config.json"), config_before);
+  EXPECT_EQ(deca::read_file(run_ / "metrics.jsonl"), metrics_before);
+  // A changed task list is named as such.
+  auto other = tiny_config(run_);
+  other.curriculum[0].tasks = {"sst", "woz.en"};
+  const auto tasks_msg = what_of([&] { deca::Trainer t(other, resume()); });
+  EXPECT_NE(tasks_msg.find("trains task woz.en"), std::string::npos) << tasks_msg;
+  EXPECT_EQ(deca::read_file(run_ / "config.json"), config_before);
+}
+
+TEST_F(RunFolder, ResumeFallsBackToTheNewestCompleteCheckpoint) {
+  train(tiny_config(run_));  // checkpoints 10 and 12
+  flip_byte(ck_ / "step-00000012" / "optimizer.pt", 100);
+  EXPECT_NE(deca::checkpoint_problem(ck_ / "step-00000012").value_or("").find("optimizer.pt is damaged"), std::string::npos);
+  auto longer = tiny_config(run_);
+  longer.training.steps = 14;
+  train(longer, resume());
+  // Resumed at 10: the damaged step 12 was set aside, not deleted, and
+  // metrics.jsonl holds every step once, in order.
+  EXPECT_TRUE(fs::exists(ck_ / "damaged-step-00000012" / "optimizer.pt"));
+  EXPECT_EQ(fs::read_symlink(ck_ / "last").string(), "step-00000014");
+  std::vector<long> expected(14);
+  std::iota(expected.begin(), expected.end(), 1);
+  EXPECT_EQ(logged_steps(run_), expected);
+  EXPECT_EQ(deca::read_trainer_state(ck_ / "last")["step"], 14);
+}
+
+TEST_F(RunFolder, AMissingLastLinkDoesNotStopAResume) {
+  train(tiny_config(run_));
+  fs::remove(ck_ / "last");
+  auto longer = tiny_config(run_);
+  longer.training.steps = 13;
+  train(longer, resume());
+  EXPECT_EQ(fs::read_symlink(ck_ / "last").string(), "step-00000013");
+}
+
+TEST_F(RunFolder, DamagedWeightsAreDetectedAtLoad) {
+  train(tiny_config(run_));
+  flip_byte(ck_ / "step-00000012" / "model.safetensors", 10);
+  const auto msg = what_of([&] { deca::load_checkpoint(ck_ / "step-00000012", torch::kCPU); });
+  EXPECT_NE(msg.find("model.safetensors is damaged"), std::string::npos) << msg;
+}
+
+TEST_F(RunFolder, ErrorsInOldCheckpointsNameTheirFile) {
+  // Checkpoints written before checksums existed are read without them; a
+  // cut file is still an error naming it, not a LibTorch trace.
+  train(tiny_config(run_));
+  const fs::path last = ck_ / "step-00000012";
+  fs::remove(last / "checksums.sha1");
+  fs::resize_file(last / "optimizer.pt", 100);
+  auto longer = tiny_config(run_);
+  longer.training.steps = 13;
+  auto msg = what_of([&] { deca::Trainer t(longer, resume()); });
+  EXPECT_NE(msg.find((last / "optimizer.pt").string()), std::string::npos) << msg;
+  EXPECT_EQ(msg.find("unexpected"), std::string::npos) << msg;
+  deca::write_file_atomic(last / "trainer_state.json", "{\"step\": 12, \"positi");
+  msg = what_of([&] { deca::Trainer t(longer, resume()); });
+  EXPECT_NE(msg.find((last / "trainer_state.json").string()), std::string::npos) << msg;
+  deca::write_file_atomic(last / "rng.pt", "not a torch archive");
+  EXPECT_NE(what_of([&] { deca::load_rng_state(last / "rng.pt"); }).find((last / "rng.pt").string()), std::string::npos);
+}
+
+TEST_F(RunFolder, LeftoversOfKilledSavesAreRemoved) {
+  train(tiny_config(run_));
+  fs::create_directories(ck_ / ".tmp-step-00000015-4242");
+  deca::write_file_atomic(ck_ / ".tmp-step-00000015-4242" / "model.safetensors", "half");
+  auto longer = tiny_config(run_);
+  longer.training.steps = 13;
+  deca::Trainer t(longer, resume());
+  EXPECT_FALSE(fs::exists(ck_ / ".tmp-step-00000015-4242"));
+}
+
+TEST_F(RunFolder, AnUnknownBestMetricFailsBeforeAnyWork) {
+  auto c = tiny_config(run_);
+  c.training.val_every = 5;
+  c.training.best_metric = "sst.accuracy";
+  const auto msg = what_of([&] { deca::Trainer t(c, {}); });
+  EXPECT_NE(msg.find("training.best_metric"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("sst.em"), std::string::npos) << msg;  // the known ones are listed
+  EXPECT_FALSE(fs::exists(run_ / "tokenizer.model"));
+  EXPECT_FALSE(fs::exists(run_ / "config.json"));
+  c.training.best_metric = "schema.em";
+  EXPECT_NO_THROW(deca::Trainer(c, {}));
+}
+
+TEST_F(RunFolder, AStopRequestEndsDecodingAtOnce) {
+  train(tiny_config(run_));
+  const auto m = deca::load_checkpoint(run_, torch::kCPU);
+  deca::EncodedSplit data;
+  deca::Example ex;
+  ex.context = "a fine film";
+  ex.question = "Is this review negative or positive?";
+  ex.answers = {""};
+  data = deca::encode({ex}, *m.tokenizer, {});
+  const auto batch = deca::model::make_batch(data, {0}, m.vocab, torch::kCPU, false);
+  deca::stop::raise_request(SIGINT);
+  EXPECT_THROW(deca::model::decode(*m.model, batch, m.vocab, {}), deca::Interrupted);
+  deca::stop::reset();
+  EXPECT_NO_THROW(deca::model::decode(*m.model, batch, m.vocab, {}));
+}
+
+TEST_F(RunFolder, AStopDuringValidationSavesAndReturns) {
+  auto c = tiny_config(run_);
+  c.training.val_every = 2;
+  c.training.steps = 1000;
+  deca::Trainer t(c, {});
+  // A request pending when a step ends: the step's validation is skipped,
+  // the checkpoint is written and run() returns 130.
+  deca::stop::raise_request(SIGTERM);
+  EXPECT_EQ(t.run(), 130);
+  deca::stop::reset();
+  EXPECT_EQ(fs::read_symlink(ck_ / "last").string(), "step-00000001");
+  EXPECT_EQ(deca::read_trainer_state(ck_ / "last")["step"], 1);
+}
+
+}  // namespace
