@@ -35,7 +35,7 @@ inline int run(CLI::App& cli, int argc, char** argv, const std::function<int()>&
   try {
     cli.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return cli.exit(e);
+    return cli.exit(e) == 0 ? 0 : 2;  // --help: 0; any usage error: 2
   }
   try {
     return body();

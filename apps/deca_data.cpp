@@ -6,6 +6,7 @@
 #include <iostream>
 
 #include "app_common.h"
+#include "deca/core/io.h"
 #include "deca/tasks/task.h"
 #include "deca/text/unicode.h"
 
@@ -66,12 +67,10 @@ int main(int argc, char** argv) {
       const auto task = deca::find_task(task_name, data_root);
       deca::ReadReport report;
       const auto examples = task->read(data_root, deca::parse_split(split_name), options, &report);
-      std::string out;
-      for (const auto& ex : examples) {
-        out += deca::to_json(ex).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-        out += '\n';
-      }
-      std::fwrite(out.data(), 1, out.size(), stdout);
+      deca::OutputFile out("-");
+      for (const auto& ex : examples)
+        out.write(deca::to_json(ex).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
+      out.close();
       deca::log::info("{} {}: {} examples{}", task_name, split_name, examples.size(),
                    report.skipped ? ", " + std::to_string(report.skipped) + " bad records skipped" : "");
       return 0;

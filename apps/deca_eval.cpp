@@ -9,6 +9,7 @@
 
 #include "app_common.h"
 #include "deca/core/io.h"
+#include "deca/core/stop.h"
 #include "deca/eval/report.h"
 #include "deca/tasks/jsonl.h"
 #include "deca/tasks/task.h"
@@ -40,6 +41,20 @@ std::vector<Group> groups_from_dirs(const std::filesystem::path& gold_dir, const
   for (const auto& n : names) groups.push_back({n, gold_dir / (n + ".jsonl"), pred_dir / (n + ".jsonl")});
   if (groups.empty()) throw deca::ConfigError("no <task>.jsonl files in " + gold_dir.string());
   return groups;
+}
+
+// Task names must be unique: a task listed twice would count twice in the decaScore.
+void check_unique(const std::vector<std::string>& names) {
+  for (size_t i = 0; i < names.size(); ++i)
+    for (size_t k = 0; k < i; ++k)
+      if (names[i] == names[k]) throw deca::ConfigError("task " + names[i] + " is listed twice; each task is scored once");
+}
+
+std::vector<std::pair<std::string, std::vector<std::string>>> metrics_of(
+    const std::vector<std::shared_ptr<const deca::Task>>& tasks) {
+  std::vector<std::pair<std::string, std::vector<std::string>>> out;
+  for (const auto& t : tasks) out.emplace_back(t->name(), t->metric_names());
+  return out;
 }
 
 void add_result(deca::EvalReport& report, const deca::Task& task, deca::metrics::MetricValues values, long examples,
@@ -76,8 +91,9 @@ int main(int argc, char** argv) {
   cli.add_option("--tasks", tasks, "tasks to evaluate (default: the checkpoint's tasks)");
   cli.add_option("--split", split, "validation or test")->capture_default_str();
   cli.add_option("--output", output, "folder for the predictions: <task>.jsonl with id and answer");
-  cli.add_option("--beam", beam, "beam size (1: greedy)")->capture_default_str();
-  cli.add_option("--batch-tokens", batch_tokens, "token budget per decoding batch (default: the checkpoint's)");
+  cli.add_option("--beam", beam, "beam size (1: greedy)")->capture_default_str()->check(CLI::Range(1, 256));
+  cli.add_option("--batch-tokens", batch_tokens, "token budget per decoding batch (default: the checkpoint's)")
+      ->check(CLI::PositiveNumber);
   cli.add_option("--device", device, "cpu, cuda or cuda:N")->capture_default_str();
   cli.add_option("--task", tasks, "with --gold/--predictions: the task of each pair (repeatable)");
   cli.add_option("--gold", golds, "gold JSONL as written by deca-data export (repeatable)");
@@ -97,21 +113,30 @@ int main(int argc, char** argv) {
 #ifdef DECA_WITH_TORCH
       report.split = split;
       const auto split_id = deca::parse_split(split);
+      deca::stop::install();
       auto loaded = deca::load_checkpoint(checkpoint, deca::parse_device(device));
       auto config = loaded.config;
       if (!data_root.empty()) config.data.data_root = data_root;
       config.data.subsample = 0;
       if (tasks.empty()) tasks = config.all_tasks();
-      deca::log::info("checkpoint {} (step {}), {} tasks, {} split", loaded.dir.string(), loaded.step, tasks.size(), split);
-      deca::model::DecodeOptions decode;
-      decode.beam = beam;
-      decode.max_length = config.model.max_output_length;
+      check_unique(tasks);
+      // Every name, split and threshold is checked before the first decoding.
+      std::vector<std::shared_ptr<const deca::Task>> selected;
       for (const auto& name : tasks) {
-        const auto task = deca::find_task(name, config.data.data_root);
+        auto task = deca::find_task(name, config.data.data_root);
         if (!task->has_split(split_id)) {
           deca::log::warn("{} has no {} split (hidden test set): skipped", name, split);
           continue;
         }
+        selected.push_back(std::move(task));
+      }
+      deca::check_thresholds(thresholds, metrics_of(selected));
+      deca::log::info("checkpoint {} (step {}), {} tasks, {} split", loaded.dir.string(), loaded.step, selected.size(), split);
+      deca::model::DecodeOptions decode;
+      decode.beam = beam;
+      decode.max_length = config.model.max_output_length;
+      for (const auto& task : selected) {
+        const std::string& name = task->name();
         const auto examples = deca::read_split(*task, config, split_id);
         const auto encoded = deca::encode(examples, *loaded.tokenizer, deca::EncodeOptions::from(config.data, false));
         const auto p = deca::predict_split(*loaded.model, *loaded.tokenizer, loaded.vocab, encoded,
@@ -119,8 +144,7 @@ int main(int argc, char** argv) {
                                            config.batching.size_rule, decode, deca::parse_device(device));
         if (!output.empty()) {
           std::string lines;
-          for (size_t i = 0; i < examples.size(); ++i)
-          {
+          for (size_t i = 0; i < examples.size(); ++i) {
             nlohmann::ordered_json line;
             line["id"] = examples[i].id;
             line["answer"] = p.answers[i];
@@ -150,11 +174,26 @@ int main(int argc, char** argv) {
                                   " gold files, " + std::to_string(preds.size()) + " prediction files)");
         for (size_t i = 0; i < tasks.size(); ++i) groups.push_back({tasks[i], golds[i], preds[i]});
       }
+      std::vector<std::string> names;
+      std::vector<std::shared_ptr<const deca::Task>> selected;
       for (const auto& g : groups) {
+        names.push_back(g.task);
+        selected.push_back(deca::find_task(g.task));
         deca::require_file(g.gold, "write it with deca-data export");
         deca::require_file(g.predictions, "");
-        const auto task = deca::find_task(g.task);
+      }
+      check_unique(names);
+      deca::check_thresholds(thresholds, metrics_of(selected));
+      for (size_t i = 0; i < groups.size(); ++i) {
+        const auto& g = groups[i];
+        const auto& task = selected[i];
         const auto gold = deca::read_examples_jsonl(g.gold);
+        // Gold rows written by deca-data export name their task: a --task that
+        // differs (a misspelt name would be scored as a custom task) is an error.
+        for (const auto& ex : gold)
+          if (!ex.task.empty() && ex.task != g.task)
+            throw deca::ConfigError("--task " + g.task + " does not match " + g.gold.string() + ", whose examples are of task " +
+                                    ex.task + " (id " + ex.id + ")");
         const auto aligned = deca::align_predictions(gold, deca::read_predictions_jsonl(g.predictions), g.predictions.string());
         if (!output.empty() && task->scoring().logical_form)
           write_wikisql_logical_forms(std::filesystem::path(output) / (g.task + ".logical_forms.jsonl"), aligned, gold);

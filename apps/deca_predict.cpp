@@ -2,15 +2,18 @@
 //   deca-predict --checkpoint DIR --input FILE|- --output FILE|- [--beam N] [--nbest K] [--scores]
 //   deca-predict --checkpoint DIR --task NAME --split S --data-root DIR --output FILE|-
 // Every input line gets exactly one output line, in input order; an unreadable
-// line gets {"id", "error"} and a warning, and the exit code is 1.
+// line gets {"id", "error"} and a warning, and the exit code is 1. Lines are
+// answered in chunks, and whenever the input pauses (interactive use).
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <chrono>
-#include <fstream>
+#include <cmath>
 #include <iostream>
 
 #include "app_common.h"
 #include "deca/core/io.h"
+#include "deca/core/stop.h"
 #include "deca/train/checkpoint.h"
 #include "deca/train/pipeline.h"
 #include "deca/train/predict.h"
@@ -70,21 +73,26 @@ int main(int argc, char** argv) {
   cli.add_option("--task", task_name, "predict a task's own data instead of --input");
   cli.add_option("--split", split, "with --task: train, validation or test")->capture_default_str();
   cli.add_option("--data-root", data_root, "with --task: the data folder (default: the checkpoint's)");
-  cli.add_option("--beam", beam, "beam size (1: greedy)")->capture_default_str();
-  cli.add_option("--nbest", nbest, "hypotheses per line (adds an \"nbest\" list when > 1)")->capture_default_str();
+  cli.add_option("--beam", beam, "beam size (1: greedy)")->capture_default_str()->check(CLI::Range(1, 256));
+  cli.add_option("--nbest", nbest, "hypotheses per line (adds an \"nbest\" list when > 1)")->capture_default_str()->check(CLI::Range(1, 256));
   cli.add_flag("--scores", scores, "add the answer's log-probability as \"score\"");
   cli.add_option("--length-penalty", length_penalty, "beams are ranked by score / length^penalty")->capture_default_str();
-  cli.add_option("--max-length", max_length, "longest answer in tokens (default: the checkpoint's)");
-  cli.add_option("--batch-tokens", batch_tokens, "token budget per batch (default: the checkpoint's)");
+  cli.add_option("--max-length", max_length, "longest answer in tokens (default: the checkpoint's)")->check(CLI::PositiveNumber);
+  cli.add_option("--batch-tokens", batch_tokens, "token budget per batch (default: the checkpoint's)")->check(CLI::PositiveNumber);
   cli.add_option("--device", device, "cpu, cuda or cuda:N")->capture_default_str();
   deca::app::setup_logging(false);
   return deca::app::run(cli, argc, argv, [&] {
     if (input.empty() == task_name.empty()) throw deca::ConfigError("give either --input or --task");
     if (nbest > beam) throw deca::ConfigError("--nbest cannot exceed --beam");
+    if (!std::isfinite(length_penalty)) throw deca::ConfigError("--length-penalty must be a finite number");
+    if (!input.empty() && input != "-" && output != "-" && deca::same_file(input, output))
+      throw deca::ConfigError("--output " + output + " is the input file: it would be erased; choose another path");
+    deca::stop::install();
     const auto dev = deca::parse_device(device);
     auto loaded = deca::load_checkpoint(checkpoint, dev);
     auto config = loaded.config;
     if (!data_root.empty()) config.data.data_root = data_root;
+    config.data.subsample = 0;  // a task's whole split, not the training subsample
     deca::model::DecodeOptions decode;
     decode.beam = beam;
     decode.nbest = nbest;
@@ -92,12 +100,7 @@ int main(int argc, char** argv) {
     decode.max_length = max_length > 0 ? max_length : config.model.max_output_length;
     const long budget = batch_tokens > 0 ? batch_tokens : config.batching.eval_max_tokens;
 
-    std::ofstream file;
-    if (output != "-") {
-      file.open(output);
-      if (!file) throw deca::Error("cannot write " + output);
-    }
-    std::ostream& out = output == "-" ? std::cout : file;
+    deca::OutputFile out(output);
     const bool tty = ::isatty(STDERR_FILENO);
     const auto t0 = std::chrono::steady_clock::now();
     long total = 0, failed = 0, truncated = 0;
@@ -133,7 +136,7 @@ int main(int argc, char** argv) {
           }
           ++k;
         }
-        out << line.dump() << '\n';
+        out.write(line.dump() + "\n");
       }
       out.flush();
       total += static_cast<long>(items.size());
@@ -155,17 +158,20 @@ int main(int argc, char** argv) {
         if (static_cast<long>(items.size()) >= chunk) flush(items);
       }
     } else {
-      std::ifstream in_file;
+      int fd = STDIN_FILENO;
       if (input != "-") {
         deca::require_file(input, "");
-        in_file.open(input);
+        fd = ::open(input.c_str(), O_RDONLY | O_CLOEXEC);
+        if (fd < 0) throw deca::DataError::at(input, 0, "cannot open");
       }
-      std::istream& in = input == "-" ? std::cin : in_file;
+      deca::LineReader reader(fd, input == "-" ? "standard input" : input);
       std::string line;
-      long n = 0;
-      while (std::getline(in, line)) {
-        ++n;
-        if (!line.empty() && line.back() == '\r') line.pop_back();
+      // Answer what has arrived when the input pauses for 100 ms.
+      auto answer_pending = [&] {
+        if (!items.empty()) flush(items);
+      };
+      while (reader.next(line, 100, answer_pending)) {
+        const long n = reader.line_number();
         if (line.find_first_not_of(" \t") == std::string::npos) {
           Item blank;
           blank.id = std::to_string(n - 1);
@@ -176,8 +182,10 @@ int main(int argc, char** argv) {
         }
         if (static_cast<long>(items.size()) >= chunk) flush(items);
       }
+      if (fd != STDIN_FILENO) ::close(fd);
     }
     if (!items.empty()) flush(items);
+    out.close();
     if (tty) std::fprintf(stderr, "\n");
     const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     deca::log::info("{} lines in {:.1f} s ({:.1f} examples/s); {} failed; {} contexts or questions truncated to {}/{} tokens",

@@ -1,6 +1,7 @@
 #include "deca/core/io.h"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -10,6 +11,7 @@
 #include <sstream>
 
 #include "deca/core/error.h"
+#include "deca/core/stop.h"
 
 namespace deca {
 
@@ -71,6 +73,101 @@ void write_file_atomic(const fs::path& path, std::string_view content) {
     ::unlink(tmp.c_str());
     throw Error("cannot rename " + tmp.string() + " to " + path.string() + ": " + std::strerror(err));
   }
+}
+
+OutputFile::OutputFile(const std::string& path) : name_(path == "-" ? "standard output" : path) {
+  if (path == "-") {
+    fd_ = STDOUT_FILENO;
+    return;
+  }
+  fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd_ < 0) fail("cannot open", errno);
+  owned_ = true;
+}
+
+OutputFile::~OutputFile() {
+  if (owned_ && fd_ >= 0) ::close(fd_);
+}
+
+void OutputFile::fail(const char* what, int err) {
+  throw Error(std::string(what) + " " + name_ + ": " + std::strerror(err) +
+              (err == ENOSPC ? " (the output is incomplete)" : ""));
+}
+
+void OutputFile::write(std::string_view data) {
+  buffer_.append(data);
+  if (buffer_.size() >= (1u << 16)) flush();
+}
+
+void OutputFile::flush() {
+  size_t done = 0;
+  while (done < buffer_.size()) {
+    const ssize_t n = ::write(fd_, buffer_.data() + done, buffer_.size() - done);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      fail("cannot write", errno);
+    }
+    done += static_cast<size_t>(n);
+  }
+  buffer_.clear();
+}
+
+void OutputFile::close() {
+  flush();
+  if (!owned_) return;
+  // fsync reports write-back errors that write() could not see yet.
+  if (::fsync(fd_) != 0 && errno != EINVAL) fail("cannot write", errno);
+  const int fd = fd_;
+  fd_ = -1;
+  if (::close(fd) != 0) fail("cannot close", errno);
+}
+
+LineReader::LineReader(int fd, std::string name) : fd_(fd), name_(std::move(name)) {}
+
+bool LineReader::next(std::string& line, int idle_ms, const std::function<void()>& idle) {
+  bool idle_called = false;
+  while (true) {
+    const size_t nl = buffer_.find('\n', start_);
+    if (nl != std::string::npos || (eof_ && start_ < buffer_.size())) {
+      const size_t end = nl == std::string::npos ? buffer_.size() : nl;
+      line.assign(buffer_, start_, end - start_);
+      if (!line.empty() && line.back() == '\r') line.pop_back();
+      start_ = nl == std::string::npos ? buffer_.size() : nl + 1;
+      ++line_number_;
+      return true;
+    }
+    if (eof_) return false;
+    if (start_ > 0) {
+      buffer_.erase(0, start_);
+      start_ = 0;
+    }
+    // Wait in slices, so that a stop signal ends the wait and `idle` is called on time.
+    for (int waited = 0;;) {
+      pollfd p{fd_, POLLIN, 0};
+      const int r = ::poll(&p, 1, 100);
+      if (r > 0) break;
+      if (r < 0 && errno != EINTR) break;  // let read() report the problem
+      stop::check();
+      waited += 100;
+      if (idle && !idle_called && idle_ms >= 0 && waited >= idle_ms) {
+        idle();
+        idle_called = true;
+      }
+    }
+    char chunk[1 << 16];
+    const ssize_t n = ::read(fd_, chunk, sizeof chunk);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      throw DataError::at(name_, line_number_ + 1, std::string("read error: ") + std::strerror(errno));
+    }
+    if (n == 0) eof_ = true;
+    else buffer_.append(chunk, static_cast<size_t>(n));
+  }
+}
+
+bool same_file(const fs::path& a, const fs::path& b) {
+  std::error_code ec;
+  return fs::exists(a, ec) && fs::exists(b, ec) && fs::equivalent(a, b, ec);
 }
 
 void require_file(const fs::path& path, const std::string& how_to_get) {

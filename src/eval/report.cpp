@@ -1,7 +1,10 @@
 #include "deca/eval/report.h"
 
+#include <cmath>
 #include <cstdio>
 #include <sstream>
+
+#include <algorithm>
 
 #include "deca/core/error.h"
 
@@ -44,6 +47,7 @@ Threshold parse_threshold(const std::string& spec) {
   } catch (const std::exception&) {
     throw ConfigError("--fail-under " + spec + ": \"" + spec.substr(eq + 1) + "\" is not a number");
   }
+  if (!std::isfinite(t.minimum)) throw ConfigError("--fail-under " + spec + ": the value must be a finite number");
   if (key == "decascore") {
     t.metric = "decascore";
     return t;
@@ -54,6 +58,25 @@ Threshold parse_threshold(const std::string& spec) {
   t.task = key.substr(0, dot);
   t.metric = key.substr(dot + 1);
   return t;
+}
+
+void check_thresholds(const std::vector<Threshold>& thresholds,
+                      const std::vector<std::pair<std::string, std::vector<std::string>>>& tasks) {
+  for (const auto& t : thresholds) {
+    if (t.task.empty()) continue;
+    auto it = std::find_if(tasks.begin(), tasks.end(), [&](const auto& x) { return x.first == t.task; });
+    if (it == tasks.end()) {
+      std::string names;
+      for (const auto& x : tasks) names += (names.empty() ? "" : ", ") + x.first;
+      throw ConfigError("--fail-under " + t.text + ": task " + t.task + " is not evaluated (tasks: " + names + ")");
+    }
+    if (std::find(it->second.begin(), it->second.end(), t.metric) == it->second.end()) {
+      std::string names;
+      for (const auto& m : it->second) names += (names.empty() ? "" : ", ") + m;
+      throw ConfigError("--fail-under " + t.text + ": task " + t.task + " has no metric " + t.metric + " (it reports " +
+                        names + ")");
+    }
+  }
 }
 
 void EvalReport::check(const std::vector<Threshold>& thresholds) {

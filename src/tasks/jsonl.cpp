@@ -29,12 +29,18 @@ std::string id_of(const std::filesystem::path& path, long n, const nlohmann::jso
 
 std::vector<Example> read_examples_jsonl(const std::filesystem::path& path) {
   std::vector<Example> out;
+  std::unordered_map<std::string, long> seen;  // id -> line
   for_each_line(path, [&](std::string_view line, long n) {
     if (blank(line)) return;
     const auto j = parse_line(path, n, line);
     if (!j.is_object()) throw DataError::at(path.string(), n, "expected a JSON object");
     Example ex;
     ex.id = id_of(path, n, j);
+    if (auto [it, fresh] = seen.emplace(ex.id, n); !fresh)
+      throw DataError::at(path.string(), n, "id \"" + ex.id + "\" repeats line " + std::to_string(it->second) +
+                                                " (each gold example is scored once)");
+    auto task = j.find("task");
+    if (task != j.end() && !task->is_string()) throw DataError::at(path.string(), n, "expected \"task\" to be a string");
     ex.task = j.value("task", "");
     auto str = [&](const char* key) {
       auto it = j.find(key);

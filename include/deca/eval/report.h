@@ -28,8 +28,15 @@ struct Threshold {
   std::string text;    // as given
 };
 
-// Parses "task.metric=value" (the last dot splits task and metric) or "decascore=value".
+// Parses "task.metric=value" (the last dot splits task and metric) or
+// "decascore=value"; the value must be a finite number.
 Threshold parse_threshold(const std::string& spec);
+
+// Checks, before any work, that each threshold names a task that will be
+// evaluated and a metric that task reports: `tasks` holds each task's name and
+// metric names. Throws ConfigError naming the threshold.
+void check_thresholds(const std::vector<Threshold>& thresholds,
+                      const std::vector<std::pair<std::string, std::vector<std::string>>>& tasks);
 
 struct EvalReport {
   std::string split;

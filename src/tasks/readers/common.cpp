@@ -2,6 +2,7 @@
 
 #include "deca/core/error.h"
 #include "deca/core/io.h"
+#include "deca/text/unicode.h"
 #include "readers.h"
 
 namespace deca::readers {
@@ -56,6 +57,12 @@ const std::string* string_field(const ReadContext& ctx, const fs::path& file, lo
     return nullptr;
   }
   return it->get_ptr<const std::string*>();
+}
+
+bool valid_utf8_line(const ReadContext& ctx, const fs::path& file, long line_number, std::string_view line) {
+  if (text::valid_utf8(line)) return true;
+  ctx.bad(file, line_number, "not valid UTF-8 (convert the file to UTF-8, e.g. iconv -f latin1 -t utf-8)");
+  return false;
 }
 
 std::vector<std::string> parse_csv_line(std::string_view line) {

@@ -39,6 +39,9 @@ nlohmann::json parse_json_line(const ReadContext& ctx, const fs::path& file, lon
 // A required string field of a JSON object, or nullptr after ctx.bad().
 const std::string* string_field(const ReadContext& ctx, const fs::path& file, long line,
                                 const nlohmann::json& obj, const char* key);
+// True when `line` is valid UTF-8; otherwise reports a bad record
+// (Latin-1 and other encodings would silently become U+FFFD).
+bool valid_utf8_line(const ReadContext& ctx, const fs::path& file, long line_number, std::string_view line);
 // Python's csv.reader on one line (comma, double quotes, "" escapes).
 std::vector<std::string> parse_csv_line(std::string_view line);
 // Appends an example with id = its position.

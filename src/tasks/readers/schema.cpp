@@ -2,6 +2,7 @@
 // separated by blank lines; each [a/b] group yields two examples.
 #include "deca/core/error.h"
 #include "deca/core/io.h"
+#include "deca/core/log.h"
 #include "deca/text/strings.h"
 #include "deca/text/unicode.h"
 #include "readers.h"
@@ -35,6 +36,7 @@ std::vector<Example> schema(const ReadContext& ctx) {
   std::vector<Block> blocks;
   Block current;
   for_each_line(file, [&](std::string_view raw, long n) {
+    if (!valid_utf8_line(ctx, file, n, raw)) return;
     if (text::split_ws(raw).empty()) {
       // As decaNLP: a block is kept when a blank line follows it, so a final
       // block without a trailing blank line is not used.
@@ -45,6 +47,9 @@ std::vector<Example> schema(const ReadContext& ctx) {
     if (current.lines.empty()) current.first_line = n;
     current.lines.push_back(text::strip(raw));
   });
+  if (!current.lines.empty())
+    log::warn("{}:{}: the last block has no blank line after it and is not used (as in decaNLP); is the file cut short?",
+              file.string(), current.first_line);
   struct Triple {
     std::string context, question, answer;
   };
@@ -74,6 +79,11 @@ std::vector<Example> schema(const ReadContext& ctx) {
     case Split::Validation: begin = std::min<size_t>(80, test_begin), end = test_begin; break;
     case Split::Test: begin = test_begin, end = n; break;
   }
+  if (begin == end)
+    throw DataError::at(file.string(), 0, "holds " + std::to_string(n) + " examples, too few for a " +
+                                              to_string(ctx.split()) +
+                                              " split (decaNLP's split: the first 80 train, the last 100 test, the rest "
+                                              "validation): is the file cut short?");
   std::vector<Example> out;
   for (size_t i = begin; i < end; ++i) add(out, ctx, all[i].context, all[i].question, {all[i].answer});
   return out;

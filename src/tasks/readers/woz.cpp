@@ -31,7 +31,9 @@ std::vector<Example> woz(const ReadContext& ctx, const std::string& language) {
     if (lang != language) {
       if (lang == "en" && fs::exists(file)) {
         const auto dialogues = parse_json_file(file);
-        for (const auto& d : dialogues) woz_id += static_cast<long>(d.value("dialogue", nlohmann::json::array()).size());
+        if (dialogues.is_array())
+          for (const auto& d : dialogues)
+            if (d.is_object() && d.contains("dialogue") && d["dialogue"].is_array()) woz_id += static_cast<long>(d["dialogue"].size());
       }
       continue;
     }
@@ -40,14 +42,20 @@ std::vector<Example> woz(const ReadContext& ctx, const std::string& language) {
     const auto dialogues = parse_json_file(file);
     if (!dialogues.is_array()) throw DataError::at(file.string(), 0, "expected a JSON array of dialogues");
     for (size_t di = 0; di < dialogues.size(); ++di) {
-      const auto& turns = dialogues[di].value("dialogue", nlohmann::json::array());
+      const auto& d = dialogues[di];
+      if (!d.is_object() || !d.contains("dialogue") || !d["dialogue"].is_array()) {
+        ctx.bad(file, 0, "dialogue " + std::to_string(di) + ": expected an object with a \"dialogue\" list of turns");
+        continue;
+      }
+      const auto& turns = d["dialogue"];
       std::vector<Slot> previous;
       for (size_t ti = 0; ti < turns.size(); ++ti, ++woz_id) {
         const auto& t = turns[ti];
         const std::string where = "dialogue " + std::to_string(di) + ", turn " + std::to_string(ti);
         if (!t.is_object() || !t.contains("transcript") || !t["transcript"].is_string() ||
-            !t.contains("system_acts") || !t.contains("belief_state")) {
-          ctx.bad(file, 0, where + ": expected \"transcript\", \"system_acts\" and \"belief_state\"");
+            !t.contains("system_acts") || !t["system_acts"].is_array() || !t.contains("belief_state") ||
+            !t["belief_state"].is_array()) {
+          ctx.bad(file, 0, where + ": expected \"transcript\" (a string), \"system_acts\" and \"belief_state\" (lists)");
           continue;
         }
         std::vector<std::string> acts;
