@@ -29,6 +29,21 @@ inline void setup_logging(bool verbose) {
   deca::log::setup(verbose);
 }
 
+// Option checks with short messages ("must be >= 0, got -1").
+inline CLI::Validator at_least(long minimum) {
+  return CLI::Validator(
+      [minimum](std::string& s) -> std::string {
+        try {
+          size_t used = 0;
+          const long v = std::stol(s, &used);
+          if (used == s.size() && v >= minimum) return "";
+        } catch (const std::exception&) {
+        }
+        return "must be an integer >= " + std::to_string(minimum) + ", got " + s;
+      },
+      ">=" + std::to_string(minimum));
+}
+
 // Parses the command line and runs `body`; exit codes: 0 ok, 1 error, 2 usage,
 // 130 stopped by a signal.
 inline int run(CLI::App& cli, int argc, char** argv, const std::function<int()>& body) {

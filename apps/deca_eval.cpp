@@ -93,7 +93,7 @@ int main(int argc, char** argv) {
   cli.add_option("--output", output, "folder for the predictions: <task>.jsonl with id and answer");
   cli.add_option("--beam", beam, "beam size (1: greedy)")->capture_default_str()->check(CLI::Range(1, 256));
   cli.add_option("--batch-tokens", batch_tokens, "token budget per decoding batch (default: the checkpoint's)")
-      ->check(CLI::PositiveNumber);
+      ->check(deca::app::at_least(1));
   cli.add_option("--device", device, "cpu, cuda or cuda:N")->capture_default_str();
   cli.add_option("--task", tasks, "with --gold/--predictions: the task of each pair (repeatable)");
   cli.add_option("--gold", golds, "gold JSONL as written by deca-data export (repeatable)");

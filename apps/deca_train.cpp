@@ -17,7 +17,7 @@ int main(int argc, char** argv) {
   cli.add_option("--set", sets, "override a config key: --set training.lr=0.001 (repeatable)");
   cli.add_option("--data-root", data_root, "folder with the tasks' original files (data.data_root)");
   cli.add_option("--output", output, "the run folder (output)");
-  cli.add_option("--steps", steps, "total optimizer steps (training.steps)");
+  auto* steps_option = cli.add_option("--steps", steps, "total optimizer steps (training.steps)")->check(deca::app::at_least(0));
   cli.add_option("--device", device, "cpu, cuda or cuda:N (training.device)");
   cli.add_flag("--resume", resume, "continue the run in --output from its newest complete checkpoint, exactly");
   cli.add_flag("--overwrite", overwrite, "start a new run in an --output that holds an earlier one (deletes its checkpoints)");
@@ -36,7 +36,7 @@ int main(int argc, char** argv) {
     }
     if (!data_root.empty()) sets.push_back("data.data_root=" + nlohmann::json(data_root).dump());
     if (!output.empty()) sets.push_back("output=" + nlohmann::json(output).dump());
-    if (steps >= 0) sets.push_back("training.steps=" + std::to_string(steps));
+    if (steps_option->count() > 0) sets.push_back("training.steps=" + std::to_string(steps));
     if (!device.empty()) sets.push_back("training.device=" + nlohmann::json(device).dump());
     config = deca::apply_overrides(config, sets);
     if (print_config) {

@@ -60,6 +60,46 @@ TEST(Config, SemanticChecks) {
   EXPECT_NE(error_of(j).find("curriculum.0.steps"), std::string::npos);
 }
 
+// Every value that cannot work is an error naming its key, before any work.
+TEST(Config, ValuesThatCannotWorkNameTheirKey) {
+  const std::vector<std::pair<std::string, json>> bad = {
+      {"model.rnn_layers", 0},           {"model.embedding_dim", 0},        {"model.transformer_hidden", 0},
+      {"model.transformer_layers", 0},   {"model.max_output_length", 0},    {"model.max_output_length", -5},
+      {"training.lr", 0},                {"training.lr", -0.1},             {"training.beta1", 1},
+      {"training.beta2", 1.5},           {"training.eps", -1e-9},           {"training.grad_clip", -1},
+      {"training.warmup", -1},           {"training.max_bad_steps", 0},     {"training.threads", -2},
+      {"training.val_every", -1},        {"data.max_context_tokens", 0},    {"data.max_question_tokens", -1},
+      {"data.max_answer_tokens", 0},     {"data.subsample", -1},            {"tokenizer.character_coverage", 0},
+      {"tokenizer.max_sentences", 0},    {"training.steps", -1}};
+  for (const auto& [key, value] : bad) {
+    json j = minimal();
+    const auto dot = key.find('.');
+    j[key.substr(0, dot)][key.substr(dot + 1)] = value;
+    EXPECT_NE(error_of(j).find("\"" + key + "\""), std::string::npos) << key << "=" << value.dump() << ": " << error_of(j);
+  }
+}
+
+TEST(Config, NonFiniteAndDuplicateValuesAreErrors) {
+  json inf = minimal();
+  inf["training"]["lr"] = std::numeric_limits<double>::infinity();
+  EXPECT_NE(error_of(inf).find("training.lr"), std::string::npos);
+  const auto c = deca::config_from_json(minimal());
+  try {
+    deca::apply_overrides(c, {"training.lr=1e400"});
+    ADD_FAILURE() << "1e400 accepted";
+  } catch (const deca::ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("out of range"), std::string::npos) << e.what();
+  }
+  try {
+    deca::parse_json_strict(R"({"training": {"lr": 0.1, "steps": 3, "lr": 0.2}})");
+    ADD_FAILURE() << "duplicate key accepted";
+  } catch (const deca::ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("duplicate key \"training.lr\""), std::string::npos) << e.what();
+  }
+  // The same key in two different objects is fine.
+  EXPECT_NO_THROW(deca::parse_json_strict(R"({"a": {"x": 1}, "b": {"x": 2}, "c": [{"x": 1}, {"x": 2}]})"));
+}
+
 TEST(Config, OverridesAndRoundTrip) {
   auto c = deca::config_from_json(minimal());
   c = deca::apply_overrides(c, {"training.steps=42", "model.dropout=0.1", "output=runs/x", "curriculum.0.tasks=squad,sst",

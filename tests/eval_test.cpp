@@ -62,6 +62,12 @@ TEST_F(JsonlTest, MissingExtraAndRepeatedIdsNameTheId) {
             std::string::npos);
 }
 
+TEST_F(JsonlTest, RepeatedGoldIdsAreAnError) {
+  const std::string twice = std::string(kGold) + R"({"id": "1", "task": "sst", "context": "c", "question": "q", "answers": ["x"]})" "\n";
+  EXPECT_NE(error_of([&] { deca::read_examples_jsonl(write("gold2.jsonl", twice)); }).find("gold2.jsonl:3: id \"1\" repeats line 2"),
+            std::string::npos);
+}
+
 TEST_F(JsonlTest, BadLinesNameFileAndLine) {
   EXPECT_NE(error_of([&] { deca::read_predictions_jsonl(write("bad.jsonl", "{\"id\": \"0\", \"answer\": \"x\"}\n{oops\n")); })
                 .find("bad.jsonl:2: invalid JSON"),
@@ -106,6 +112,36 @@ TEST(Report, ThresholdsNameWhatWasMissed) {
   EXPECT_THROW(deca::parse_threshold("squad.nf1"), deca::ConfigError);
   EXPECT_THROW(deca::parse_threshold("squad.nf1=high"), deca::ConfigError);
   EXPECT_EQ(deca::parse_threshold("iwslt.en.de.bleu=20").task, "iwslt.en.de");
+}
+
+TEST(Report, ThresholdsAreCheckedBeforeAnyWork) {
+  EXPECT_THROW(deca::parse_threshold("sst.em=nan"), deca::ConfigError);
+  EXPECT_THROW(deca::parse_threshold("decascore=inf"), deca::ConfigError);
+  const std::vector<std::pair<std::string, std::vector<std::string>>> tasks = {
+      {"sst", deca::find_task("sst")->metric_names()}, {"wikisql", deca::find_task("wikisql")->metric_names()}};
+  EXPECT_NO_THROW(deca::check_thresholds({deca::parse_threshold("wikisql.lfem=10"), deca::parse_threshold("decascore=1")}, tasks));
+  EXPECT_THROW(deca::check_thresholds({deca::parse_threshold("squad.nf1=10")}, tasks), deca::ConfigError);
+  EXPECT_THROW(deca::check_thresholds({deca::parse_threshold("sst.accuracy=10")}, tasks), deca::ConfigError);
+}
+
+// metric_names() lists exactly what score() reports, in its order.
+TEST(Report, MetricNamesAreWhatScoreReports) {
+  for (const std::string name : {"squad", "iwslt.en.de", "cnn_dailymail", "sst", "zre", "woz.en", "wikisql"}) {
+    const auto task = deca::find_task(name);
+    deca::Example ex;
+    ex.task = name;
+    ex.id = "0";
+    ex.answers = {"a gold answer"};
+    ex.meta = nlohmann::json::parse(
+        R"({"header": ["col"], "sql": {"sel": 0, "agg": 0, "conds": []}, "lang_dialogue_turn": "en_0_0"})");
+    std::vector<std::string> keys;
+    const std::vector<std::string> predictions = {"an answer"};
+    const std::vector<deca::Example> golds = {ex};
+    SCOPED_TRACE(name);
+    const auto values = task->score(predictions, golds);
+    for (const auto& [k, v] : values.items()) keys.push_back(k);
+    EXPECT_EQ(keys, task->metric_names()) << name;
+  }
 }
 
 TEST(Report, JunitHasOneCasePerTaskAndFailureElements) {

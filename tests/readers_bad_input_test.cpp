@@ -104,6 +104,43 @@ TEST_F(ReaderBadInput, SstBadLabel) {
   expect_bad("sst", deca::Split::Train, {"train_binary_sent.csv:4", "label 0 or 1"}, 1);
 }
 
+TEST_F(ReaderBadInput, SstSentenceWithAnUnquotedComma) {
+  copy_sample("sst");
+  replace_line("sst/train_binary_sent.csv", 3, "1,Warm, funny and wise.");
+  expect_bad("sst", deca::Split::Train, {"train_binary_sent.csv:3", "quoted", "3 fields"}, 1);
+}
+
+TEST_F(ReaderBadInput, SstFileWithoutItsHeader) {
+  copy_sample("sst");
+  replace_line("sst/dev_binary_sent.csv", 1, "1,A first example where the header should be.");
+  expect_bad("sst", deca::Split::Validation, {"dev_binary_sent.csv:1", "header line \"label,sentence\""}, 1);
+}
+
+TEST_F(ReaderBadInput, SstLatin1BytesAreNotReplacedSilently) {
+  copy_sample("sst");
+  replace_line("sst/test_binary_sent.csv", 2, "0,Cr\xe8me br\xfbl\xe9e gone wrong.");
+  expect_bad("sst", deca::Split::Test, {"test_binary_sent.csv:2", "not valid UTF-8"}, 1);
+}
+
+TEST_F(ReaderBadInput, SchemaCutShortIsReported) {
+  copy_sample("schema");
+  // The first 30 blocks only (60 examples): no test split of 100 can be cut from it.
+  const std::string text = deca::read_file(root_ / "schema/schema.txt");
+  size_t pos = 0;
+  for (int blocks = 0; blocks < 30; ++blocks) pos = text.find("\n\n", pos) + 2;
+  write("schema/schema.txt", text.substr(0, pos));
+  expect_bad("schema", deca::Split::Train, {"schema.txt", "holds 60 examples", "cut short"}, 0);
+}
+
+TEST_F(ReaderBadInput, WozDialogueWithoutTurns) {
+  copy_sample("woz");
+  auto doc = deca::testing::load_json(root_ / "woz/woz_test_en.json");
+  doc[0].erase("dialogue");
+  doc[2]["dialogue"] = "oops";
+  write("woz/woz_test_en.json", doc.dump());
+  expect_bad("woz.en", deca::Split::Test, {"woz_test_en.json", "dialogue 0", "\"dialogue\" list of turns"}, 2);
+}
+
 TEST_F(ReaderBadInput, SrlQuestionLineWithoutAnswerSeparator) {
   copy_sample("srl");
   replace_line("srl/wiki1.dev.qa", 4, "who\t_\t_\tbuilt\tsomething\t_\t_\tno question mark\tAnna");

@@ -215,7 +215,7 @@ Config load_config(const std::filesystem::path& path) {
   json j;
   try {
     j = parse_json_strict(text);
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {
     throw ConfigError(path.string() + ": invalid JSON: " + e.what());
   } catch (const ConfigError& e) {
     throw ConfigError(path.string() + ": " + e.what());
@@ -236,6 +236,8 @@ Config apply_overrides(const Config& c, const std::vector<std::string>& assignme
     json value;
     try {
       value = json::parse(raw);
+    } catch (const json::out_of_range&) {
+      throw ConfigError("--set " + a + ": " + raw + " is out of range");
     } catch (const json::parse_error&) {
       value = raw;  // a bare string
     }
