@@ -1,6 +1,4 @@
 // The executables from the outside: exit codes, stdout formats, error messages.
-#include <sys/wait.h>
-
 #include <cstdio>
 #include <fstream>
 #include <random>
@@ -12,21 +10,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-struct Result {
-  int code = -1;
-  std::string out;  // stdout and stderr
-};
-
-Result sh(const std::string& command) {
-  Result r;
-  FILE* p = ::popen(("{ " + command + "; } 2>&1").c_str(), "r");
-  char buf[4096];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
-  const int status = ::pclose(p);
-  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
-}
+using deca::testing::sh;
 
 class Cli : public ::testing::Test {
  protected:

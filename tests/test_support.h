@@ -2,6 +2,9 @@
 #pragma once
 
 #include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <cstdio>
 
 #include <cstdlib>
 #include <filesystem>
@@ -22,6 +25,23 @@ inline std::filesystem::path shared_dir() {
 }
 
 inline std::filesystem::path source_dir() { return DECA_SOURCE_DIR; }
+
+struct ShellResult {
+  int code = -1;
+  std::string out;  // stdout and stderr
+};
+
+// Runs a shell command; its exit code and everything it printed.
+inline ShellResult sh(const std::string& command) {
+  ShellResult r;
+  FILE* p = ::popen(("{ " + command + "; } 2>&1").c_str(), "r");
+  char buf[4096];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
+  const int status = ::pclose(p);
+  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return r;
+}
 
 inline nlohmann::json load_json(const std::filesystem::path& p) {
   std::ifstream in(p);

@@ -1,0 +1,180 @@
+// The executables under faults: a full disk, stop signals, an output that is
+// the input, interactive input, bad option values, and scores that would be
+// wrong. Each case checks the exit code and that the message says what and where.
+#include <random>
+
+#include "deca/core/io.h"
+#include "test_support.h"
+
+namespace fs = std::filesystem;
+using deca::testing::sh;
+
+namespace {
+
+class CliFaults : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    // One small checkpoint for the prediction and evaluation cases.
+    shared_ = fs::temp_directory_path() / ("deca-faults-" + std::to_string(std::random_device{}()));
+    const auto r = sh(bin("deca-train") + " --config " + quickstart() + " --data-root " + sample() + " --output " +
+                      (shared_ / "run").string() + " --steps 2 " + kSmall + " 2>&1");
+    ASSERT_EQ(r.code, 0) << r.out;
+    deca::write_file_atomic(shared_ / "q.jsonl", R"({"context": "a good film", "question": "Is this review negative or positive?"})"
+                                                 "\n");
+  }
+  static void TearDownTestSuite() { fs::remove_all(shared_); }
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / ("deca-faults-case-" + std::to_string(std::random_device{}()));
+    fs::create_directories(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  static std::string bin(const char* name) { return (fs::path(DECA_BIN_DIR) / name).string(); }
+  static std::string sample() { return (deca::testing::source_dir() / "data" / "sample").string(); }
+  static std::string quickstart() { return (deca::testing::source_dir() / "configs" / "quickstart.json").string(); }
+  static std::string run() { return (shared_ / "run").string(); }
+  static std::string questions() { return (shared_ / "q.jsonl").string(); }
+  static constexpr const char* kSmall =
+      "--set training.val_every=0 --set training.threads=1 --set model.dimension=16 --set model.embedding_dim=16 "
+      "--set model.transformer_hidden=16";
+  // A training command that runs long enough to be interrupted, started in the background as $pid.
+  std::string long_training() const {
+    return bin("deca-train") + " --config " + quickstart() + " --data-root " + sample() + " --output " +
+           (dir_ / "run").string() + " --steps 100000 --set training.log_every=1 " + kSmall + " & pid=$!; " +
+           "for i in $(seq 1 200); do sleep 0.2; grep -q '\"type\":\"train\"' " + (dir_ / "run").string() +
+           "/metrics.jsonl 2>/dev/null && break; done; ";
+  }
+  static inline fs::path shared_;
+  fs::path dir_;
+};
+
+bool has(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+
+TEST_F(CliFaults, SighupStopsTrainingLikeSigterm) {
+  const auto r = sh("(" + long_training() + "kill -HUP $pid; wait $pid)");
+  EXPECT_EQ(r.code, 130) << r.out;
+  EXPECT_TRUE(has(r.out, "stopped by signal 1")) << r.out;
+  EXPECT_TRUE(fs::exists(dir_ / "run" / "checkpoints" / "last" / "model.safetensors"));
+}
+
+TEST_F(CliFaults, ASecondSignalStopsAtOnce) {
+  // Two different signals: the kernel does not merge them as it merges two of one kind.
+  const auto r = sh("(" + long_training() + "kill -INT $pid; kill -TERM $pid; wait $pid)");
+  EXPECT_EQ(r.code, 130) << r.out;
+  EXPECT_TRUE(has(r.out, "second stop signal")) << r.out;
+  // Whatever was saved is complete: no half-written checkpoint is left as `last`.
+  if (fs::exists(dir_ / "run" / "checkpoints" / "last"))
+    EXPECT_EQ(sh("cd " + (dir_ / "run" / "checkpoints" / "last").string() + " && sha1sum -c --quiet checksums.sha1").code, 0);
+}
+
+// A checkpoint that does not fit: exit 1 with the reason and the path, `last`
+// still a complete checkpoint, no partial folder left. Needs a small tmpfs
+// (a private mount namespace; root or user namespaces).
+TEST_F(CliFaults, AFullDiskDuringASaveFailsCleanly) {
+  if (sh("unshare -m true").code != 0) GTEST_SKIP() << "cannot create a mount namespace for a small tmpfs here";
+  const std::string disk = (dir_ / "disk").string();
+  fs::create_directories(disk);
+  // Each checkpoint of this model takes about 0.9 MB: the first fits, the second does not.
+  const auto r = sh("unshare -m sh -c 'mount -t tmpfs -o size=1400k tmpfs " + disk + " || exit 77; " + bin("deca-train") +
+                    " --config " + quickstart() + " --data-root " + sample() + " --output " + disk +
+                    "/run --steps 6 --set training.save_every=2 --set training.keep_last=5 " + kSmall +
+                    "; echo \"exit=$?\"; echo \"last=$(readlink " + disk + "/run/checkpoints/last)\"; cd " + disk +
+                    "/run/checkpoints/last && sha1sum -c --quiet checksums.sha1 && echo last-is-complete; ls -a " + disk +
+                    "/run/checkpoints'");
+  if (r.code == 77) GTEST_SKIP() << "cannot mount a tmpfs here: " << r.out;
+  EXPECT_TRUE(has(r.out, "exit=1")) << r.out;
+  EXPECT_TRUE(has(r.out, "No space left on device")) << r.out;
+  EXPECT_TRUE(has(r.out, "cannot save checkpoint")) << r.out;
+  EXPECT_TRUE(has(r.out, "last=step-00000002")) << r.out;
+  EXPECT_TRUE(has(r.out, "last-is-complete")) << r.out;
+  EXPECT_FALSE(has(r.out, "\n.tmp-")) << r.out;  // the listing of checkpoints/
+}
+
+TEST_F(CliFaults, OutputsOnAFullDiskAreErrors) {
+  auto r = sh(bin("deca-predict") + " --checkpoint " + run() + " --input " + questions() + " --output /dev/full");
+  EXPECT_EQ(r.code, 1) << r.out;
+  EXPECT_TRUE(has(r.out, "cannot write /dev/full: No space left on device")) << r.out;
+  r = sh(bin("deca-data") + " export --data-root " + sample() + " --task sst --split test > /dev/full");
+  EXPECT_EQ(r.code, 1) << r.out;
+  EXPECT_TRUE(has(r.out, "No space left on device")) << r.out;
+}
+
+TEST_F(CliFaults, PredictNeverOverwritesItsInput) {
+  const std::string input = (dir_ / "in.jsonl").string();
+  fs::copy_file(questions(), input);
+  fs::create_symlink(input, dir_ / "link.jsonl");
+  for (const std::string output : {input, (dir_ / "link.jsonl").string()}) {
+    const auto r = sh(bin("deca-predict") + " --checkpoint " + run() + " --input " + input + " --output " + output);
+    EXPECT_EQ(r.code, 2) << r.out;
+    EXPECT_TRUE(has(r.out, "is the input file")) << r.out;
+    EXPECT_EQ(deca::read_file(input), deca::read_file(questions()));
+  }
+}
+
+// One line in, one answer out: the answer comes while the input is still open.
+TEST_F(CliFaults, PredictAnswersAsLinesArrive) {
+  const std::string fifo = (dir_ / "in").string(), out = (dir_ / "out.jsonl").string();
+  const auto r = sh("mkfifo " + fifo + " && (" + bin("deca-predict") + " --checkpoint " + run() + " --input - < " + fifo +
+                    " > " + out + " 2>/dev/null & pid=$!; exec 3>" + fifo + "; cat " + questions() +
+                    " >&3; for i in $(seq 1 300); do [ -s " + out + " ] && break; sleep 0.1; done; " +
+                    "echo \"answered-while-open=$(wc -l < " + out + ")\"; cat " + questions() +
+                    " >&3; exec 3>&-; wait $pid; echo \"exit=$?\"; echo \"total=$(wc -l < " + out + ")\")");
+  EXPECT_TRUE(has(r.out, "answered-while-open=1")) << r.out;
+  EXPECT_TRUE(has(r.out, "exit=0")) << r.out;
+  EXPECT_TRUE(has(r.out, "total=2")) << r.out;
+}
+
+TEST_F(CliFaults, BadOptionValuesAreUsageErrors) {
+  const std::string predict = bin("deca-predict") + " --checkpoint " + run() + " --input " + questions() + " ";
+  for (const std::string bad : {"--beam 0", "--beam 100000", "--nbest 0", "--length-penalty nan", "--batch-tokens -1",
+                                "--max-length 0", "--beam 2 --nbest 3"}) {
+    const auto r = sh(predict + bad);
+    EXPECT_EQ(r.code, 2) << bad << ": " << r.out;
+  }
+  auto r = sh(bin("deca-train") + " --config " + quickstart() + " --steps -1 --print-config");
+  EXPECT_EQ(r.code, 2) << r.out;
+  r = sh(bin("deca-train") + " --config " + quickstart() + " --set model.rnn_layers=0 --output " + (dir_ / "x").string());
+  EXPECT_EQ(r.code, 2) << r.out;
+  EXPECT_TRUE(has(r.out, "\"model.rnn_layers\": must be >= 1")) << r.out;
+  EXPECT_FALSE(fs::exists(dir_ / "x" / "config.json"));
+}
+
+TEST_F(CliFaults, EvalRefusesScoresThatWouldBeWrong) {
+  const std::string gold = (dir_ / "sst.gold.jsonl").string(), pred = (dir_ / "sst.pred.jsonl").string();
+  ASSERT_EQ(sh(bin("deca-data") + " export --data-root " + sample() + " --task sst --split validation > " + gold).code, 0);
+  std::string preds;
+  deca::for_each_line(gold, [&](std::string_view line, long) {
+    preds += nlohmann::json{{"id", nlohmann::json::parse(line)["id"]}, {"answer", "positive"}}.dump() + "\n";
+  });
+  deca::write_file_atomic(pred, preds);
+  const std::string pair = " --gold " + gold + " --predictions " + pred;
+  auto r = sh(bin("deca-eval") + " --task sst" + pair + " --task sst" + pair);
+  EXPECT_EQ(r.code, 2) << r.out;
+  EXPECT_TRUE(has(r.out, "listed twice")) << r.out;
+  r = sh(bin("deca-eval") + " --task sts" + pair);  // misspelt: the gold rows say sst
+  EXPECT_EQ(r.code, 2) << r.out;
+  EXPECT_TRUE(has(r.out, "--task sts does not match")) << r.out;
+  r = sh(bin("deca-eval") + " --task sst" + pair + " --fail-under sst.em=nan");
+  EXPECT_EQ(r.code, 2) << r.out;
+  r = sh(bin("deca-eval") + " --task sst" + pair + " --fail-under sst.accuracy=50");
+  EXPECT_EQ(r.code, 2) << r.out;
+  EXPECT_TRUE(has(r.out, "has no metric accuracy")) << r.out;
+  // With a checkpoint, bad names and thresholds fail before any decoding.
+  r = sh(bin("deca-eval") + " --checkpoint " + run() + " --data-root " + sample() + " --tasks sst sst");
+  EXPECT_EQ(r.code, 2) << r.out;
+  r = sh(bin("deca-eval") + " --checkpoint " + run() + " --data-root " + sample() + " --tasks sst --fail-under squad.nf1=1");
+  EXPECT_EQ(r.code, 2) << r.out;
+  EXPECT_FALSE(has(r.out, "examples decoded")) << r.out;
+}
+
+TEST_F(CliFaults, EvalSaysWhichCheckpointItUses) {
+  const fs::path copy = dir_ / "run";
+  fs::copy(run(), copy, fs::copy_options::recursive | fs::copy_options::copy_symlinks);
+  fs::create_directory_symlink("step-00009999", copy / "checkpoints" / "best");  // dangles
+  const auto r = sh(bin("deca-eval") + " --checkpoint " + copy.string() + " --data-root " + sample() + " --tasks schema 2>&1 >/dev/null");
+  EXPECT_EQ(r.code, 0) << r.out;
+  EXPECT_TRUE(has(r.out, "best points at step-00009999, which is not a checkpoint")) << r.out;
+  EXPECT_TRUE(has(r.out, "step-00000002 (the last checkpoint of run")) << r.out;
+}
+
+}  // namespace
