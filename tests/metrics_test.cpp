@@ -2,6 +2,7 @@
 // (shared/golden/metrics) must be reproduced; plus hand-checked unit cases.
 #include <cmath>
 
+#include "deca/core/error.h"
 #include "deca/metrics/metrics.h"
 #include "test_support.h"
 
@@ -166,6 +167,29 @@ TEST(Metrics, LogicalFormParsesTheReferenceExample) {
   EXPECT_EQ(lf->conds[0].value, "3");
   EXPECT_EQ(lf->conds[1].value, "guard");
   EXPECT_FALSE(dm::parse_logical_form("select bogus player from table", header).has_value());
+}
+
+// Numbers in a prediction are Python ints (unbounded): 2^64 + 1 must not wrap
+// around to column 1 and so match a gold condition on that column.
+TEST(Metrics, LogicalFormNumbersDoNotWrapAround) {
+  const std::vector<std::string> header = {"Player", "No."};
+  auto lf = dm::parse_logical_form("select player from table where Col18446744073709551617 Cond0 x", header);
+  ASSERT_TRUE(lf.has_value());
+  ASSERT_EQ(lf->conds.size(), 1u);
+  EXPECT_GT(lf->conds[0].column, 1000000);
+  EXPECT_FALSE(dm::parse_logical_form("select player from table where no. = Col-99999999999999999999999", header).has_value());
+}
+
+TEST(Metrics, ParallelListsMustHaveEqualLengths) {
+  const std::vector<std::string> two = {"a", "b"};
+  const dm::Golds one = {{"a"}};
+  EXPECT_THROW(dm::exact_match(two, one), deca::Error);
+  EXPECT_THROW(dm::normalized_f1(two, one), deca::Error);
+  EXPECT_THROW(dm::corpus_bleu(two, {"a"}), deca::Error);
+  EXPECT_THROW(dm::rouge(two, one), deca::Error);
+  EXPECT_THROW(dm::corpus_f1(two, one), deca::Error);
+  EXPECT_THROW(dm::dialogue(two, {"en_0_0"}, two), deca::Error);
+  EXPECT_THROW(dm::lfem(two, {{"x"}}, {nlohmann::json::object(), nlohmann::json::object()}), deca::Error);
 }
 
 TEST(Metrics, PythonStrOfJsonScalars) {

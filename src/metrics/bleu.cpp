@@ -6,6 +6,7 @@
 
 #include "deca/metrics/metrics.h"
 #include "deca/text/unicode.h"
+#include "lengths.h"
 
 namespace deca::metrics {
 namespace {
@@ -103,6 +104,7 @@ std::string tokenize_13a(std::string_view line) {
 
 BleuResult corpus_bleu(const std::vector<std::string>& predictions,
                        const std::vector<std::string>& references) {
+  require_same_length("corpus_bleu", "references", predictions.size(), references.size());
   BleuResult r;
   r.correct.assign(kOrder, 0);
   r.total.assign(kOrder, 0);

@@ -8,6 +8,7 @@
 #include "deca/metrics/metrics.h"
 #include "deca/text/strings.h"
 #include "deca/text/unicode.h"
+#include "lengths.h"
 
 namespace deca::metrics {
 namespace {
@@ -51,6 +52,8 @@ std::string dialogue_prefix(const std::string& id) {
 
 DialogueScores dialogue(const std::vector<std::string>& predictions, const std::vector<std::string>& turn_ids,
                         const std::vector<std::string>& golds) {
+  require_same_length("dialogue", "turn ids", predictions.size(), turn_ids.size());
+  require_same_length("dialogue", "golds", predictions.size(), golds.size());
   DialogueScores s;
   const size_t n = predictions.size();
   if (n == 0) return s;

@@ -8,6 +8,7 @@
 
 #include "deca/metrics/metrics.h"
 #include "deca/text/unicode.h"
+#include "lengths.h"
 
 namespace deca::metrics {
 namespace {
@@ -396,6 +397,7 @@ bool has_tokens(const Sentences& s) {
 }  // namespace
 
 RougeScores rouge(const std::vector<std::string>& predictions, const Golds& golds) {
+  require_same_length("rouge", "gold lists", predictions.size(), golds.size());
   RougeScores out;
   if (predictions.empty()) return out;
   Tokenizer tok;

@@ -5,6 +5,7 @@
 
 #include "deca/metrics/metrics.h"
 #include "deca/text/unicode.h"
+#include "lengths.h"
 
 namespace deca::metrics {
 namespace {
@@ -43,6 +44,7 @@ std::u32string remove_articles(const std::u32string& s) {
 
 template <typename Score>
 double mean_of_max(const std::vector<std::string>& predictions, const Golds& golds, Score score) {
+  require_same_length("SQuAD metrics", "gold lists", predictions.size(), golds.size());
   if (predictions.empty()) return 0.0;
   double sum = 0;  // summed left to right, as Python's sum()
   for (size_t i = 0; i < predictions.size(); ++i) {
@@ -135,6 +137,7 @@ bool is_unanswerable(const std::set<std::string>& s) { return s.size() == 1 && *
 }  // namespace
 
 CorpusF1 corpus_f1(const std::vector<std::string>& predictions, const Golds& golds) {
+  require_same_length("corpus_f1", "gold lists", predictions.size(), golds.size());
   double tp = 0, sys_pos = 0, real_pos = 0;
   for (size_t i = 0; i < predictions.size(); ++i) {
     std::set<std::string> gold;

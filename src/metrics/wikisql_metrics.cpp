@@ -8,6 +8,7 @@
 #include "deca/metrics/metrics.h"
 #include "deca/text/strings.h"
 #include "deca/text/unicode.h"
+#include "lengths.h"
 
 namespace deca::metrics {
 namespace {
@@ -38,7 +39,9 @@ std::optional<long> python_int(const std::string& s) {
   bool prev_digit = false;
   for (; i < t.size(); ++i) {
     if (t[i] >= '0' && t[i] <= '9') {
-      v = v * 10 + (t[i] - '0');
+      // Python's int has no bound; past 10^15 the value names no column or
+      // operator any more, so it stops growing instead of overflowing.
+      if (v < 1000000000000000L) v = v * 10 + (t[i] - '0');
       prev_digit = true;
     } else if (t[i] == '_' && prev_digit && i + 1 < t.size()) {
       prev_digit = false;
@@ -236,6 +239,8 @@ LogicalForm gold_logical_form(const nlohmann::json& sql) {
 
 double lfem(const std::vector<std::string>& predictions, const std::vector<std::vector<std::string>>& headers,
             const std::vector<nlohmann::json>& sqls) {
+  require_same_length("lfem", "headers", predictions.size(), headers.size());
+  require_same_length("lfem", "queries", predictions.size(), sqls.size());
   if (predictions.empty()) return 0.0;
   long correct = 0;
   for (size_t i = 0; i < predictions.size(); ++i) {

@@ -1,7 +1,8 @@
 // The decathlon metrics, computed exactly as the reference implementations do
 // (decaNLP's metrics.py, sacreBLEU 1.2 with lowercase=True, ROUGE-1.5.5 with
 // -a -c 95 -m -n 2 -w 1.3, the official SQuAD v1.1 normalization). Every
-// score is on a 0-100 scale. No LibTorch here.
+// score is on a 0-100 scale. No LibTorch here. Functions that take parallel
+// lists (predictions and golds) throw deca::Error when their lengths differ.
 #pragma once
 
 #include <optional>
