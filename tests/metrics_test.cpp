@@ -19,13 +19,17 @@ void expect_close(double expected, double actual, const std::string& what) {
 std::vector<std::string> strings(const json& j) { return j.get<std::vector<std::string>>(); }
 dm::Golds golds_of(const json& j) { return j.get<dm::Golds>(); }
 
-json golden(const std::string& name) {
-  return deca::testing::load_json(deca::testing::shared_dir() / "golden" / "metrics" / (name + ".json"));
+// The cases of a golden file, by value: a range-for over a member of a
+// temporary (golden(...)["cases"]) would read freed memory.
+json golden_cases(const std::string& name) {
+  json cases = deca::testing::load_json(deca::testing::shared_dir() / "golden" / "metrics" / (name + ".json"))["cases"];
+  EXPECT_FALSE(cases.empty()) << name << ": no golden cases";
+  return cases;
 }
 
 // The em/nem/nf1 triple that decaNLP logs for every task.
 void check_squad_family(const std::string& file) {
-  for (const auto& c : golden(file)["cases"]) {
+  for (const auto& c : golden_cases(file)) {
     const std::string id = c["id"];
     const auto preds = strings(c["predictions"]);
     const auto golds = golds_of(c["golds"]);
@@ -53,7 +57,7 @@ TEST(GoldenMetrics, NormalizedF1) {
 
 TEST(GoldenMetrics, Bleu) {
   DECA_REQUIRE_SHARED("golden/metrics/bleu.json");
-  for (const auto& c : golden("bleu")["cases"]) {
+  for (const auto& c : golden_cases("bleu")) {
     std::vector<std::string> refs;
     for (const auto& g : c["golds"]) refs.push_back(g.at(0));
     const auto r = dm::corpus_bleu(strings(c["predictions"]), refs);
@@ -67,7 +71,7 @@ TEST(GoldenMetrics, Bleu) {
 
 TEST(GoldenMetrics, Rouge) {
   DECA_REQUIRE_SHARED("golden/metrics/rouge.json");
-  for (const auto& c : golden("rouge")["cases"]) {
+  for (const auto& c : golden_cases("rouge")) {
     const auto r = dm::rouge(strings(c["predictions"]), golds_of(c["golds"]));
     const auto& e = c["expected"];
     const std::string id = c["id"];
@@ -80,7 +84,7 @@ TEST(GoldenMetrics, Rouge) {
 
 TEST(GoldenMetrics, Dialogue) {
   DECA_REQUIRE_SHARED("golden/metrics/dialogue.json");
-  for (const auto& c : golden("dialogue")["cases"]) {
+  for (const auto& c : golden_cases("dialogue")) {
     std::vector<std::string> ids, golds;
     for (const auto& g : c["golds"]) {
       ids.push_back(g.at(0));
@@ -98,7 +102,7 @@ TEST(GoldenMetrics, Dialogue) {
 
 TEST(GoldenMetrics, CorpusF1) {
   DECA_REQUIRE_SHARED("golden/metrics/corpus_f1.json");
-  for (const auto& c : golden("corpus_f1")["cases"]) {
+  for (const auto& c : golden_cases("corpus_f1")) {
     std::vector<std::string> preds;
     for (const auto& p : strings(c["predictions"])) preds.push_back(dm::normalize_answer(p));
     dm::Golds golds;
@@ -117,7 +121,7 @@ TEST(GoldenMetrics, CorpusF1) {
 
 TEST(GoldenMetrics, LogicalFormExactMatch) {
   DECA_REQUIRE_SHARED("golden/metrics/lfem.json");
-  for (const auto& c : golden("lfem")["cases"]) {
+  for (const auto& c : golden_cases("lfem")) {
     std::vector<std::vector<std::string>> headers;
     std::vector<json> sqls;
     for (const auto& g : c["golds"]) {

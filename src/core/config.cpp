@@ -209,22 +209,25 @@ json parse_json_strict(std::string_view text) {
   return json::parse(text, cb);
 }
 
-Config load_config(const std::filesystem::path& path) {
-  require_file(path, "");
-  const std::string text = read_file(path);
+Config config_from_text(std::string_view text, const std::string& source) {
   json j;
   try {
     j = parse_json_strict(text);
   } catch (const json::exception& e) {
-    throw ConfigError(path.string() + ": invalid JSON: " + e.what());
+    throw ConfigError(source + ": invalid JSON: " + e.what());
   } catch (const ConfigError& e) {
-    throw ConfigError(path.string() + ": " + e.what());
+    throw ConfigError(source + ": " + e.what());
   }
   try {
     return config_from_json(j);
   } catch (const ConfigError& e) {
-    throw ConfigError(path.string() + ": " + e.what());
+    throw ConfigError(source + ": " + e.what());
   }
+}
+
+Config load_config(const std::filesystem::path& path) {
+  require_file(path, "");
+  return config_from_text(read_file(path), path.string());
 }
 
 Config apply_overrides(const Config& c, const std::vector<std::string>& assignments) {

@@ -13,6 +13,8 @@ void setup(bool verbose) {
 
 void set_verbose(bool verbose) { spdlog::set_level(verbose ? spdlog::level::debug : spdlog::level::info); }
 
+void silence() { spdlog::set_level(spdlog::level::off); }
+
 void write(int level, const std::string& message) {
   switch (level) {
     case 0: spdlog::debug("{}", message); break;

@@ -13,7 +13,7 @@ bool blank(std::string_view line) { return line.find_first_not_of(" \t\r") == st
 nlohmann::json parse_line(const std::filesystem::path& path, long n, std::string_view line) {
   try {
     return nlohmann::json::parse(line);
-  } catch (const nlohmann::json::parse_error& e) {
+  } catch (const nlohmann::json::exception& e) {
     throw DataError::at(path.string(), n, std::string("invalid JSON: ") + e.what());
   }
 }

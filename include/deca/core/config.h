@@ -176,6 +176,8 @@ Config config_from_json(const nlohmann::json& j);
 nlohmann::ordered_json config_to_json(const Config& c);
 // Parses JSON text; a key that repeats within one object is a ConfigError.
 nlohmann::json parse_json_strict(std::string_view text);
+// Parses a JSON config's text; errors are ConfigErrors naming `source`.
+Config config_from_text(std::string_view text, const std::string& source);
 // Reads a JSON config file; errors name the file.
 Config load_config(const std::filesystem::path& path);
 // Applies "a.b.c=value" overrides (value parsed as JSON, else taken as a string)

@@ -32,6 +32,8 @@ nlohmann::json parse_json_file(const fs::path& path) {
     auto [line, col] = line_col(text, e.byte > 0 ? e.byte - 1 : 0);
     throw DataError::at(path.string(), line,
                         "column " + std::to_string(col) + ": invalid JSON (" + std::string(e.what()) + ")");
+  } catch (const nlohmann::json::exception& e) {  // e.g. a number out of range
+    throw DataError::at(path.string(), 0, std::string("invalid JSON (") + e.what() + ")");
   }
 }
 
@@ -39,7 +41,7 @@ nlohmann::json parse_json_line(const ReadContext& ctx, const fs::path& file, lon
                                std::string_view line) {
   try {
     return nlohmann::json::parse(line);
-  } catch (const nlohmann::json::parse_error& e) {
+  } catch (const nlohmann::json::exception& e) {
     ctx.bad(file, line_number, "expected one JSON object per line: " + std::string(e.what()));
     return nlohmann::json::value_t::discarded;
   }
