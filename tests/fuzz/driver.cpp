@@ -1,10 +1,12 @@
 // deca_fuzz: runs every fuzz target (tests/fuzz/targets.h) on mutations of its
 // seeds for a bounded time and reports runs and findings per target.
 //   deca_fuzz [--seconds N] [--target SUBSTRING] [--seed S] [--sample DIR] [--configs DIR]
+//   deca_fuzz --write-seeds DIR     each target's seeds into DIR/<target>/ (a libFuzzer corpus)
 // Deterministic for a seed and a number of runs per target (--runs N instead
 // of --seconds). Exit code 1 when any target had a finding: an exception that
 // is not a deca::Error. Sanitizer reports end the process; the input that
 // caused one is written to fuzz-crash-<target>.bin in the working directory.
+#include <cctype>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -117,6 +119,7 @@ int main(int argc, char** argv) {
   long runs_per_target = 0;
   uint64_t seed = 1;
   std::string only;
+  fs::path seeds_dir;
   fs::path sample = fs::path(DECA_SOURCE_DIR) / "data" / "sample", configs = fs::path(DECA_SOURCE_DIR) / "configs";
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string k = argv[i], v = argv[i + 1];
@@ -126,6 +129,7 @@ int main(int argc, char** argv) {
     else if (k == "--target") only = v;
     else if (k == "--sample") sample = v;
     else if (k == "--configs") configs = v;
+    else if (k == "--write-seeds") seeds_dir = v;
     else {
       std::fprintf(stderr, "usage: deca_fuzz [--seconds N | --runs N] [--target SUBSTRING] [--seed S] [--sample DIR] [--configs DIR]\n");
       return 2;
@@ -144,6 +148,17 @@ int main(int argc, char** argv) {
   std::vector<deca::fuzz::Target*> chosen;
   for (auto& t : targets)
     if (only.empty() || t.name.find(only) != std::string::npos) chosen.push_back(&t);
+  if (!seeds_dir.empty()) {
+    for (auto* t : chosen) {
+      std::string name = t->name;
+      for (auto& c : name)
+        if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
+      for (size_t i = 0; i < t->seeds.size(); ++i)
+        deca::write_file_atomic(seeds_dir / name / ("seed-" + std::to_string(i)), t->seeds[i]);
+    }
+    fs::remove_all(work);
+    return 0;
+  }
   const double per_target = seconds / static_cast<double>(std::max<size_t>(1, chosen.size()));
 
   std::printf("%-28s %9s %9s %9s %8s %10s\n", "target", "runs", "rejected", "accepted", "findings", "slowest ms");

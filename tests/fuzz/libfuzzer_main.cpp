@@ -1,8 +1,11 @@
 // libFuzzer entry point (clang, -DDECA_LIBFUZZER=ON): one target per run,
-// chosen by $DECA_FUZZ_TARGET (a substring of its name), e.g.
+// chosen by $DECA_FUZZ_TARGET (a substring of its name, or the name of its
+// seed folder), e.g.
 //   DECA_FUZZ_TARGET=sst build-fuzz/bin/deca_libfuzzer -max_total_time=60 -rss_limit_mb=2048
+// scripts/fuzz.sh runs every target this way, starting from deca_fuzz's seeds.
 #include <unistd.h>
 
+#include <cctype>
 #include <cstdio>
 #include <cstdlib>
 
@@ -23,8 +26,12 @@ deca::fuzz::Target& chosen() {
   }();
   static deca::fuzz::Target* target = [] {
     const char* want = std::getenv("DECA_FUZZ_TARGET");
-    for (auto& t : targets)
-      if (want && t.name.find(want) != std::string::npos) return &t;
+    for (auto& t : targets) {
+      std::string folder = t.name;  // the name deca_fuzz --write-seeds gives its seed folder
+      for (auto& c : folder)
+        if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
+      if (want && (folder == want || t.name.find(want) != std::string::npos)) return &t;
+    }
     std::fprintf(stderr, "set DECA_FUZZ_TARGET to one of:");
     for (auto& t : targets) std::fprintf(stderr, " %s", t.name.c_str());
     std::fprintf(stderr, "\n");

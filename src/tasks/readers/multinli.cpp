@@ -22,7 +22,9 @@ std::vector<Example> multinli(const ReadContext& ctx, const std::vector<std::str
     }
   }
   std::vector<Example> out;
-  for (const auto& [file, subtask] : files) {
+  for (const auto& entry : files) {
+    const fs::path& file = entry.first;  // not a structured binding: lambdas capture it (C++17)
+    const std::string& subtask = entry.second;
     require_file(file, how);
     for_each_line(file, [&](std::string_view line, long n) {
       if (line.find_first_not_of(" \t") == std::string_view::npos) return;
