@@ -217,6 +217,7 @@ TEST_F(RunFolder, AnUnknownBestMetricFailsBeforeAnyWork) {
   EXPECT_NE(msg.find("sst.em"), std::string::npos) << msg;  // the known ones are listed
   EXPECT_FALSE(fs::exists(run_ / "tokenizer.model"));
   EXPECT_FALSE(fs::exists(run_ / "config.json"));
+  EXPECT_FALSE(fs::exists(run_)) << "nothing is created before the config is known to work";
   c.training.best_metric = "schema.em";
   EXPECT_NO_THROW(deca::Trainer(c, {}));
 }

@@ -320,6 +320,9 @@ Trainer::Trainer(Config config, TrainerOptions options) : impl_(std::make_unique
   I.run_dir = I.config.output;
   I.checkpoints_dir = I.run_dir / "checkpoints";
   I.device = parse_device(I.config.training.device);
+  I.tasks = I.config.all_tasks();
+  const auto val_tasks = I.config.training.val_tasks.empty() ? I.tasks : I.config.training.val_tasks;
+  I.check_best_metric(val_tasks);
   I.lock = std::make_unique<FolderLock>(I.run_dir);
   prepare_run_folder(I.run_dir, options);
   torch::set_num_threads(static_cast<int>(I.config.training.threads > 0
@@ -327,9 +330,6 @@ Trainer::Trainer(Config config, TrainerOptions options) : impl_(std::make_unique
                                               : std::max(1u, std::thread::hardware_concurrency())));
   torch::manual_seed(static_cast<uint64_t>(I.config.training.seed));
 
-  I.tasks = I.config.all_tasks();
-  const auto val_tasks = I.config.training.val_tasks.empty() ? I.tasks : I.config.training.val_tasks;
-  I.check_best_metric(val_tasks);
   std::vector<fs::path> damaged;
   const fs::path resume_from = options.resume ? I.resume_checkpoint(damaged) : fs::path();
 
@@ -378,6 +378,10 @@ Trainer::Trainer(Config config, TrainerOptions options) : impl_(std::make_unique
     point_link(I.checkpoints_dir, "last", resume_from);
     if (I.best_step > 0 && !fs::exists(I.checkpoints_dir / step_name(I.best_step) / "model.safetensors"))
       I.best_step = 0, I.best_value = -std::numeric_limits<double>::infinity();
+    if (fs::is_symlink(I.checkpoints_dir / "best") && !fs::exists(I.checkpoints_dir / "best")) {
+      deca::log::warn("removing the link best: its checkpoint was damaged; the next validation sets it again");
+      fs::remove(I.checkpoints_dir / "best");
+    }
     I.truncate_metrics();
   }
   deca::log::info("{} model: {:.2f} M parameters, vocabulary {}, device {}, {} threads", I.config.model.type,
