@@ -1,5 +1,6 @@
 // Every golden metric case computed by the original implementations
-// (shared/golden/metrics) must be reproduced; plus hand-checked unit cases.
+// (tests/golden/metrics, a copy of shared/golden/metrics: these tests run on
+// every checkout) must be reproduced; plus hand-checked unit cases.
 #include <cmath>
 
 #include "deca/core/error.h"
@@ -22,7 +23,7 @@ dm::Golds golds_of(const json& j) { return j.get<dm::Golds>(); }
 // The cases of a golden file, by value: a range-for over a member of a
 // temporary (golden(...)["cases"]) would read freed memory.
 json golden_cases(const std::string& name) {
-  json cases = deca::testing::load_json(deca::testing::shared_dir() / "golden" / "metrics" / (name + ".json"))["cases"];
+  json cases = deca::testing::load_json(deca::testing::golden_metrics_dir() / (name + ".json"))["cases"];
   EXPECT_FALSE(cases.empty()) << name << ": no golden cases";
   return cases;
 }
@@ -43,20 +44,16 @@ void check_squad_family(const std::string& file) {
 }  // namespace
 
 TEST(GoldenMetrics, ExactMatch) {
-  DECA_REQUIRE_SHARED("golden/metrics/em.json");
   check_squad_family("em");
 }
 TEST(GoldenMetrics, NormalizedExactMatch) {
-  DECA_REQUIRE_SHARED("golden/metrics/nem.json");
   check_squad_family("nem");
 }
 TEST(GoldenMetrics, NormalizedF1) {
-  DECA_REQUIRE_SHARED("golden/metrics/nf1.json");
   check_squad_family("nf1");
 }
 
 TEST(GoldenMetrics, Bleu) {
-  DECA_REQUIRE_SHARED("golden/metrics/bleu.json");
   for (const auto& c : golden_cases("bleu")) {
     std::vector<std::string> refs;
     for (const auto& g : c["golds"]) refs.push_back(g.at(0));
@@ -70,7 +67,6 @@ TEST(GoldenMetrics, Bleu) {
 }
 
 TEST(GoldenMetrics, Rouge) {
-  DECA_REQUIRE_SHARED("golden/metrics/rouge.json");
   for (const auto& c : golden_cases("rouge")) {
     const auto r = dm::rouge(strings(c["predictions"]), golds_of(c["golds"]));
     const auto& e = c["expected"];
@@ -83,7 +79,6 @@ TEST(GoldenMetrics, Rouge) {
 }
 
 TEST(GoldenMetrics, Dialogue) {
-  DECA_REQUIRE_SHARED("golden/metrics/dialogue.json");
   for (const auto& c : golden_cases("dialogue")) {
     std::vector<std::string> ids, golds;
     for (const auto& g : c["golds"]) {
@@ -101,7 +96,6 @@ TEST(GoldenMetrics, Dialogue) {
 }
 
 TEST(GoldenMetrics, CorpusF1) {
-  DECA_REQUIRE_SHARED("golden/metrics/corpus_f1.json");
   for (const auto& c : golden_cases("corpus_f1")) {
     std::vector<std::string> preds;
     for (const auto& p : strings(c["predictions"])) preds.push_back(dm::normalize_answer(p));
@@ -120,7 +114,6 @@ TEST(GoldenMetrics, CorpusF1) {
 }
 
 TEST(GoldenMetrics, LogicalFormExactMatch) {
-  DECA_REQUIRE_SHARED("golden/metrics/lfem.json");
   for (const auto& c : golden_cases("lfem")) {
     std::vector<std::vector<std::string>> headers;
     std::vector<json> sqls;

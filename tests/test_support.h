@@ -26,6 +26,10 @@ inline std::filesystem::path shared_dir() {
 
 inline std::filesystem::path source_dir() { return DECA_SOURCE_DIR; }
 
+// The golden metric cases computed by the original implementations: this
+// project's own files, kept in the repository so exactness is checked everywhere.
+inline std::filesystem::path golden_metrics_dir() { return source_dir() / "tests" / "golden" / "metrics"; }
+
 struct ShellResult {
   int code = -1;
   std::string out;  // stdout and stderr
