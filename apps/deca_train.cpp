@@ -12,7 +12,7 @@ int main(int argc, char** argv) {
   std::string config_file, data_root, output, device;
   std::vector<std::string> sets;
   long steps = -1;
-  bool resume = false, overwrite = false, print_config = false, verbose = false;
+  bool resume = false, overwrite = false, print_config = false, help_config = false, verbose = false;
   cli.add_option("--config", config_file, "JSON config (see configs/)");
   cli.add_option("--set", sets, "override a config key: --set training.lr=0.001 (repeatable)");
   cli.add_option("--data-root", data_root, "folder with the tasks' original files (data.data_root)");
@@ -22,10 +22,15 @@ int main(int argc, char** argv) {
   cli.add_flag("--resume", resume, "continue the run in --output from its newest complete checkpoint, exactly");
   cli.add_flag("--overwrite", overwrite, "start a new run in an --output that holds an earlier one (deletes its checkpoints)");
   cli.add_flag("--print-config", print_config, "print the resolved config and exit");
+  cli.add_flag("--help-config", help_config, "print every config key with its type, default and meaning, and exit");
   cli.add_flag("-v,--verbose", verbose, "debug logging");
   deca::app::setup_logging(false);
   return deca::app::run(cli, argc, argv, [&] {
     if (verbose) deca::log::set_verbose(true);
+    if (help_config) {
+      std::cout << deca::config_help();
+      return 0;
+    }
     deca::Config config;
     if (resume && config_file.empty()) {
       if (output.empty()) throw deca::ConfigError("--resume needs --output (the run folder) or --config");

@@ -63,8 +63,9 @@ TEST_F(CliFaults, ASecondSignalStopsAtOnce) {
   EXPECT_EQ(r.code, 130) << r.out;
   EXPECT_TRUE(has(r.out, "second stop signal")) << r.out;
   // Whatever was saved is complete: no half-written checkpoint is left as `last`.
-  if (fs::exists(dir_ / "run" / "checkpoints" / "last"))
+  if (fs::exists(dir_ / "run" / "checkpoints" / "last")) {
     EXPECT_EQ(sh("cd " + (dir_ / "run" / "checkpoints" / "last").string() + " && sha1sum -c --quiet checksums.sha1").code, 0);
+  }
 }
 
 // A checkpoint that does not fit: exit 1 with the reason and the path, `last`
@@ -103,7 +104,7 @@ TEST_F(CliFaults, PredictNeverOverwritesItsInput) {
   const std::string input = (dir_ / "in.jsonl").string();
   fs::copy_file(questions(), input);
   fs::create_symlink(input, dir_ / "link.jsonl");
-  for (const std::string output : {input, (dir_ / "link.jsonl").string()}) {
+  for (const std::string& output : {input, (dir_ / "link.jsonl").string()}) {
     const auto r = sh(bin("deca-predict") + " --checkpoint " + run() + " --input " + input + " --output " + output);
     EXPECT_EQ(r.code, 2) << r.out;
     EXPECT_TRUE(has(r.out, "is the input file")) << r.out;
@@ -126,9 +127,9 @@ TEST_F(CliFaults, PredictAnswersAsLinesArrive) {
 
 TEST_F(CliFaults, BadOptionValuesAreUsageErrors) {
   const std::string predict = bin("deca-predict") + " --checkpoint " + run() + " --input " + questions() + " ";
-  for (const std::string bad : {"--beam 0", "--beam 100000", "--nbest 0", "--length-penalty nan", "--batch-tokens -1",
+  for (const char* bad : {"--beam 0", "--beam 100000", "--nbest 0", "--length-penalty nan", "--batch-tokens -1",
                                 "--max-length 0", "--beam 2 --nbest 3"}) {
-    const auto r = sh(predict + bad);
+    const auto r = sh(predict + std::string(bad));
     EXPECT_EQ(r.code, 2) << bad << ": " << r.out;
   }
   auto r = sh(bin("deca-train") + " --config " + quickstart() + " --steps -1 --print-config");

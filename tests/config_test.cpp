@@ -1,4 +1,6 @@
 // Configs: validation naming the key's path, overrides, round trip, shipped configs.
+#include <functional>
+
 #include "deca/core/config.h"
 #include "deca/core/error.h"
 #include "test_support.h"
@@ -98,6 +100,23 @@ TEST(Config, NonFiniteAndDuplicateValuesAreErrors) {
   }
   // The same key in two different objects is fine.
   EXPECT_NO_THROW(deca::parse_json_strict(R"({"a": {"x": 1}, "b": {"x": 2}, "c": [{"x": 1}, {"x": 2}]})"));
+}
+
+// --help-config describes every key a resolved config has, with its default.
+TEST(Config, HelpDescribesEveryKey) {
+  const std::string help = deca::config_help();
+  std::function<void(const json&, const std::string&)> walk = [&](const json& j, const std::string& path) {
+    if (j.is_object() && !j.empty()) {
+      for (const auto& [k, v] : j.items()) walk(v, path.empty() ? k : path + "." + k);
+    } else if (j.is_array() && !j.empty() && j[0].is_object()) {
+      EXPECT_NE(help.find("\n" + path + "  ("), std::string::npos) << path;
+      walk(j[0], path + ".N");
+    } else {
+      EXPECT_NE(help.find(path + "  ("), std::string::npos) << path << " is not described";
+    }
+  };
+  walk(json::parse(deca::config_to_json(deca::config_from_json(minimal())).dump()), "");
+  EXPECT_NE(help.find("training.lr  (number, default 0.001)  learning rate"), std::string::npos) << help;
 }
 
 TEST(Config, OverridesAndRoundTrip) {

@@ -126,7 +126,7 @@ TEST(Report, ThresholdsAreCheckedBeforeAnyWork) {
 
 // metric_names() lists exactly what score() reports, in its order.
 TEST(Report, MetricNamesAreWhatScoreReports) {
-  for (const std::string name : {"squad", "iwslt.en.de", "cnn_dailymail", "sst", "zre", "woz.en", "wikisql"}) {
+  for (const char* name : {"squad", "iwslt.en.de", "cnn_dailymail", "sst", "zre", "woz.en", "wikisql"}) {
     const auto task = deca::find_task(name);
     deca::Example ex;
     ex.task = name;

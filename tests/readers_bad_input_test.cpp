@@ -118,7 +118,7 @@ TEST_F(ReaderBadInput, SstFileWithoutItsHeader) {
 
 TEST_F(ReaderBadInput, SstLatin1BytesAreNotReplacedSilently) {
   copy_sample("sst");
-  replace_line("sst/test_binary_sent.csv", 2, "0,Cr\xe8me br\xfbl\xe9e gone wrong.");
+  replace_line("sst/test_binary_sent.csv", 2, "0,Cr\xe8me br\xfbl\xe9" "e gone wrong.");
   expect_bad("sst", deca::Split::Test, {"test_binary_sent.csv:2", "not valid UTF-8"}, 1);
 }
 

@@ -96,7 +96,52 @@ ojson write_value(const T& v) {
   }
 }
 
+template <class T>
+struct is_struct_list : std::false_type {};
+template <class E>
+struct is_struct_list<std::vector<E>> : is_struct<E> {};
+
+template <class T>
+const char* kind_of() {
+  if constexpr (std::is_same_v<T, bool>) return "bool";
+  else if constexpr (std::is_integral_v<T>) return "integer";
+  else if constexpr (std::is_floating_point_v<T>) return "number";
+  else if constexpr (std::is_same_v<T, std::string>) return "string";
+  else if constexpr (is_vector<T>::value) {
+    using E = typename T::value_type;
+    if constexpr (is_struct<E>::value) return "list of objects";
+    else if constexpr (std::is_same_v<E, std::string>) return "list of strings";
+    else if constexpr (std::is_integral_v<E>) return "list of integers";
+    else return "list of numbers";
+  } else return "object";
+}
+
+// One line per key: path, type, default, meaning; objects and lists of
+// objects are described key by key (a list's entries as path.N.key).
+template <class T>
+void describe(const T& obj, const std::string& path, std::string& out) {
+  auto visitor = [&](const char* name, const auto& field, const char* help) {
+    using F = std::decay_t<decltype(field)>;
+    const std::string key = join_path(path, name);
+    if constexpr (is_struct<F>::value) {
+      describe(field, key, out);
+    } else if constexpr (is_struct_list<F>::value) {
+      out += key + "  (" + kind_of<F>() + ")  " + help + "\n";
+      describe(typename F::value_type{}, key + ".N", out);
+    } else {
+      out += key + "  (" + kind_of<F>() + ", default " + write_value(field).dump() + ")  " + help + "\n";
+    }
+  };
+  const_cast<T&>(obj).fields(visitor);
+}
+
 }  // namespace
+
+std::string config_help() {
+  std::string out;
+  describe(Config{}, "", out);
+  return out;
+}
 
 std::vector<std::string> Config::all_tasks() const {
   std::vector<std::string> out;

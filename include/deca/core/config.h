@@ -183,6 +183,9 @@ Config load_config(const std::filesystem::path& path);
 // Applies "a.b.c=value" overrides (value parsed as JSON, else taken as a string)
 // to a resolved config. Lists are indexed by number: curriculum.0.steps=10.
 Config apply_overrides(const Config& c, const std::vector<std::string>& assignments);
+// Every key with its type, default and meaning, one per line ("training.lr
+// (number, default 0.001)  learning rate of ..."), for --help-config.
+std::string config_help();
 // Semantic checks (known mixing rules, matching list lengths, positive sizes...).
 void validate(const Config& c);
 
