@@ -219,15 +219,13 @@ int bench_decode(deca::Config config, const std::string& task_name, long beam, l
     }
   }
   net->eval();
-  const auto task = deca::find_task(task_name, p.config.data.data_root);
-  auto examples = deca::read_split(*task, p.config, deca::Split::Validation);
-  if (limit > 0 && static_cast<long>(examples.size()) > limit) examples.resize(static_cast<size_t>(limit));
-  const auto data = deca::encode(examples, *p.tokenizer, deca::EncodeOptions::from(p.config.data, false));
-  deca::model::DecodeOptions o;
-  o.beam = beam;
-  o.max_length = p.config.model.max_output_length;
+  const auto split = deca::read_eval_split(p.config, deca::find_task(task_name, p.config.data.data_root),
+                                           deca::Split::Validation, *p.tokenizer, limit);
+  const auto& data = split.encoded;
+  auto o = deca::EvalOptions::from(p.config);
+  o.decode.beam = beam;
   for (long budget : {p.config.batching.eval_max_tokens, 1L}) {
-    const auto r = deca::predict_split(*net, *p.tokenizer, p.vocab, data, budget, p.config.batching.size_rule, o, torch::kCPU);
+    const auto r = deca::predict_split(*net, *p.tokenizer, p.vocab, data, budget, o.size_rule, o.decode, torch::kCPU);
     emit({{"bench", "decode"}, {"task", task_name}, {"beam", beam}, {"trained_steps", train_steps},
           {"batching", budget == 1 ? "one example at a time" : "token budget " + std::to_string(budget)},
           {"examples", data.size()}, {"seconds", r.seconds}, {"examples_per_s", static_cast<double>(data.size()) / r.seconds},

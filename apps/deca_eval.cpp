@@ -13,9 +13,9 @@
 #include "deca/eval/report.h"
 #include "deca/tasks/jsonl.h"
 #include "deca/tasks/task.h"
+#include "deca/train/pipeline.h"
 #ifdef DECA_WITH_TORCH
 #include "deca/train/checkpoint.h"
-#include "deca/train/pipeline.h"
 #include "deca/train/predict.h"
 #endif
 
@@ -55,18 +55,6 @@ std::vector<std::pair<std::string, std::vector<std::string>>> metrics_of(
   std::vector<std::pair<std::string, std::vector<std::string>>> out;
   for (const auto& t : tasks) out.emplace_back(t->name(), t->metric_names());
   return out;
-}
-
-void add_result(deca::EvalReport& report, const deca::Task& task, deca::metrics::MetricValues values, long examples,
-                double seconds) {
-  deca::TaskResult r;
-  r.task = task.name();
-  r.decascore_entry = task.decascore_entry(values);
-  r.decascore_metric = task.scoring().decascore_metric;
-  r.values = std::move(values);
-  r.examples = examples;
-  r.seconds = seconds;
-  report.tasks.push_back(std::move(r));
 }
 
 void write_wikisql_logical_forms(const std::filesystem::path& file, const std::vector<std::string>& predictions,
@@ -117,7 +105,6 @@ int main(int argc, char** argv) {
       auto loaded = deca::load_checkpoint(checkpoint, deca::parse_device(device));
       auto config = loaded.config;
       if (!data_root.empty()) config.data.data_root = data_root;
-      config.data.subsample = 0;
       if (tasks.empty()) tasks = config.all_tasks();
       check_unique(tasks);
       // Every name, split and threshold is checked before the first decoding.
@@ -132,31 +119,27 @@ int main(int argc, char** argv) {
       }
       deca::check_thresholds(thresholds, metrics_of(selected));
       deca::log::info("checkpoint {} (step {}), {} tasks, {} split", loaded.dir.string(), loaded.step, selected.size(), split);
-      deca::model::DecodeOptions decode;
-      decode.beam = beam;
-      decode.max_length = config.model.max_output_length;
+      auto options = deca::EvalOptions::from(config);
+      options.decode.beam = beam;
+      if (batch_tokens > 0) options.max_tokens = batch_tokens;
+      const auto dev = deca::parse_device(device);
       for (const auto& task : selected) {
-        const std::string& name = task->name();
-        const auto examples = deca::read_split(*task, config, split_id);
-        const auto encoded = deca::encode(examples, *loaded.tokenizer, deca::EncodeOptions::from(config.data, false));
-        const auto p = deca::predict_split(*loaded.model, *loaded.tokenizer, loaded.vocab, encoded,
-                                           batch_tokens > 0 ? batch_tokens : config.batching.eval_max_tokens,
-                                           config.batching.size_rule, decode, deca::parse_device(device));
+        const auto split_data = deca::read_eval_split(config, task, split_id, *loaded.tokenizer);
+        auto e = deca::evaluate_split(*loaded.model, *loaded.tokenizer, loaded.vocab, split_data, options, dev);
+        const auto& examples = split_data.examples;
+        const auto& answers = e.predictions.answers;
         if (!output.empty()) {
           std::string lines;
-          for (size_t i = 0; i < examples.size(); ++i) {
-            nlohmann::ordered_json line;
-            line["id"] = examples[i].id;
-            line["answer"] = p.answers[i];
-            lines += line.dump() + "\n";
-          }
-          deca::write_file_atomic(std::filesystem::path(output) / (name + ".jsonl"), lines);
+          for (size_t i = 0; i < examples.size(); ++i)
+            lines += nlohmann::ordered_json{{"id", examples[i].id}, {"answer", answers[i]}}.dump() + "\n";
+          deca::write_file_atomic(std::filesystem::path(output) / (task->name() + ".jsonl"), lines);
           if (task->scoring().logical_form)
-            write_wikisql_logical_forms(std::filesystem::path(output) / (name + ".logical_forms.jsonl"), p.answers, examples);
+            write_wikisql_logical_forms(std::filesystem::path(output) / (task->name() + ".logical_forms.jsonl"), answers,
+                                        examples);
         }
-        deca::log::info("{}: {} examples decoded in {:.1f} s ({:.1f} examples/s)", name, examples.size(), p.seconds,
-                     p.seconds > 0 ? static_cast<double>(examples.size()) / p.seconds : 0.0);
-        add_result(report, *task, task->score(p.answers, examples), static_cast<long>(examples.size()), p.seconds);
+        deca::log::info("{}: {} examples decoded in {:.1f} s ({:.1f} examples/s)", task->name(), examples.size(),
+                        e.result.seconds, e.result.seconds > 0 ? static_cast<double>(examples.size()) / e.result.seconds : 0.0);
+        report.tasks.push_back(std::move(e.result));
       }
 #else
       throw deca::ConfigError("--checkpoint needs a build with LibTorch (DECA_WITH_TORCH=ON)");
@@ -197,7 +180,7 @@ int main(int argc, char** argv) {
         const auto aligned = deca::align_predictions(gold, deca::read_predictions_jsonl(g.predictions), g.predictions.string());
         if (!output.empty() && task->scoring().logical_form)
           write_wikisql_logical_forms(std::filesystem::path(output) / (g.task + ".logical_forms.jsonl"), aligned, gold);
-        add_result(report, *task, task->score(aligned, gold), static_cast<long>(gold.size()), 0);
+        report.tasks.push_back(deca::score_task(*task, aligned, gold));
       }
     }
     std::vector<std::pair<std::string, deca::metrics::MetricValues>> per_task;

@@ -92,7 +92,6 @@ int main(int argc, char** argv) {
     auto loaded = deca::load_checkpoint(checkpoint, dev);
     auto config = loaded.config;
     if (!data_root.empty()) config.data.data_root = data_root;
-    config.data.subsample = 0;  // a task's whole split, not the training subsample
     deca::model::DecodeOptions decode;
     decode.beam = beam;
     decode.nbest = nbest;
@@ -150,7 +149,8 @@ int main(int argc, char** argv) {
     std::vector<Item> items;
     if (!task_name.empty()) {
       const auto task = deca::find_task(task_name, config.data.data_root);
-      for (auto& ex : deca::read_split(*task, config, deca::parse_split(split))) {
+      auto examples = deca::read_eval_examples(config, *task, deca::parse_split(split));
+      for (auto& ex : examples) {
         Item it;
         it.id = ex.id;
         it.example = std::move(ex);

@@ -168,6 +168,30 @@ TEST_F(CliFaults, EvalRefusesScoresThatWouldBeWrong) {
   EXPECT_FALSE(has(r.out, "examples decoded")) << r.out;
 }
 
+// data.subsample limits what a run trains on, never what is predicted or
+// scored: deca-predict --task and deca-eval read the whole split.
+TEST_F(CliFaults, PredictionAndEvaluationReadWholeSplits) {
+  const std::string sub = (dir_ / "sub").string();
+  auto r = sh(bin("deca-train") + " --config " + quickstart() + " --data-root " + sample() + " --output " + sub +
+              " --steps 1 --set data.subsample=2 " + kSmall);
+  ASSERT_EQ(r.code, 0) << r.out;
+  long lines = -1;  // the header
+  deca::for_each_line(sample() + "/sst/dev_binary_sent.csv", [&](std::string_view, long) { ++lines; });
+  const std::string out = (dir_ / "sst.jsonl").string();
+  r = sh(bin("deca-predict") + " --checkpoint " + sub + " --task sst --split validation --data-root " + sample() +
+         " --output " + out);
+  ASSERT_EQ(r.code, 0) << r.out;
+  long predicted = 0;
+  deca::for_each_line(out, [&](std::string_view, long) { ++predicted; });
+  EXPECT_EQ(predicted, lines);
+  r = sh(bin("deca-eval") + " --checkpoint " + sub + " --tasks sst --data-root " + sample() + " --output " +
+         (dir_ / "preds").string());
+  ASSERT_EQ(r.code, 0) << r.out;
+  long scored = 0;
+  deca::for_each_line(dir_ / "preds" / "sst.jsonl", [&](std::string_view, long) { ++scored; });
+  EXPECT_EQ(scored, lines);
+}
+
 TEST_F(CliFaults, EvalSaysWhichCheckpointItUses) {
   const fs::path copy = dir_ / "run";
   fs::copy(run(), copy, fs::copy_options::recursive | fs::copy_options::copy_symlinks);

@@ -37,6 +37,35 @@ std::shared_ptr<const Tokenizer> prepare_tokenizer(const Config& config, const s
   return Tokenizer::load(model_file);
 }
 
+std::vector<Example> read_eval_examples(const Config& config, const Task& task, Split split, long max_examples,
+                                        long* skipped) {
+  Config all = config;
+  all.data.subsample = max_examples;
+  return read_split(task, all, split, skipped);
+}
+
+TaskSplit read_eval_split(const Config& config, std::shared_ptr<const Task> task, Split split, const Tokenizer& tokenizer,
+                          long max_examples) {
+  TaskSplit ts;
+  ts.task = std::move(task);
+  ts.split = split;
+  ts.examples = read_eval_examples(config, *ts.task, split, max_examples, &ts.skipped);
+  ts.encoded = encode(ts.examples, tokenizer, EncodeOptions::from(config.data, false));
+  return ts;
+}
+
+TaskResult score_task(const Task& task, const std::vector<std::string>& predictions, const std::vector<Example>& golds,
+                      double seconds) {
+  TaskResult r;
+  r.task = task.name();
+  r.values = task.score(predictions, golds);
+  r.decascore_metric = task.scoring().decascore_metric;
+  r.decascore_entry = task.decascore_entry(r.values);
+  r.examples = static_cast<long>(golds.size());
+  r.seconds = seconds;
+  return r;
+}
+
 std::vector<TaskSplit> load_splits(const Config& config, const std::vector<std::string>& tasks, Split split,
                                    const Tokenizer& tokenizer, const std::filesystem::path& cache_dir) {
   std::vector<TaskSplit> out;

@@ -38,4 +38,21 @@ SplitPredictions predict_split(model::Seq2Seq& model, const Tokenizer& tokenizer
   return out;
 }
 
+EvalOptions EvalOptions::from(const Config& config) {
+  EvalOptions o;
+  o.max_tokens = config.batching.eval_max_tokens;
+  o.size_rule = config.batching.size_rule;
+  o.decode.max_length = config.model.max_output_length;
+  return o;
+}
+
+SplitEvaluation evaluate_split(model::Seq2Seq& model, const Tokenizer& tokenizer, const model::Vocabulary& vocab,
+                               const TaskSplit& split, const EvalOptions& options, const torch::Device& device) {
+  SplitEvaluation e;
+  e.predictions = predict_split(model, tokenizer, vocab, split.encoded, options.max_tokens, options.size_rule, options.decode,
+                                device);
+  e.result = score_task(*split.task, e.predictions.answers, split.examples, e.predictions.seconds);
+  return e;
+}
+
 }  // namespace deca

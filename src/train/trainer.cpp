@@ -273,20 +273,18 @@ struct Trainer::Impl {
   void validate() {
     const auto t0 = std::chrono::steady_clock::now();
     std::vector<std::pair<std::string, metrics::MetricValues>> per_task;
-    model::DecodeOptions greedy;
-    greedy.max_length = config.model.max_output_length;
+    const auto options = EvalOptions::from(config);
     for (auto& v : validation) {
-      const auto preds = predict_split(*net, *tokenizer, vocab, v.encoded, config.batching.eval_max_tokens,
-                                       config.batching.size_rule, greedy, device);
-      auto values = v.task->score(preds.answers, v.examples);
-      nlohmann::ordered_json line{{"type", "validation"}, {"step", step}, {"split", "validation"}, {"task", v.task->name()},
-                                  {"decascore_metric", v.task->scoring().decascore_metric}};
-      for (const auto& [k, x] : values.items()) line[k] = x;
+      const auto e = evaluate_split(*net, *tokenizer, vocab, v, options, device);
+      nlohmann::ordered_json line{{"type", "validation"}, {"step", step}, {"split", "validation"}, {"task", e.result.task},
+                                  {"decascore_metric", e.result.decascore_metric}};
+      for (const auto& [k, x] : e.result.values.items()) line[k] = x;
       write_metrics(line);
-      deca::log::info("validation step {} | {} | {} {:.2f} | {} examples, e.g. \"{}\"", step, v.task->name(),
-                   v.task->scoring().decascore_metric, v.task->decascore_entry(values), v.examples.size(),
-                   preds.answers.empty() ? "" : preds.answers.front().substr(0, 60));
-      per_task.emplace_back(v.task->name(), std::move(values));
+      const auto& answers = e.predictions.answers;
+      deca::log::info("validation step {} | {} | {} {:.2f} | {} examples, e.g. \"{}\"", step, e.result.task,
+                      e.result.decascore_metric, e.result.decascore_entry, e.result.examples,
+                      answers.empty() ? "" : answers.front().substr(0, 60));
+      per_task.emplace_back(e.result.task, e.result.values);
     }
     const double total = decascore(per_task);
     write_metrics({{"type", "validation"}, {"step", step}, {"split", "validation"}, {"task", "decascore"}, {"decascore", total}});

@@ -2,6 +2,8 @@
 // trained (or loaded) and every split encoded through the cache. No LibTorch.
 #pragma once
 
+#include "deca/eval/report.h"
+
 #include <filesystem>
 #include <memory>
 #include <string>
@@ -29,6 +31,18 @@ std::vector<Example> read_split(const Task& task, const Config& config, Split sp
 // it exists, else one trained on the training splits of `tasks` and written to `model_file`.
 std::shared_ptr<const Tokenizer> prepare_tokenizer(const Config& config, const std::vector<std::string>& tasks,
                                                    const std::filesystem::path& model_file);
+
+// One split of a task as evaluation and prediction read it: all of it
+// (data.subsample applies to training only), or the first `max_examples` when > 0.
+std::vector<Example> read_eval_examples(const Config& config, const Task& task, Split split, long max_examples = 0,
+                                        long* skipped = nullptr);
+// The same, encoded (no answer filter, no cache).
+TaskSplit read_eval_split(const Config& config, std::shared_ptr<const Task> task, Split split, const Tokenizer& tokenizer,
+                          long max_examples = 0);
+
+// A task's predictions scored against its golds (aligned): its metrics and decaScore entry.
+TaskResult score_task(const Task& task, const std::vector<std::string>& predictions, const std::vector<Example>& golds,
+                      double seconds = 0);
 
 // Reads and encodes one split of each task (cached under `cache_dir`).
 std::vector<TaskSplit> load_splits(const Config& config, const std::vector<std::string>& tasks, Split split,
