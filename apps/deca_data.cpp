@@ -6,6 +6,7 @@
 #include <iostream>
 
 #include "app_common.h"
+#include "deca/core/config.h"
 #include "deca/core/io.h"
 #include "deca/tasks/task.h"
 #include "deca/text/unicode.h"
@@ -41,7 +42,7 @@ std::string describe(const Distribution& d) {
 int main(int argc, char** argv) {
   CLI::App cli{"deca-data: the decathlon tasks as (context, question, answer) triples"};
   cli.require_subcommand(1);
-  std::string data_root = "data";
+  std::string data_root = deca::DataOptions{}.data_root;  // the one default of data.data_root
   bool skip_bad = false, verbose = false;
   cli.add_flag("-v,--verbose", verbose, "debug logging");
 

@@ -1,5 +1,5 @@
 // The building blocks of MQAN and the S2S baseline, with decaNLP's exact
-// semantics (shared/reference/decanlp.md §4.1): post-norm residual blocks,
+// semantics (docs/design.md, "MQAN as built"): post-norm residual blocks,
 // LayerNorm over the unbiased std, multi-head attention split with
 // torch::chunk and no output projection, packed BiLSTMs.
 #pragma once

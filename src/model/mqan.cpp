@@ -1,5 +1,5 @@
-// MQAN (shared/reference/decanlp.md §4) on trainable SentencePiece embeddings.
-// Training and inference agree (§4.4 of the reference lets them disagree):
+// MQAN (docs/design.md, "MQAN as built") on trainable SentencePiece embeddings.
+// Training and inference agree (the reference lets them disagree):
 // no sqrt(d) embedding scale, decoder layer l attends to the encoder's list
 // element l + 1 and context padding is masked, in both.
 #include "layers.h"

@@ -1,7 +1,7 @@
 // The only code that links SentencePiece. It is built as its own shared
 // library with a plain C interface, so that executables that also link
 // LibTorch can load it in a separate link namespace (dlmopen): Debian's
-// SentencePiece and LibTorch carry clashing protobuf copies (ENVIRONMENT.md §1).
+// SentencePiece and LibTorch carry clashing protobuf copies (docs/design.md).
 // Only plain data and caller-owned buffers cross this interface.
 #include <sentencepiece_processor.h>
 #include <sentencepiece_trainer.h>
