@@ -1,6 +1,6 @@
 #include "deca/data/encoded.h"
 
-#include <spdlog/spdlog.h>
+#include "deca/core/log.h"
 
 #include <cstring>
 
@@ -141,13 +141,13 @@ EncodedSplit encode_cached(const std::vector<Example>& examples, const Tokenizer
       if (hit) *hit = true;
       return e;
     }
-    spdlog::info("cache {} is {}: rebuilding it", file.string(), why);
+    log::info("cache {} is {}: rebuilding it", file.string(), why);
   }
   EncodedSplit e = encode(examples, tokenizer, options);
   try {
     write_file_atomic(file, serialize(e, key));
   } catch (const Error& err) {
-    spdlog::warn("cannot write the cache {}: {}", file.string(), err.what());
+    log::warn("cannot write the cache {}: {}", file.string(), err.what());
   }
   return e;
 }

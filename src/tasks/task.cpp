@@ -1,6 +1,6 @@
 #include "deca/tasks/task.h"
 
-#include <spdlog/spdlog.h>
+#include "deca/core/log.h"
 
 #include <algorithm>
 
@@ -19,7 +19,7 @@ void ReadContext::bad(const fs::path& file, long line, const std::string& what) 
     ++report_->skipped;
     report_->problems.emplace_back(error.what());
   }
-  spdlog::warn("skipped a bad record: {}", error.what());
+  log::warn("skipped a bad record: {}", error.what());
 }
 
 Task::Task(std::string name, std::string description, std::vector<Split> splits, Reader reader, Scoring scoring,

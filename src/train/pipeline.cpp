@@ -1,6 +1,6 @@
 #include "deca/train/pipeline.h"
 
-#include <spdlog/spdlog.h>
+#include "deca/core/log.h"
 
 #include "deca/core/error.h"
 
@@ -13,7 +13,7 @@ std::vector<Example> read_split(const Task& task, const Config& config, Split sp
   auto examples = task.read(config.data.data_root, split, options, &report);
   if (config.data.subsample > 0 && examples.size() > static_cast<size_t>(config.data.subsample))
     examples.resize(static_cast<size_t>(config.data.subsample));
-  if (report.skipped) spdlog::warn("{} {}: skipped {} bad records", task.name(), to_string(split), report.skipped);
+  if (report.skipped) log::warn("{} {}: skipped {} bad records", task.name(), to_string(split), report.skipped);
   if (skipped) *skipped = report.skipped;
   return examples;
 }
@@ -31,7 +31,7 @@ std::shared_ptr<const Tokenizer> prepare_tokenizer(const Config& config, const s
       for (const auto& a : ex.answers) texts.push_back(a);
     }
   }
-  spdlog::info("training a {} tokenizer of {} pieces on {} texts", config.tokenizer.model_type, config.tokenizer.vocab_size,
+  log::info("training a {} tokenizer of {} pieces on {} texts", config.tokenizer.model_type, config.tokenizer.vocab_size,
                texts.size());
   Tokenizer::train(texts, config.tokenizer, model_file, static_cast<unsigned int>(config.training.seed));
   return Tokenizer::load(model_file);
@@ -78,7 +78,7 @@ std::vector<TaskSplit> load_splits(const Config& config, const std::vector<std::
     bool hit = false;
     ts.encoded = encode_cached(ts.examples, tokenizer, options, cache_dir,
                                name + "." + to_string(split), &hit);
-    spdlog::info("{} {}: {} examples{}{}{} ({})", name, to_string(split), ts.encoded.size(),
+    log::info("{} {}: {} examples{}{}{} ({})", name, to_string(split), ts.encoded.size(),
                  ts.encoded.dropped ? ", " + std::to_string(ts.encoded.dropped) + " dropped (answer too long or empty)" : "",
                  ts.encoded.truncated_contexts ? ", " + std::to_string(ts.encoded.truncated_contexts) + " contexts truncated" : "",
                  ts.encoded.truncated_questions ? ", " + std::to_string(ts.encoded.truncated_questions) + " questions truncated" : "",
