@@ -18,7 +18,8 @@ void format_one(std::ostringstream& out, std::string_view spec, const T& v) {
   if constexpr (std::is_arithmetic_v<T> && !std::is_same_v<T, bool> && !std::is_same_v<T, char>) {
     if (!spec.empty()) {
       char buf[64];
-      const std::string f = "%" + std::string(spec);
+      std::string f(1, '%');  // not "%" + spec: GCC 12 warns falsely on that form at -O3
+      f.append(spec);
       if constexpr (std::is_floating_point_v<T>) std::snprintf(buf, sizeof buf, f.c_str(), static_cast<double>(v));
       else std::snprintf(buf, sizeof buf, f.c_str(), static_cast<double>(v));
       out << buf;
