@@ -13,6 +13,8 @@
 #include "deca/core/error.h"
 #include "deca/core/stop.h"
 
+namespace fs = std::filesystem;
+
 namespace deca {
 
 std::string read_file(const fs::path& path) {

@@ -8,6 +8,8 @@
 #include "deca/core/io.h"
 #include "deca/core/sha1.h"
 
+namespace fs = std::filesystem;
+
 namespace deca {
 namespace {
 

@@ -11,6 +11,8 @@
 #include "deca/text/unicode.h"
 #include "tokenizer/spm_shim.h"
 
+namespace fs = std::filesystem;
+
 namespace deca {
 namespace {
 

@@ -6,6 +6,8 @@
 #include "deca/text/strings.h"
 #include "readers/readers.h"
 
+namespace fs = std::filesystem;
+
 namespace deca {
 namespace {
 

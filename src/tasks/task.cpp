@@ -7,6 +7,8 @@
 #include "deca/core/error.h"
 #include "deca/text/unicode.h"
 
+namespace fs = std::filesystem;
+
 namespace deca {
 
 ReadContext::ReadContext(fs::path data_root, std::string task, Split split, ReadOptions options, ReadReport* report)

@@ -10,6 +10,8 @@
 #include "deca/core/sha1.h"
 #include "deca/model/safetensors.h"
 
+namespace fs = std::filesystem;
+
 namespace deca {
 namespace {
 

@@ -21,6 +21,8 @@
 #include "deca/train/pipeline.h"
 #include "deca/train/predict.h"
 
+namespace fs = std::filesystem;
+
 namespace deca {
 namespace {
 

@@ -8,14 +8,13 @@
 
 namespace deca {
 
-namespace fs = std::filesystem;
 
 // The whole file as bytes. Throws DataError naming the path when it cannot be read.
-std::string read_file(const fs::path& path);
+std::string read_file(const std::filesystem::path& path);
 
 // Calls fn(line, line_number) for each line (1-based), without the line break
 // ("\n" or "\r\n"). A last line without a break is still reported.
-void for_each_line(const fs::path& path,
+void for_each_line(const std::filesystem::path& path,
                    const std::function<void(std::string_view line, long line_number)>& fn);
 
 // Same, over text already in memory.
@@ -24,7 +23,7 @@ void for_each_line_in(std::string_view text,
 
 // Writes to a temporary file beside `path`, flushes it and renames it over
 // `path`, so readers see either the old or the new content, never a part.
-void write_file_atomic(const fs::path& path, std::string_view content);
+void write_file_atomic(const std::filesystem::path& path, std::string_view content);
 
 // A file, or standard output for "-", written through checked writes: any
 // failure (a full disk, a closed pipe) throws Error naming the path and the
@@ -68,9 +67,9 @@ class LineReader {
 };
 
 // True when both paths name one existing file (also through links).
-bool same_file(const fs::path& a, const fs::path& b);
+bool same_file(const std::filesystem::path& a, const std::filesystem::path& b);
 
 // Throws DataError("missing file ...") with `how_to_get` appended when `path` does not exist.
-void require_file(const fs::path& path, const std::string& how_to_get);
+void require_file(const std::filesystem::path& path, const std::string& how_to_get);
 
 }  // namespace deca

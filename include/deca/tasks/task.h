@@ -14,7 +14,6 @@
 
 namespace deca {
 
-namespace fs = std::filesystem;
 
 struct ReadOptions {
   // false: the first malformed record is an error naming file and line.
@@ -30,18 +29,18 @@ struct ReadReport {
 // Everything a reader needs; `bad()` applies the fail-or-skip policy.
 class ReadContext {
  public:
-  ReadContext(fs::path data_root, std::string task, Split split, ReadOptions options, ReadReport* report);
+  ReadContext(std::filesystem::path data_root, std::string task, Split split, ReadOptions options, ReadReport* report);
 
-  const fs::path& data_root() const { return data_root_; }
+  const std::filesystem::path& data_root() const { return data_root_; }
   const std::string& task() const { return task_; }
   Split split() const { return split_; }
 
   // A malformed record at file:line (line 0: no line). Throws DataError unless
   // skipping is on; then records the problem and returns.
-  void bad(const fs::path& file, long line, const std::string& what) const;
+  void bad(const std::filesystem::path& file, long line, const std::string& what) const;
 
  private:
-  fs::path data_root_;
+  std::filesystem::path data_root_;
   std::string task_;
   Split split_;
   ReadOptions options_;
@@ -72,7 +71,7 @@ class Task {
   const std::string& how_to_get() const { return how_to_get_; }
 
   // Reads one split from the task's original files under `data_root`.
-  std::vector<Example> read(const fs::path& data_root, Split split, const ReadOptions& options = {},
+  std::vector<Example> read(const std::filesystem::path& data_root, Split split, const ReadOptions& options = {},
                             ReadReport* report = nullptr) const;
 
   // The strings EM/nEM/nF1/BLEU/ROUGE/cF1 compare a prediction with.
@@ -100,7 +99,7 @@ class Task {
 // srl, zre, woz.<lang>, wikisql, schema) or, when `data_root/name` holds
 // train/validation/test JSONL files, a custom task. Throws ConfigError for an
 // unknown name.
-std::shared_ptr<const Task> find_task(const std::string& name, const fs::path& data_root = {});
+std::shared_ptr<const Task> find_task(const std::string& name, const std::filesystem::path& data_root = {});
 
 // The ten decathlon tasks in decaNLP's order.
 const std::vector<std::string>& decathlon_tasks();

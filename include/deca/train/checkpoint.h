@@ -18,7 +18,6 @@
 
 namespace deca {
 
-namespace fs = std::filesystem;
 
 torch::Device parse_device(const std::string& name);
 
@@ -26,42 +25,42 @@ model::Vocabulary vocabulary_of(const Tokenizer& tokenizer);
 
 // A checkpoint folder, or a run folder (then its best checkpoint, else its
 // last); logs which checkpoint is used and why.
-fs::path resolve_checkpoint(const fs::path& path);
+std::filesystem::path resolve_checkpoint(const std::filesystem::path& path);
 
 // What makes a checkpoint folder unusable (a missing file, a checksum that
 // differs), or nothing when it is complete.
-std::optional<std::string> checkpoint_problem(const fs::path& dir);
+std::optional<std::string> checkpoint_problem(const std::filesystem::path& dir);
 // Throws DataError with checkpoint_problem().
-void verify_checkpoint(const fs::path& dir);
+void verify_checkpoint(const std::filesystem::path& dir);
 
 // The step-NNNNNNNN folders of a checkpoints/ folder, oldest first.
-std::vector<fs::path> checkpoint_folders(const fs::path& checkpoints_dir);
+std::vector<std::filesystem::path> checkpoint_folders(const std::filesystem::path& checkpoints_dir);
 
 // The pieces of a checkpoint, each read with an error naming its file.
-nlohmann::json read_trainer_state(const fs::path& dir);
-void load_optimizer(torch::optim::Optimizer& optimizer, const fs::path& file, const torch::Device& device);
-std::vector<torch::Tensor> load_rng_state(const fs::path& file);
+nlohmann::json read_trainer_state(const std::filesystem::path& dir);
+void load_optimizer(torch::optim::Optimizer& optimizer, const std::filesystem::path& file, const torch::Device& device);
+std::vector<torch::Tensor> load_rng_state(const std::filesystem::path& file);
 
 struct LoadedModel {
   Config config;
   std::shared_ptr<const Tokenizer> tokenizer;
   model::Vocabulary vocab;
   std::shared_ptr<model::Seq2Seq> model;
-  fs::path dir;
+  std::filesystem::path dir;
   long step = 0;
 };
 
 // Verifies the checkpoint and loads config, tokenizer and weights, the model on `device`, in eval mode.
-LoadedModel load_checkpoint(const fs::path& path, const torch::Device& device);
+LoadedModel load_checkpoint(const std::filesystem::path& path, const torch::Device& device);
 
 // Writes a checkpoint folder atomically; `state` is the trainer state (JSON).
 // Any failure (a full disk) removes the partial folder and throws Error naming
 // the checkpoint; an existing folder of that name is only replaced when the new
 // one is complete.
-void write_checkpoint(const fs::path& dir, const Config& config, const Tokenizer& tokenizer, const model::Seq2Seq& model,
+void write_checkpoint(const std::filesystem::path& dir, const Config& config, const Tokenizer& tokenizer, const model::Seq2Seq& model,
                       torch::optim::Optimizer* optimizer, const nlohmann::json& state);
 
 // Points the link `name` (last, best) in `checkpoints_dir` at `target`, atomically.
-void point_link(const fs::path& checkpoints_dir, const std::string& name, const fs::path& target);
+void point_link(const std::filesystem::path& checkpoints_dir, const std::string& name, const std::filesystem::path& target);
 
 }  // namespace deca

@@ -5,6 +5,8 @@
 #include "deca/text/unicode.h"
 #include "readers.h"
 
+namespace fs = std::filesystem;
+
 namespace deca::readers {
 namespace {
 

@@ -5,6 +5,8 @@
 #include "deca/core/io.h"
 #include "readers.h"
 
+namespace fs = std::filesystem;
+
 namespace deca::readers {
 
 fs::path custom_split_file(const fs::path& folder, Split split) {

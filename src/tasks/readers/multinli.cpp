@@ -4,6 +4,8 @@
 #include "deca/core/io.h"
 #include "readers.h"
 
+namespace fs = std::filesystem;
+
 namespace deca::readers {
 
 std::vector<Example> multinli(const ReadContext& ctx, const std::vector<std::string>& subtasks) {

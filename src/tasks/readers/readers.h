@@ -9,6 +9,8 @@
 
 #include "deca/tasks/task.h"
 
+namespace fs = std::filesystem;
+
 namespace deca::readers {
 
 std::vector<Example> squad(const ReadContext& ctx, bool version2);

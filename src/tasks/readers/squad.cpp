@@ -4,6 +4,8 @@
 #include "deca/text/unicode.h"
 #include "readers.h"
 
+namespace fs = std::filesystem;
+
 namespace deca::readers {
 
 std::vector<Example> squad(const ReadContext& ctx, bool version2) {

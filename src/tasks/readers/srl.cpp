@@ -6,6 +6,8 @@
 #include "deca/text/unicode.h"
 #include "readers.h"
 
+namespace fs = std::filesystem;
+
 namespace deca::readers {
 namespace {
 

@@ -3,6 +3,8 @@
 #include "deca/core/io.h"
 #include "readers.h"
 
+namespace fs = std::filesystem;
+
 namespace deca::readers {
 
 std::vector<Example> sst(const ReadContext& ctx) {

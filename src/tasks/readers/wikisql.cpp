@@ -8,6 +8,8 @@
 #include "deca/text/unicode.h"
 #include "readers.h"
 
+namespace fs = std::filesystem;
+
 namespace deca::readers {
 namespace {
 const char* kAggOps[] = {"", "MAX", "MIN", "COUNT", "SUM", "AVG"};

@@ -4,6 +4,8 @@
 #include "deca/text/strings.h"
 #include "readers.h"
 
+namespace fs = std::filesystem;
+
 namespace deca::readers {
 
 std::vector<Example> zre(const ReadContext& ctx) {
