@@ -29,10 +29,13 @@ namespace fs = std::filesystem;
 
 namespace {
 
-const char* kTokens[] = {"\"", "{", "}", "[", "]", ",", ":", "\n", "\t", "\r\n", std::string_view("\0", 1).data(), "\xff",
-                         "\xc3", "\xe2\x96\x81", "-1", "0", "18446744073709551616", "9223372036854775807", "1e400", "-0",
-                         "null", "true", "[]", "{}", "\"\"", "?", "/", "|||", "[a/b]", "<doc docid=\"x\">", "</doc>",
-                         "\\u0000", "\\ud800", "Col1", "Cond2", " where ", "label,sentence", "\n\n"};
+using namespace std::string_view_literals;
+// string_views, so that the NUL byte is a token like the others.
+constexpr std::string_view kTokens[] = {
+    "\""sv, "{"sv, "}"sv, "["sv, "]"sv, ","sv, ":"sv, "\n"sv, "\t"sv, "\r\n"sv, "\0"sv, "\xff"sv,
+    "\xc3", "\xe2\x96\x81", "-1", "0", "18446744073709551616", "9223372036854775807", "1e400", "-0",
+    "null", "true", "[]", "{}", "\"\"", "?", "/", "|||", "[a/b]", "<doc docid=\"x\">", "</doc>",
+    "\\u0000", "\\ud800", "Col1", "Cond2", " where ", "label,sentence", "\n\n"};
 
 class Mutator {
  public:
@@ -51,16 +54,14 @@ class Mutator {
           if (!s.empty()) s[below(s.size())] = static_cast<char>(below(256));
           break;
         case 2: {
-          const char* t = kTokens[below(std::size(kTokens))];
-          if (!s.empty()) s[below(s.size())] = t[0];
+          if (!s.empty()) s[below(s.size())] = kTokens[below(std::size(kTokens))].front();
           break;
         }
         case 3:
           for (size_t i = 0, n = 1 + below(8); i < n; ++i) s.insert(pos, 1, static_cast<char>(below(256)));
           break;
         case 4: {
-          const size_t i = below(std::size(kTokens));
-          s.insert(pos, i == 10 ? std::string(1, '\0') : std::string(kTokens[i]));
+          s.insert(pos, std::string(kTokens[below(std::size(kTokens))]));
           break;
         }
         case 5:
