@@ -77,7 +77,7 @@ int main(int argc, char** argv) {
   cli.add_option("--nbest", nbest, "hypotheses per line (adds an \"nbest\" list when > 1)")->capture_default_str()->check(CLI::Range(1, 256));
   cli.add_flag("--scores", scores, "add the answer's log-probability as \"score\"");
   cli.add_option("--length-penalty", length_penalty, "beams are ranked by score / length^penalty")->capture_default_str();
-  cli.add_option("--max-length", max_length, "longest answer in tokens (default: the checkpoint's)")->check(deca::app::at_least(1));
+  cli.add_option("--max-length", max_length, "longest answer in words (default: the checkpoint's)")->check(deca::app::at_least(1));
   cli.add_option("--batch-tokens", batch_tokens, "token budget per batch (default: the checkpoint's)")->check(deca::app::at_least(1));
   cli.add_option("--device", device, "cpu, cuda or cuda:N")->capture_default_str();
   deca::app::setup_logging(false);

@@ -119,3 +119,21 @@ print("constexpr Composition kCompose[] = {")
 for a, b, c in pairs:
     print(f"    {{0x{a:X}, 0x{b:X}, 0x{c:X}}},")
 print("};")
+
+# revtok's priorities, by the first letter of the general category: letters and
+# marks 7, numbers 5, symbols 3, punctuation 1, separators -1, other -3.
+PRIORITY = {'L': 7, 'M': 7, 'N': 5, 'S': 3, 'P': 1, 'Z': -1, 'C': -3}
+cats, start, prev = [], 0, None
+for cp in range(MAX):
+    p = PRIORITY[unicodedata.category(chr(cp))[0]]
+    if p != prev:
+        if prev is not None:
+            cats.append((start, cp - 1, prev))
+        start, prev = cp, p
+cats.append((start, MAX - 1, prev))
+print("struct PriorityRange { char32_t first, last; signed char priority; };")
+print(f"// {len(cats)} ranges")
+print("constexpr PriorityRange kRevtokPriority[] = {")
+for a, b, p in cats:
+    print(f"    {{0x{a:X}, 0x{b:X}, {p}}},")
+print("};")

@@ -6,9 +6,12 @@
 
 #include "deca/core/error.h"
 #include "deca/data/tokenizer.h"
-#include "deca/text/unicode.h"
 #include <fstream>
+
+#include "deca/data/encoded.h"
 #include "deca/tasks/task.h"
+#include "deca/text/revtok.h"
+#include "deca/text/unicode.h"
 #include "test_support.h"
 
 namespace fs = std::filesystem;
@@ -40,6 +43,143 @@ class TokenizerTest : public ::testing::Test {
   static inline fs::path dir_;
   static inline std::shared_ptr<const deca::Tokenizer> tokenizer_;
 };
+
+// The pieces of `s` that make up the word run of `needle` ("in lisbon" and
+// "(lisbon)" must hold the pieces of "lisbon" contiguously).
+bool has_run(const std::vector<int32_t>& hay, const std::vector<int32_t>& needle) {
+  return std::search(hay.begin(), hay.end(), needle.begin(), needle.end()) != hay.end();
+}
+
+TEST_F(TokenizerTest, SchemeWordsIsTheDefault) {
+  EXPECT_EQ(tokenizer_->scheme(), "words");
+  EXPECT_EQ(deca::TokenizerOptions{}.scheme, "words");
+}
+
+TEST_F(TokenizerTest, AWordIsTheSamePiecesWhereverItAppears) {
+  for (const std::string word : {"lisbon", "house", "1870", "anna", "new york"}) {
+    const auto alone = tokenizer_->encode(word);
+    for (const std::string& context : {"in " + word + " today", "(" + word + ")", "-" + word + "-", "\"" + word + ",\"",
+                                      word + ".", "Was it " + word + "?", "'" + word + "'s"}) {
+      EXPECT_TRUE(has_run(tokenizer_->encode(context), alone)) << word << " in " << context;
+    }
+  }
+}
+
+TEST_F(TokenizerTest, DecodeGivesBackTheTextExactly) {
+  // Spaces of every kind and count, tabs, line breaks, the marks the scheme
+  // itself uses (U+2581, U+E000, U+E001), unseen characters, invalid UTF-8.
+  for (const std::string s : {"", " ", "  ", "a  b", "a   b ", " x", "x ", "\tx\t\ty", "line\nbreak\r\n", "(lisbon)",
+                              "a\xc2\xa0" "b", "\xe2\x96\x81word \xe2\x96\x81", "\xee\x80\x80 \xee\x80\x81x\xee\x80\x81",
+                              "u.s.-based", "?!...", "1,000.5%", "e-mail: a@b.c", "\xff\xfe bad", "東京 タワー"}) {
+    const auto ids = tokenizer_->encode(s);
+    EXPECT_EQ(tokenizer_->decode(ids), deca::text::lower(s)) << "[" << s << "]";
+  }
+}
+
+TEST_F(TokenizerTest, WordEndsCountRevtokTokens) {
+  for (const std::string s : {"The house of Lisbon (1870) was designed by Anna.", "price range: cheap, area: east;",
+                              "a  b", "", "SELECT COUNT City FROM table WHERE Population > 120000"}) {
+    std::vector<uint32_t> ends;
+    const auto ids = tokenizer_->encode(s, &ends);
+    ASSERT_EQ(ends.size(), deca::text::revtok_count(deca::text::lower(s))) << s;
+    if (!ends.empty()) {
+      EXPECT_EQ(ends.back(), ids.size());
+    }
+    for (size_t i = 1; i < ends.size(); ++i) EXPECT_LT(ends[i - 1], ends[i]);
+    // The decoder counts words from the pieces' marks alone.
+    EXPECT_EQ(tokenizer_->count_words(ids), ends.size()) << s;
+  }
+}
+
+TEST_F(TokenizerTest, PiecesShowSpacesAsMarks) {
+  const auto ids = tokenizer_->encode("the house");
+  std::string shown;
+  for (int32_t id : ids) shown += tokenizer_->piece(id);
+  EXPECT_EQ(shown, "\xe2\x96\x81the\xe2\x96\x81\xe2\x96\x81house\xe2\x96\x81");
+}
+
+TEST_F(TokenizerTest, TrainingFilterCountsWords) {
+  deca::Example ex;
+  ex.context = "one two three four five six";
+  ex.question = "q?";
+  ex.answers = {"alpha beta gamma"};
+  deca::EncodeOptions o;
+  o.training = true;
+  o.max_answer_tokens = 3;
+  o.max_context_tokens = 6;
+  auto e = deca::encode({ex}, *tokenizer_, o);
+  EXPECT_EQ(e.size(), 1u);
+  o.max_answer_tokens = 2;  // three words: dropped
+  e = deca::encode({ex}, *tokenizer_, o);
+  EXPECT_EQ(e.dropped_long_answer, 1);
+  o.max_answer_tokens = 3;
+  o.max_context_tokens = 5;  // six words: dropped, unless the task truncates
+  e = deca::encode({ex}, *tokenizer_, o);
+  EXPECT_EQ(e.dropped_long_context, 1);
+  o.truncate_contexts = true;
+  e = deca::encode({ex}, *tokenizer_, o);
+  ASSERT_EQ(e.size(), 1u);
+  EXPECT_EQ(e.truncated_contexts, 1);
+  const std::vector<int32_t> kept(e.context(0), e.context(0) + e.context_len(0));
+  EXPECT_EQ(tokenizer_->decode(kept), "one two three four five");
+  ex.answers = {"This page includes the show Transcript"};
+  o.max_answer_tokens = 50;
+  e = deca::encode({ex}, *tokenizer_, o);
+  EXPECT_EQ(e.dropped_placeholder, 1);
+  EXPECT_TRUE(deca::truncates_training_contexts("cnn_dailymail"));
+  EXPECT_FALSE(deca::truncates_training_contexts("squad"));
+}
+
+TEST_F(TokenizerTest, PiecesSchemeTokenizersStillLoad) {
+  // deca's first tokenizers: SentencePiece over raw text, a sidecar without "scheme".
+  std::vector<std::string> texts = {"the house of lisbon", "a house in lisbon", "houses and more houses"};
+  deca::TokenizerOptions options;
+  options.vocab_size = 300;
+  options.scheme = "pieces";
+  deca::Tokenizer::train(texts, options, dir_ / "old.model", 1);
+  std::ofstream(dir_ / "old.json") << "{\"lowercase\": true}\n";
+  const auto old = deca::Tokenizer::load(dir_ / "old.model");
+  EXPECT_EQ(old->scheme(), "pieces");
+  const auto ids = old->encode("The house (Lisbon)");
+  EXPECT_EQ(old->decode(ids), "the house (lisbon)");
+  std::vector<uint32_t> ends;
+  old->encode("the house", &ends);
+  EXPECT_EQ(ends.size(), old->encode("the house").size());  // every piece is a word
+  std::ofstream(dir_ / "old.json") << "{\"lowercase\": true, \"scheme\": \"morphemes\"}\n";
+  try {
+    deca::Tokenizer::load(dir_ / "old.model");
+    ADD_FAILURE() << "expected an error";
+  } catch (const deca::DataError& e) {
+    EXPECT_NE(std::string(e.what()).find("retrain"), std::string::npos) << e.what();
+  }
+}
+
+// Every context, question and first gold answer of the ten tasks' validation
+// splits in the shared data decodes back to itself (lowercased).
+TEST_F(TokenizerTest, RoundTripOnAllValidationData) {
+  DECA_REQUIRE_SHARED("data");
+  const fs::path root = shared_root / "data";
+  long texts = 0;
+  std::vector<std::string> failures;
+  for (const auto& name : deca::decathlon_tasks()) {
+    const auto task = deca::find_task(name, root);
+    for (const auto& ex : task->read(root, deca::Split::Validation)) {
+      for (const auto* field : {&ex.context, &ex.question}) {
+        ++texts;
+        if (tokenizer_->decode(tokenizer_->encode(*field)) != deca::text::lower(*field))
+          failures.push_back(name + " " + ex.id + ": " + field->substr(0, 80));
+      }
+      for (const auto& a : ex.answers) {
+        ++texts;
+        if (tokenizer_->decode(tokenizer_->encode(a)) != deca::text::lower(a)) failures.push_back(name + " " + ex.id + " answer: " + a);
+      }
+    }
+  }
+  EXPECT_GT(texts, 10000);
+  std::string shown;
+  for (size_t i = 0; i < std::min<size_t>(failures.size(), 20); ++i) shown += "\n  " + failures[i];
+  EXPECT_TRUE(failures.empty()) << failures.size() << " of " << texts << " texts do not round-trip:" << shown;
+}
 
 TEST_F(TokenizerTest, SpecialIdsAndVocabulary) {
   EXPECT_EQ(tokenizer_->pad_id(), 0);

@@ -186,6 +186,7 @@ void validate(const Config& c) {
     fail("batching.size_rule", "must be padded or decanlp");
   if (c.batching.pool_batches < 1) fail("batching.pool_batches", "must be >= 1");
   if (c.tokenizer.model_type != "unigram" && c.tokenizer.model_type != "bpe") fail("tokenizer.model_type", "must be unigram or bpe");
+  if (c.tokenizer.scheme != "words" && c.tokenizer.scheme != "pieces") fail("tokenizer.scheme", "must be words or pieces");
   if (c.tokenizer.vocab_size < 300) fail("tokenizer.vocab_size", "must be >= 300 (256 byte pieces + specials + text)");
   if (c.model.type != "mqan" && c.model.type != "s2s") fail("model.type", "must be mqan or s2s");
   if (c.model.dimension <= 0 || c.model.dimension % 2) fail("model.dimension", "must be a positive even number");

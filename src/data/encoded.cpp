@@ -7,13 +7,14 @@
 #include "deca/core/error.h"
 #include "deca/core/io.h"
 #include "deca/core/sha1.h"
+#include "deca/text/unicode.h"
 
 namespace fs = std::filesystem;
 
 namespace deca {
 namespace {
 
-constexpr char kMagic[] = "DECA-CACHE-2\n";
+constexpr char kMagic[] = "DECA-CACHE-3\n";
 constexpr size_t kMagicLen = sizeof(kMagic) - 1;
 
 template <class T>
@@ -58,6 +59,10 @@ std::string serialize(const EncodedSplit& e, const std::string& key) {
   put(out, e.truncated_contexts);
   put(out, e.truncated_questions);
   put(out, e.dropped);
+  put(out, e.dropped_long_answer);
+  put(out, e.dropped_long_context);
+  put(out, e.dropped_empty);
+  put(out, e.dropped_placeholder);
   put_vector(out, e.source);
   put_vector(out, e.spans);
   put_vector(out, e.ids);
@@ -72,7 +77,9 @@ std::string deserialize(const std::string& bytes, const std::string& key, Encode
   const std::string_view body(bytes.data(), bytes.size() - 40);
   if (sha1_hex(body) != std::string_view(bytes).substr(bytes.size() - 40)) return "corrupt (checksum differs)";
   Reader r(body.substr(kMagicLen + key.size()));
-  if (!r.get(e->truncated_contexts) || !r.get(e->truncated_questions) || !r.get(e->dropped) || !r.get_vector(e->source) ||
+  if (!r.get(e->truncated_contexts) || !r.get(e->truncated_questions) || !r.get(e->dropped) ||
+      !r.get(e->dropped_long_answer) || !r.get(e->dropped_long_context) || !r.get(e->dropped_empty) ||
+      !r.get(e->dropped_placeholder) || !r.get_vector(e->source) ||
       !r.get_vector(e->spans) || !r.get_vector(e->ids))
     return "corrupt (truncated)";
   if (e->spans.size() != 3 * e->source.size()) return "corrupt (inconsistent sizes)";
@@ -81,29 +88,56 @@ std::string deserialize(const std::string& bytes, const std::string& key, Encode
   return {};
 }
 
-void append(EncodedSplit& e, const std::vector<int32_t>& ids, size_t limit) {
-  const size_t n = std::min(ids.size(), limit);
+void append(EncodedSplit& e, const std::vector<int32_t>& ids, size_t pieces) {
+  const size_t n = std::min(ids.size(), pieces);
   e.spans.push_back({e.ids.size(), static_cast<uint32_t>(n)});
   e.ids.insert(e.ids.end(), ids.begin(), ids.begin() + static_cast<long>(n));
 }
 
+// The pieces that hold the first `words` words.
+size_t pieces_of_words(const std::vector<int32_t>& ids, const std::vector<uint32_t>& word_ends, long words) {
+  return static_cast<long>(word_ends.size()) > words ? word_ends[static_cast<size_t>(words) - 1] : ids.size();
+}
+
+bool is_placeholder_summary(const std::string& answer) {
+  return text::lower(answer).find("this page includes the show") != std::string::npos;
+}
+
 }  // namespace
+
+bool truncates_training_contexts(const std::string& task_name) {
+  return task_name.find("cnn") != std::string::npos || task_name.find("dailymail") != std::string::npos;
+}
 
 EncodedSplit encode(const std::vector<Example>& examples, const Tokenizer& tokenizer, const EncodeOptions& options) {
   EncodedSplit e;
+  std::vector<uint32_t> context_ends, question_ends, answer_ends;
   for (size_t i = 0; i < examples.size(); ++i) {
     const auto& ex = examples[i];
-    auto context = tokenizer.encode(ex.context);
-    auto question = tokenizer.encode(ex.question);
-    auto answer = tokenizer.encode(ex.answer());
-    if (options.training && (context.empty() || answer.empty() || static_cast<long>(answer.size()) > options.max_answer_tokens)) {
-      ++e.dropped;
-      continue;
+    const auto context = tokenizer.encode(ex.context, &context_ends);
+    const auto question = tokenizer.encode(ex.question, &question_ends);
+    const auto answer = tokenizer.encode(ex.answer(), &answer_ends);
+    const long context_words = static_cast<long>(context_ends.size());
+    if (options.training) {
+      long* reason = nullptr;
+      if (static_cast<long>(answer_ends.size()) > options.max_answer_tokens)
+        reason = &e.dropped_long_answer;
+      else if (!options.truncate_contexts && context_words > options.max_context_tokens)
+        reason = &e.dropped_long_context;
+      else if (context.empty() || answer.empty())
+        reason = &e.dropped_empty;
+      else if (is_placeholder_summary(ex.answer()))
+        reason = &e.dropped_placeholder;
+      if (reason) {
+        ++*reason;
+        ++e.dropped;
+        continue;
+      }
     }
-    if (static_cast<long>(context.size()) > options.max_context_tokens) ++e.truncated_contexts;
-    if (static_cast<long>(question.size()) > options.max_question_tokens) ++e.truncated_questions;
-    append(e, context, static_cast<size_t>(options.max_context_tokens));
-    append(e, question, static_cast<size_t>(options.max_question_tokens));
+    if (context_words > options.max_context_tokens) ++e.truncated_contexts;
+    if (static_cast<long>(question_ends.size()) > options.max_question_tokens) ++e.truncated_questions;
+    append(e, context, pieces_of_words(context, context_ends, options.max_context_tokens));
+    append(e, question, pieces_of_words(question, question_ends, options.max_question_tokens));
     append(e, answer, answer.size());
     e.source.push_back(static_cast<uint32_t>(i));
   }
@@ -112,10 +146,11 @@ EncodedSplit encode(const std::vector<Example>& examples, const Tokenizer& token
 
 std::string cache_key(const std::vector<Example>& examples, const Tokenizer& tokenizer, const EncodeOptions& options) {
   Sha1 h;
-  h.update("deca-encoded-v2");
+  h.update("deca-encoded-v3");
   h.update(tokenizer.fingerprint());
   const std::string opts = std::to_string(options.max_context_tokens) + "/" + std::to_string(options.max_question_tokens) +
-                           "/" + std::to_string(options.max_answer_tokens) + "/" + (options.training ? "train" : "eval");
+                           "/" + std::to_string(options.max_answer_tokens) + "/" + (options.training ? "train" : "eval") +
+                           (options.truncate_contexts ? "/truncate" : "");
   h.update(opts);
   const char sep = '\x1f';
   for (const auto& ex : examples) {

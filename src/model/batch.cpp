@@ -7,31 +7,31 @@ Batch make_batch(const EncodedSplit& data, const std::vector<uint32_t>& rows, co
                  const torch::Device& device, bool with_answers) {
   if (rows.empty()) throw Error("make_batch: empty batch");
   const int64_t b = static_cast<int64_t>(rows.size());
-  int64_t m = 1, n = 1, t = 1;
+  // Contexts and questions are framed as decaNLP frames them, <init> ... <eos>,
+  // so that the pointer can copy the end of the sequence as well as its words.
+  int64_t m = 2, n = 2, t = 1;
   for (uint32_t r : rows) {
-    m = std::max<int64_t>(m, data.context_len(r));
-    n = std::max<int64_t>(n, data.question_len(r));
+    m = std::max<int64_t>(m, data.context_len(r) + 2);
+    n = std::max<int64_t>(n, data.question_len(r) + 2);
     t = std::max<int64_t>(t, data.answer_len(r) + 1);
   }
   auto i64 = torch::TensorOptions().dtype(torch::kInt64);
   auto context = torch::full({b, m}, vocab.pad, i64), question = torch::full({b, n}, vocab.pad, i64);
   auto clen = torch::empty({b}, i64), qlen = torch::empty({b}, i64);
+  auto frame = [&](auto row, const int32_t* p, int64_t len) {
+    row[0] = vocab.bos;
+    for (int64_t k = 0; k < len; ++k) row[k + 1] = p[k];
+    row[len + 1] = vocab.eos;
+    return len + 2;
+  };
   auto c = context.accessor<int64_t, 2>(), q = question.accessor<int64_t, 2>();
   auto cl = clen.accessor<int64_t, 1>(), ql = qlen.accessor<int64_t, 1>();
   Batch batch;
   for (int64_t i = 0; i < b; ++i) {
     const uint32_t r = rows[static_cast<size_t>(i)];
-    // An empty field still gets one token (eos) so every sequence has a length.
-    const int32_t* cp = data.context(r);
-    const int64_t lc = data.context_len(r), lq = data.question_len(r);
-    for (int64_t k = 0; k < lc; ++k) c[i][k] = cp[k];
-    if (lc == 0) c[i][0] = vocab.eos;
-    const int32_t* qp = data.question(r);
-    for (int64_t k = 0; k < lq; ++k) q[i][k] = qp[k];
-    if (lq == 0) q[i][0] = vocab.eos;
-    cl[i] = std::max<int64_t>(lc, 1);
-    ql[i] = std::max<int64_t>(lq, 1);
-    batch.input_tokens += lc + lq;
+    cl[i] = frame(c[i], data.context(r), data.context_len(r));
+    ql[i] = frame(q[i], data.question(r), data.question_len(r));
+    batch.input_tokens += cl[i] + ql[i];
   }
   batch.context = context.to(device);
   batch.question = question.to(device);

@@ -29,12 +29,14 @@ std::vector<std::vector<Hypothesis>> decode(Seq2Seq& model, const Batch& batch, 
   }
   std::vector<std::vector<int32_t>> tokens(static_cast<size_t>(rows * k));
   std::vector<double> scores(static_cast<size_t>(rows * k), 0.0);
+  std::vector<int64_t> words(static_cast<size_t>(rows * k), 0);
   for (int64_t r = 0; r < rows; ++r)
     for (int64_t b = 1; b < k; ++b) scores[static_cast<size_t>(r * k + b)] = -std::numeric_limits<double>::infinity();
   std::vector<std::vector<Hypothesis>> finished(static_cast<size_t>(rows));
   auto previous = torch::full({rows * k}, vocab.bos, torch::kInt64).to(device);
 
-  for (int64_t t = 0; t < options.max_length && !alive.empty(); ++t) {
+  const int64_t max_steps = options.max_steps();
+  for (int64_t t = 0; t < max_steps && !alive.empty(); ++t) {
     stop::check();  // a stop signal ends decoding within one step
     const int64_t n = static_cast<int64_t>(alive.size());
     auto logp = model.step(*state, previous).to(torch::kCPU).to(torch::kFloat64);  // (n*k, V)
@@ -45,11 +47,12 @@ std::vector<std::vector<Hypothesis>> decode(Seq2Seq& model, const Batch& batch, 
     auto ts = top_scores.accessor<double, 2>();
     auto ti = top_index.accessor<int64_t, 2>();
     const int64_t vsize = logp.size(1);
-    const bool last = t + 1 == options.max_length;
+    const bool last = t + 1 == max_steps;
 
     std::vector<int64_t> keep_rows, next_alive;
     std::vector<std::vector<int32_t>> next_tokens;
     std::vector<double> next_scores;
+    std::vector<int64_t> next_words;
     std::vector<int64_t> next_prev;
     for (int64_t i = 0; i < n; ++i) {
       const int64_t row = alive[static_cast<size_t>(i)];
@@ -60,8 +63,11 @@ std::vector<std::vector<Hypothesis>> decode(Seq2Seq& model, const Batch& batch, 
         if (!std::isfinite(s)) break;
         const int64_t beam = ti[i][j] / vsize, token = ti[i][j] % vsize;
         const auto& prefix = tokens[static_cast<size_t>(i * k + beam)];
-        if (token == vocab.eos) {
-          // An end only counts among the k best candidates (as fairseq).
+        const bool too_long = words[static_cast<size_t>(i * k + beam)] == options.max_length &&
+                              vocab.new_word(prefix.empty() ? -1 : prefix.back(), static_cast<int32_t>(token));
+        if (token == vocab.eos || too_long) {
+          // An end only counts among the k best candidates (as fairseq). A
+          // piece that would begin one word too many ends the hypothesis too.
           if (j < k) done.push_back({prefix, s, normalize(s, prefix.size() + 1)});
           continue;
         }
@@ -87,6 +93,8 @@ std::vector<std::vector<Hypothesis>> decode(Seq2Seq& model, const Batch& batch, 
         const int64_t beam = ti[i][j] / vsize, token = ti[i][j] % vsize;
         keep_rows.push_back(i * k + beam);
         auto prefix = tokens[static_cast<size_t>(i * k + beam)];
+        next_words.push_back(words[static_cast<size_t>(i * k + beam)] +
+                             (vocab.new_word(prefix.empty() ? -1 : prefix.back(), static_cast<int32_t>(token)) ? 1 : 0));
         prefix.push_back(static_cast<int32_t>(token));
         next_tokens.push_back(std::move(prefix));
         next_scores.push_back(p < static_cast<int64_t>(picks.size()) ? ts[i][j] : -std::numeric_limits<double>::infinity());
@@ -98,6 +106,7 @@ std::vector<std::vector<Hypothesis>> decode(Seq2Seq& model, const Batch& batch, 
     state->select(torch::tensor(keep_rows, torch::kInt64).to(device));
     tokens = std::move(next_tokens);
     scores = std::move(next_scores);
+    words = std::move(next_words);
     previous = torch::tensor(next_prev, torch::kInt64).to(device);
   }
   for (auto& done : finished) {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <iterator>
 
 namespace deca::text {
 namespace {
@@ -127,6 +128,16 @@ std::string encode_utf8(std::u32string_view s) {
 bool is_space(char32_t cp) {
   if (cp < 0x80) return cp == ' ' || (cp >= 0x09 && cp <= 0x0D) || (cp >= 0x1C && cp <= 0x1F);
   return in_ranges(kSpace, cp);
+}
+
+int revtok_priority(char32_t cp) {
+  if (cp < 0x80) {
+    if ((cp >= 'a' && cp <= 'z') || (cp >= 'A' && cp <= 'Z')) return 7;
+    if (cp >= '0' && cp <= '9') return 5;
+  }
+  auto it = std::upper_bound(std::begin(kRevtokPriority), std::end(kRevtokPriority), cp,
+                             [](char32_t c, const PriorityRange& r) { return c < r.first; });
+  return it == std::begin(kRevtokPriority) ? -3 : std::prev(it)->priority;
 }
 
 bool is_word(char32_t cp) {

@@ -18,10 +18,7 @@ std::vector<Example> read_split(const Task& task, const Config& config, Split sp
   return examples;
 }
 
-std::shared_ptr<const Tokenizer> prepare_tokenizer(const Config& config, const std::vector<std::string>& tasks,
-                                                   const std::filesystem::path& model_file) {
-  if (!config.tokenizer.model.empty()) return Tokenizer::load(config.tokenizer.model);
-  if (std::filesystem::exists(model_file)) return Tokenizer::load(model_file);
+void train_tokenizer(const Config& config, const std::vector<std::string>& tasks, const std::filesystem::path& model_file) {
   std::vector<std::string> texts;
   for (const auto& name : tasks) {
     const auto task = find_task(name, config.data.data_root);
@@ -31,9 +28,16 @@ std::shared_ptr<const Tokenizer> prepare_tokenizer(const Config& config, const s
       for (const auto& a : ex.answers) texts.push_back(a);
     }
   }
-  log::info("training a {} tokenizer of {} pieces on {} texts", config.tokenizer.model_type, config.tokenizer.vocab_size,
-               texts.size());
+  log::info("training a {} tokenizer (scheme {}) of {} pieces on {} texts", config.tokenizer.model_type,
+            config.tokenizer.scheme, config.tokenizer.vocab_size, texts.size());
   Tokenizer::train(texts, config.tokenizer, model_file, static_cast<unsigned int>(config.training.seed));
+}
+
+std::shared_ptr<const Tokenizer> prepare_tokenizer(const Config& config, const std::vector<std::string>& tasks,
+                                                   const std::filesystem::path& model_file) {
+  if (!config.tokenizer.model.empty()) return Tokenizer::load(config.tokenizer.model);
+  if (std::filesystem::exists(model_file)) return Tokenizer::load(model_file);
+  train_tokenizer(config, tasks, model_file);
   return Tokenizer::load(model_file);
 }
 
@@ -66,6 +70,19 @@ TaskResult score_task(const Task& task, const std::vector<std::string>& predicti
   return r;
 }
 
+namespace {
+
+std::string fmt_dropped(const EncodedSplit& e) {
+  std::string s = ", " + std::to_string(e.dropped) + " dropped (";
+  const char* sep = "";
+  for (auto [n, why] : {std::pair{e.dropped_long_answer, "answer too long"}, {e.dropped_long_context, "context too long"},
+                        {e.dropped_empty, "empty"}, {e.dropped_placeholder, "placeholder summary"}})
+    if (n) s += sep + std::to_string(n) + " " + why, sep = ", ";
+  return s + ")";
+}
+
+}  // namespace
+
 std::vector<TaskSplit> load_splits(const Config& config, const std::vector<std::string>& tasks, Split split,
                                    const Tokenizer& tokenizer, const std::filesystem::path& cache_dir) {
   std::vector<TaskSplit> out;
@@ -74,12 +91,13 @@ std::vector<TaskSplit> load_splits(const Config& config, const std::vector<std::
     ts.task = find_task(name, config.data.data_root);
     ts.split = split;
     ts.examples = read_split(*ts.task, config, split, &ts.skipped);
-    const auto options = EncodeOptions::from(config.data, split == Split::Train);
+    const auto options = EncodeOptions::from(config.data, split == Split::Train, truncates_training_contexts(name));
     bool hit = false;
     ts.encoded = encode_cached(ts.examples, tokenizer, options, cache_dir,
                                name + "." + to_string(split), &hit);
-    log::info("{} {}: {} examples{}{}{} ({})", name, to_string(split), ts.encoded.size(),
-                 ts.encoded.dropped ? ", " + std::to_string(ts.encoded.dropped) + " dropped (answer too long or empty)" : "",
+    const auto& enc = ts.encoded;
+    log::info("{} {}: {} examples{}{}{} ({})", name, to_string(split), enc.size(),
+                 enc.dropped ? fmt_dropped(enc) : "",
                  ts.encoded.truncated_contexts ? ", " + std::to_string(ts.encoded.truncated_contexts) + " contexts truncated" : "",
                  ts.encoded.truncated_questions ? ", " + std::to_string(ts.encoded.truncated_questions) + " questions truncated" : "",
                  hit ? "cached" : "tokenized");

@@ -18,6 +18,7 @@
 #include "deca/model/safetensors.h"
 #include "deca/text/unicode.h"
 #include "deca/train/checkpoint.h"
+#include "deca/train/embeddings.h"
 #include "deca/train/pipeline.h"
 #include "deca/train/predict.h"
 
@@ -37,39 +38,6 @@ std::string hms(double seconds) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%02ld:%02ld:%02ld", s / 3600, (s / 60) % 60, s % 60);
   return buf;
-}
-
-// Initialises the embedding rows of the pieces a GloVe-format file covers.
-void init_embeddings(model::Seq2Seq& m, const Tokenizer& tok, const fs::path& file, long dim) {
-  require_file(file, "a GloVe-format text file: one word and its vector per line");
-  std::map<std::string, std::vector<int32_t>> wanted;
-  for (int32_t id = 0; id < tok.vocab_size(); ++id) {
-    std::string p = tok.piece(id);
-    const std::string marker = "\xe2\x96\x81";  // SentencePiece's word-start mark
-    if (p.rfind(marker, 0) == 0) p = p.substr(marker.size());
-    if (!p.empty()) wanted[p].push_back(id);
-  }
-  torch::Tensor weight;
-  for (auto& p : m.named_parameters())
-    if (p.key() == "embedding.weight") weight = p.value();
-  torch::NoGradGuard no_grad;
-  long covered = 0;
-  for_each_line(file, [&](std::string_view line, long n) {
-    const auto fields = text::split_ws(line);
-    if (fields.size() < 2) return;
-    auto it = wanted.find(fields[0]);
-    if (it == wanted.end()) return;
-    if (static_cast<long>(fields.size()) - 1 != dim)
-      throw DataError::at(file.string(), n, "vector of " + std::to_string(fields.size() - 1) +
-                                                " numbers; model.embedding_dim is " + std::to_string(dim));
-    std::vector<float> v;
-    for (size_t i = 1; i < fields.size(); ++i) v.push_back(std::strtof(fields[i].c_str(), nullptr));
-    auto row = torch::tensor(v);
-    for (int32_t id : it->second) weight[id].copy_(row);
-    covered += static_cast<long>(it->second.size());
-    wanted.erase(it);
-  });
-  deca::log::info("embeddings: {} of {} pieces initialised from {}", covered, tok.vocab_size(), file.string());
 }
 
 // Refuses to start a new run over an old one (unless told to start over) and
@@ -360,6 +328,7 @@ Trainer::Trainer(Config config, TrainerOptions options) : impl_(std::make_unique
   I.net = model::make_model(I.config.model, I.vocab);
   if (!I.config.model.embeddings_file.empty() && !options.resume)
     init_embeddings(*I.net, *I.tokenizer, I.config.model.embeddings_file, I.config.model.embedding_dim);
+  if (I.config.model.freeze_embeddings) freeze_embeddings(*I.net);
   I.net->to(I.device);
   const auto& t = I.config.training;
   I.optimizer = std::make_unique<torch::optim::Adam>(

@@ -4,9 +4,12 @@
 #include "deca/core/error.h"
 #include "deca/core/io.h"
 #include "deca/core/safetensors_format.h"
+#include "deca/data/tokenizer.h"
 #include "deca/metrics/metrics.h"
 #include "deca/tasks/jsonl.h"
 #include "deca/tasks/task.h"
+#include "deca/text/revtok.h"
+#include "deca/text/unicode.h"
 
 namespace fs = std::filesystem;
 
@@ -145,6 +148,29 @@ std::vector<Target> all_targets(const fs::path& sample_root, const fs::path& con
     metrics::rouge(p, g);
   };
   out.push_back(text_metrics);
+
+  // The tokenizer must give back any text exactly: a difference is a finding.
+  Target tok;
+  tok.name = "tokenizer";
+  tok.seeds = {"The house of Lisbon (1870) was designed by Anna.", "a  b\t\tc \xe2\x96\x81x\xee\x80\x80 y",
+               "price range: cheap, area: east; phone, postcode"};
+  std::vector<std::string> texts;
+  for (const auto& name : decathlon_tasks())
+    for (const auto& ex : find_task(name, root)->read(root, Split::Train)) texts.push_back(ex.context);
+  TokenizerOptions options;
+  options.vocab_size = 400;
+  Tokenizer::train(texts, options, work_dir / "fuzz-tokenizer.model", 1);
+  std::shared_ptr<const Tokenizer> tokenizer = Tokenizer::load(work_dir / "fuzz-tokenizer.model");
+  tok.run = [tokenizer](std::string_view text) {
+    const auto tokens = text::revtok_tokenize(text);
+    if (text::revtok_detokenize(tokens) != text || text::revtok_count(text) != tokens.size())
+      throw std::logic_error("revtok does not round-trip");
+    std::vector<uint32_t> ends;
+    const auto ids = tokenizer->encode(text, &ends);
+    if (tokenizer->decode(ids) != text::lower(text)) throw std::logic_error("the tokenizer does not round-trip");
+    if (ends.size() != text::revtok_count(text::lower(text))) throw std::logic_error("word ends differ from revtok");
+  };
+  out.push_back(tok);
   return out;
 }
 

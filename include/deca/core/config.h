@@ -17,17 +17,17 @@ struct DataOptions {
   std::string data_root = "data/sample";  // folder with the tasks' original files (decaNLP's layout)
   bool skip_bad_records = false;          // skip and count malformed records instead of failing
   std::string cache_dir;                  // tokenized-data cache; empty: <output>/cache
-  long max_context_tokens = 400;          // longer contexts are truncated (tokenizer pieces)
-  long max_question_tokens = 100;         // longer questions are truncated
-  long max_answer_tokens = 50;            // training examples with longer answers are dropped
+  long max_context_tokens = 400;          // words (revtok tokens, decaNLP's unit); see EncodeOptions
+  long max_question_tokens = 100;         // longer questions are truncated (words)
+  long max_answer_tokens = 50;            // training examples with longer answers are dropped (words)
   long subsample = 0;                     // read at most this many examples per split (0: all)
   template <class V> void fields(V& v) {
     v("data_root", data_root, "folder with the tasks' original files");
     v("skip_bad_records", skip_bad_records, "skip and count malformed records instead of failing");
     v("cache_dir", cache_dir, "tokenized-data cache folder (empty: <output>/cache)");
-    v("max_context_tokens", max_context_tokens, "contexts are truncated to this many tokens");
-    v("max_question_tokens", max_question_tokens, "questions are truncated to this many tokens");
-    v("max_answer_tokens", max_answer_tokens, "training examples with longer answers are dropped");
+    v("max_context_tokens", max_context_tokens, "words (revtok tokens): longer training contexts drop the example (CNN/DailyMail: truncated), longer evaluation contexts are truncated");
+    v("max_question_tokens", max_question_tokens, "questions are truncated to this many words");
+    v("max_answer_tokens", max_answer_tokens, "training examples with answers of more words are dropped");
     v("subsample", subsample, "at most this many examples per split, the first ones (0: all)");
   }
 };
@@ -35,14 +35,16 @@ struct DataOptions {
 struct TokenizerOptions {
   std::string model;                   // an existing SentencePiece model; empty: train one
   long vocab_size = 16000;             // pieces, including byte fallback and specials
-  std::string model_type = "unigram";  // unigram or bpe
+  std::string model_type = "bpe";      // bpe or unigram (see docs/decisions.md: unigram seeding never proposes a marked whole word)
+  std::string scheme = "words";        // words: revtok words, each segmented on its own; pieces: SentencePiece on raw text
   bool lowercase = true;               // lowercase all text first (decaNLP does)
   double character_coverage = 0.9995;  // share of characters covered by pieces; the rest fall back to bytes
   long max_sentences = 1000000;        // training sentences sampled at most
   template <class V> void fields(V& v) {
     v("model", model, "existing SentencePiece model file; empty: train one on the training splits");
     v("vocab_size", vocab_size, "vocabulary size (pieces, byte fallback and specials included)");
-    v("model_type", model_type, "unigram or bpe");
+    v("model_type", model_type, "bpe or unigram (scheme words: bpe, whose pieces are about 1.1 per word; unigram about 1.9)");
+    v("scheme", scheme, "words (revtok words, each segmented into pieces on its own: copyable) or pieces (SentencePiece on raw text)");
     v("lowercase", lowercase, "lowercase every text before tokenizing");
     v("character_coverage", character_coverage, "character coverage of the pieces");
     v("max_sentences", max_sentences, "at most this many training sentences");
@@ -86,7 +88,8 @@ struct ModelOptions {
   std::string type = "mqan";      // mqan or s2s (the paper's pointer-generator baseline)
   long dimension = 200;            // d: every layer's width
   long embedding_dim = 200;        // trainable embedding width (projected to d)
-  std::string embeddings_file;     // optional GloVe-format vectors for the pieces they cover
+  std::string embeddings_file;     // optional pretrained vectors (see train/embeddings.h)
+  bool freeze_embeddings = false;
   long rnn_layers = 1;
   long transformer_layers = 2;
   long transformer_hidden = 150;
@@ -97,13 +100,14 @@ struct ModelOptions {
     v("type", type, "mqan or s2s");
     v("dimension", dimension, "model dimension d");
     v("embedding_dim", embedding_dim, "width of the trainable embeddings");
-    v("embeddings_file", embeddings_file, "GloVe-format text file to initialise embeddings of the pieces it covers");
+    v("embeddings_file", embeddings_file, "GloVe or word2vec/fastText text vectors (width embedding_dim) for the units they cover");
+    v("freeze_embeddings", freeze_embeddings, "do not train the embedding table (decaNLP freezes its pretrained vectors)");
     v("rnn_layers", rnn_layers, "LSTM layers");
     v("transformer_layers", transformer_layers, "self-attention layers");
     v("transformer_hidden", transformer_hidden, "feed-forward width of the transformer layers");
     v("transformer_heads", transformer_heads, "attention heads");
     v("dropout", dropout, "dropout ratio");
-    v("max_output_length", max_output_length, "decoding steps at most");
+    v("max_output_length", max_output_length, "answer words at most when decoding (revtok tokens, decaNLP's unit)");
   }
 };
 

@@ -24,7 +24,11 @@ struct EncodedSplit {
   std::vector<uint32_t> source;    // index of each encoded example in the reader's output
   long truncated_contexts = 0;     // contexts cut to max_context_tokens
   long truncated_questions = 0;    // questions cut to max_question_tokens
-  long dropped = 0;                // training examples dropped (answer too long, empty context or answer)
+  long dropped = 0;                // training examples dropped, the sum of the four reasons below
+  long dropped_long_answer = 0;     // answer longer than max_answer_tokens words
+  long dropped_long_context = 0;    // context longer than max_context_tokens words (unless the task truncates)
+  long dropped_empty = 0;           // empty context or answer
+  long dropped_placeholder = 0;     // CNN Student News placeholder summary ("This page includes the show ...")
 
   size_t size() const { return source.size(); }
   const int32_t* context(size_t i) const { return ids.data() + spans[3 * i].offset; }
@@ -35,15 +39,27 @@ struct EncodedSplit {
   uint32_t answer_len(size_t i) const { return spans[3 * i + 2].length; }
 };
 
+// Lengths count words (the tokenizer's word_ends; revtok tokens as decaNLP
+// counts them), and a field is cut at a word boundary.
 struct EncodeOptions {
   long max_context_tokens = 400;
   long max_question_tokens = 100;
   long max_answer_tokens = 50;
-  bool training = false;  // drop long-answer and empty examples (as decaNLP's training filter)
-  static EncodeOptions from(const DataOptions& d, bool training) {
-    return {d.max_context_tokens, d.max_question_tokens, d.max_answer_tokens, training};
+  // decaNLP's training filter (reference §1.6): drop examples whose answer is
+  // longer than max_answer_tokens, whose context is longer than
+  // max_context_tokens (unless truncate_contexts), whose context or answer is
+  // empty, or whose answer is a CNN Student News placeholder. Without it
+  // (validation, prediction) nothing is dropped and long contexts are truncated.
+  bool training = false;
+  bool truncate_contexts = false;  // training: cut long contexts instead of dropping them (decaNLP: CNN/DailyMail)
+  static EncodeOptions from(const DataOptions& d, bool training, bool truncate_contexts = false) {
+    return {d.max_context_tokens, d.max_question_tokens, d.max_answer_tokens, training, truncate_contexts};
   }
 };
+
+// Whether decaNLP truncates the contexts of this task's training examples
+// rather than dropping the long ones ('cnn' or 'dailymail' in the task name).
+bool truncates_training_contexts(const std::string& task_name);
 
 // Tokenizes `examples`.
 EncodedSplit encode(const std::vector<Example>& examples, const Tokenizer& tokenizer, const EncodeOptions& options);

@@ -18,7 +18,9 @@ struct DecodeOptions {
   int64_t beam = 1;             // 1 = greedy
   int64_t nbest = 1;            // hypotheses returned per example (<= beam)
   double length_penalty = 1.0;  // 0: raw sum of log-probabilities
-  int64_t max_length = 100;
+  int64_t max_length = 100;     // words (Vocabulary::word_marks) per hypothesis, <eos> not counted
+  // Decoding steps (pieces) at most: a bound for a model that never ends a word.
+  int64_t max_steps() const { return 8 * max_length + 8; }
 };
 
 // One list of hypotheses (best first) per batch row.

@@ -18,6 +18,13 @@ struct Vocabulary {
   int64_t size = 0, pad = 0, bos = 2, eos = 3;
   // s2s: the pieces of "Context:" and "Question:" that frame its single input.
   std::vector<int32_t> context_marker, question_marker;
+  // Per id, bit 0: the piece begins a word, bit 1: it ends one (the tokenizer's
+  // marks); empty: every piece is a word. The decoder's length cap counts words.
+  std::vector<uint8_t> word_marks;
+  bool new_word(int32_t previous, int32_t id) const {  // previous < 0: at the start
+    if (previous < 0 || word_marks.empty()) return true;
+    return (word_marks[static_cast<size_t>(id)] & 1) || (word_marks[static_cast<size_t>(previous)] & 2);
+  }
 };
 
 // One batch as tensors on the model's device. Answers: `answer_in` is

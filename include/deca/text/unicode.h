@@ -18,6 +18,9 @@ bool valid_utf8(std::string_view s);
 
 bool is_space(char32_t cp);  // str.isspace()
 bool is_word(char32_t cp);   // re's \w: str.isalnum() or '_'
+// revtok's character class, from the general category's first letter:
+// L and M 7, N 5, S 3, P 1, Z -1, C (and unassigned) -3.
+int revtok_priority(char32_t cp);
 
 std::string lower(std::string_view s);  // str.lower()
 std::u32string lower(std::u32string_view s);

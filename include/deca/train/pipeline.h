@@ -27,6 +27,10 @@ struct TaskSplit {
 // Reads a split of a task under the config's data options (errors or skips bad records).
 std::vector<Example> read_split(const Task& task, const Config& config, Split split, long* skipped = nullptr);
 
+// Trains the tokenizer that config.tokenizer describes on the training splits
+// of `tasks` (contexts, questions and every gold answer) and writes `model_file`.
+void train_tokenizer(const Config& config, const std::vector<std::string>& tasks, const std::filesystem::path& model_file);
+
 // The tokenizer of a run: config.tokenizer.model if set, else `model_file` if
 // it exists, else one trained on the training splits of `tasks` and written to `model_file`.
 std::shared_ptr<const Tokenizer> prepare_tokenizer(const Config& config, const std::vector<std::string>& tasks,
