@@ -153,3 +153,27 @@ TEST_F(DecodeTest, BatchingDoesNotChangeAnswersOrOrder) {
 }
 
 }  // namespace
+
+namespace {
+
+// The decoder's cap counts words (the tokenizer's revtok tokens), not pieces.
+TEST_F(DecodeTest, TheLengthCapCountsWords) {
+  for (int64_t beam : {1, 3}) {
+    deca::model::DecodeOptions o;
+    o.beam = beam;
+    o.max_length = 2;
+    const auto p = run(o);
+    size_t longest = 0;
+    for (const auto& hyps : p.nbest) {
+      ASSERT_FALSE(hyps.empty());
+      for (const auto& h : hyps) {
+        EXPECT_LE(loaded_->tokenizer->count_words(h.tokens), 2u) << loaded_->tokenizer->decode(h.tokens);
+        EXPECT_LE(static_cast<int64_t>(h.tokens.size()), o.max_steps());
+        longest = std::max(longest, loaded_->tokenizer->count_words(h.tokens));
+      }
+    }
+    EXPECT_GE(longest, 1u);
+  }
+}
+
+}  // namespace
