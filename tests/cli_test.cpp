@@ -1,4 +1,5 @@
 // The executables from the outside: exit codes, stdout formats, error messages.
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <random>
@@ -38,6 +39,38 @@ TEST_F(Cli, ExportWritesOneObjectPerExample) {
   const auto bad = sh(bin("deca-data") + " export --data-root " + sample_ + " --task nosuch --split test");
   EXPECT_EQ(bad.code, 2);
   EXPECT_NE(bad.out.find("unknown task \"nosuch\""), std::string::npos) << bad.out;
+}
+
+// deca-data tokenizer / encode / decode: the config's tokenizer, one JSON line
+// per text line, the text back exactly; a bad line is named and still answered.
+TEST_F(Cli, TokenizerEncodeDecodeRoundTrip) {
+  const std::string model = (dir_ / "tok.model").string(), config = (deca::testing::source_dir() / "configs" / "quickstart.json").string();
+  auto r = sh(bin("deca-data") + " tokenizer --config " + config + " --data-root " + sample_ + " --set tokenizer.vocab_size=600 --output " + model);
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_TRUE(fs::exists(dir_ / "tok.json"));
+  {
+    std::ofstream(dir_ / "texts.txt") << "The Louvre (Paris) opened in 1793.\n\nprice range: cheap,  area: east\n";
+  }
+  r = sh(bin("deca-data") + " encode --tokenizer " + model + " --input " + (dir_ / "texts.txt").string() + " > " + (dir_ / "enc.jsonl").string());
+  ASSERT_EQ(r.code, 0) << r.out;
+  std::vector<nlohmann::json> lines;
+  deca::for_each_line(dir_ / "enc.jsonl", [&](std::string_view line, long) { lines.push_back(nlohmann::json::parse(line)); });
+  ASSERT_EQ(lines.size(), 3u);
+  EXPECT_EQ(lines[0]["pieces"].size(), lines[0]["ids"].size());
+  EXPECT_TRUE(lines[1]["ids"].empty());
+  r = sh("cat " + (dir_ / "enc.jsonl").string() + " | " + bin("deca-data") + " decode --tokenizer " + model + " --input -");
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_EQ(r.out, "the louvre (paris) opened in 1793.\n\nprice range: cheap,  area: east\n");
+  {
+    std::ofstream(dir_ / "bad.jsonl") << "{\"ids\": [5]}\n{\"ids\": [99999]}\nnot json\n";
+  }
+  r = sh(bin("deca-data") + " decode --tokenizer " + model + " --input " + (dir_ / "bad.jsonl").string() + " 2>" + (dir_ / "err.txt").string());
+  EXPECT_EQ(r.code, 1);
+  EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 3) << r.out;  // one line per input line
+  const std::string err = deca::read_file(dir_ / "err.txt");
+  EXPECT_NE(err.find("bad.jsonl:2"), std::string::npos) << err;
+  EXPECT_NE(err.find("outside the vocabulary"), std::string::npos) << err;
+  EXPECT_NE(err.find("bad.jsonl:3"), std::string::npos) << err;
 }
 
 TEST_F(Cli, EvalScoresPredictionFilesAndGates) {
