@@ -133,7 +133,8 @@ int main(int argc, char** argv) {
   std::string config_file, output;
   std::vector<std::string> sets;
   train_tok->add_option("--config", config_file, "JSON config (its tokenizer and curriculum sections)")->required();
-  train_tok->add_option("--data-root", data_root, "folder with the tasks' original files (default: the config's)");
+  auto* tok_data_root =
+      train_tok->add_option("--data-root", data_root, "folder with the tasks' original files (default: the config's)");
   train_tok->add_option("--set", sets, "override a config key: --set tokenizer.vocab_size=8000 (repeatable)");
   train_tok->add_option("--output", output, "model file to write (a .json sidecar is written beside it)")->required();
 
@@ -145,18 +146,13 @@ int main(int argc, char** argv) {
   dec->add_option("--tokenizer", tokenizer_file, "tokenizer model (a run's tokenizer.model)")->required();
   dec->add_option("--input", input, "JSONL file or - for stdin")->capture_default_str();
 
-  const bool data_root_given = [&] {
-    for (int i = 1; i < argc; ++i)
-      if (std::string_view(argv[i]).rfind("--data-root", 0) == 0) return true;
-    return false;
-  }();
   deca::app::setup_logging(false);
   return deca::app::run(cli, argc, argv, [&] {
     if (verbose) deca::log::set_verbose(true);
     if (*train_tok) {
       deca::Config config = deca::load_config(config_file);
       config = deca::apply_overrides(config, sets);
-      if (data_root_given) config.data.data_root = data_root;
+      if (*tok_data_root) config.data.data_root = data_root;
       deca::validate(config);
       deca::train_tokenizer(config, config.all_tasks(), output);
       const auto t = deca::Tokenizer::load(output);
