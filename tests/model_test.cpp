@@ -100,6 +100,29 @@ TEST_P(ModelTest, IncrementalDecodingMatchesTeacherForcing) {
 
 INSTANTIATE_TEST_SUITE_P(Models, ModelTest, ::testing::Values("mqan", "s2s"));
 
+// Contexts and questions are framed <init> ... <eos> (decaNLP), so that the
+// pointer can copy the end; models of the first tokenizer scheme read them bare.
+TEST(MakeBatch, FramesContextsAndQuestionsAsDecaNLP) {
+  deca::EncodedSplit data;
+  data.ids = {10, 11, 12, 20, 30, 31};
+  data.spans = {{0, 3}, {3, 1}, {4, 2}, {0, 0}, {3, 0}, {4, 2}};  // example 1: empty context and question
+  data.source = {0, 1};
+  Vocabulary v;
+  v.size = 40;
+  auto b = deca::model::make_batch(data, {0, 1}, v, torch::kCPU);
+  EXPECT_TRUE(torch::equal(b.context[0], torch::tensor({v.bos, 10L, 11L, 12L, v.eos})));
+  EXPECT_TRUE(torch::equal(b.context[1], torch::tensor({v.bos, v.eos, v.pad, v.pad, v.pad})));
+  EXPECT_TRUE(torch::equal(b.question[0], torch::tensor({v.bos, 20L, v.eos})));
+  EXPECT_EQ(b.context_lengths[0].item<int64_t>(), 5);
+  EXPECT_EQ(b.context_lengths[1].item<int64_t>(), 2);
+  EXPECT_TRUE(torch::equal(b.answer_out[0], torch::tensor({30L, 31L, v.eos})));
+  v.frame_inputs = false;
+  b = deca::model::make_batch(data, {0, 1}, v, torch::kCPU);
+  EXPECT_TRUE(torch::equal(b.context[0], torch::tensor({10L, 11L, 12L})));
+  EXPECT_TRUE(torch::equal(b.context[1], torch::tensor({v.eos, v.pad, v.pad})));
+  EXPECT_EQ(b.context_lengths[1].item<int64_t>(), 1);
+}
+
 TEST(ModelSize, DecanlpDimensionsGiveTheReferenceCoreSize) {
   // With decaNLP's sizes the layers other than embeddings and the output layer
   // have the reference's parameter counts (reference §4.5).

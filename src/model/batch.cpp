@@ -9,16 +9,24 @@ Batch make_batch(const EncodedSplit& data, const std::vector<uint32_t>& rows, co
   const int64_t b = static_cast<int64_t>(rows.size());
   // Contexts and questions are framed as decaNLP frames them, <init> ... <eos>,
   // so that the pointer can copy the end of the sequence as well as its words.
-  int64_t m = 2, n = 2, t = 1;
+  // Unframed (models of the first tokenizer scheme), an empty field still gets
+  // one token (<eos>) so that every sequence has a length.
+  const int64_t frame = vocab.frame_inputs ? 2 : 0;
+  int64_t m = std::max<int64_t>(frame, 1), n = m, t = 1;
   for (uint32_t r : rows) {
-    m = std::max<int64_t>(m, data.context_len(r) + 2);
-    n = std::max<int64_t>(n, data.question_len(r) + 2);
+    m = std::max<int64_t>(m, data.context_len(r) + frame);
+    n = std::max<int64_t>(n, data.question_len(r) + frame);
     t = std::max<int64_t>(t, data.answer_len(r) + 1);
   }
   auto i64 = torch::TensorOptions().dtype(torch::kInt64);
   auto context = torch::full({b, m}, vocab.pad, i64), question = torch::full({b, n}, vocab.pad, i64);
   auto clen = torch::empty({b}, i64), qlen = torch::empty({b}, i64);
-  auto frame = [&](auto row, const int32_t* p, int64_t len) {
+  auto fill = [&](auto row, const int32_t* p, int64_t len) -> int64_t {
+    if (!vocab.frame_inputs) {
+      for (int64_t k = 0; k < len; ++k) row[k] = p[k];
+      if (len == 0) row[0] = vocab.eos;
+      return std::max<int64_t>(len, 1);
+    }
     row[0] = vocab.bos;
     for (int64_t k = 0; k < len; ++k) row[k + 1] = p[k];
     row[len + 1] = vocab.eos;
@@ -29,8 +37,8 @@ Batch make_batch(const EncodedSplit& data, const std::vector<uint32_t>& rows, co
   Batch batch;
   for (int64_t i = 0; i < b; ++i) {
     const uint32_t r = rows[static_cast<size_t>(i)];
-    cl[i] = frame(c[i], data.context(r), data.context_len(r));
-    ql[i] = frame(q[i], data.question(r), data.question_len(r));
+    cl[i] = fill(c[i], data.context(r), data.context_len(r));
+    ql[i] = fill(q[i], data.question(r), data.question_len(r));
     batch.input_tokens += cl[i] + ql[i];
   }
   batch.context = context.to(device);

@@ -52,6 +52,7 @@ model::Vocabulary vocabulary_of(const Tokenizer& t) {
   v.eos = t.eos_id();
   v.context_marker = t.encode("Context:");
   v.question_marker = t.encode("Question:");
+  v.frame_inputs = t.scheme() != "pieces";
   v.word_marks.resize(static_cast<size_t>(v.size));
   for (int32_t id = 0; id < t.vocab_size(); ++id)
     v.word_marks[static_cast<size_t>(id)] = static_cast<uint8_t>((t.starts_word(id) ? 1 : 0) | (t.ends_word(id) ? 2 : 0));

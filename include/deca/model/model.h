@@ -21,6 +21,10 @@ struct Vocabulary {
   // Per id, bit 0: the piece begins a word, bit 1: it ends one (the tokenizer's
   // marks); empty: every piece is a word. The decoder's length cap counts words.
   std::vector<uint8_t> word_marks;
+  // Contexts and questions framed <init> ... <eos> as decaNLP frames them (the
+  // pointer can copy <eos>). Off only for models of the first tokenizer scheme
+  // ("pieces"), which were trained without the frame.
+  bool frame_inputs = true;
   bool new_word(int32_t previous, int32_t id) const {  // previous < 0: at the start
     if (previous < 0 || word_marks.empty()) return true;
     return (word_marks[static_cast<size_t>(id)] & 1) || (word_marks[static_cast<size_t>(previous)] & 2);
