@@ -19,10 +19,9 @@
 #include "deca/model/decode.h"
 #include "deca/tasks/task.h"
 #include "deca/text/unicode.h"
-#include "deca/train/checkpoint.h"
-#include "deca/train/pipeline.h"
-#include "deca/train/predict.h"
-#include "deca/train/trainer.h"
+#include "deca/data/splits.h"
+#include "deca/infer/checkpoint.h"
+#include "deca/infer/predict.h"
 
 namespace {
 
@@ -220,12 +219,14 @@ int bench_decode(deca::Config config, const std::string& task_name, long beam, l
   }
   net->eval();
   const auto split = deca::read_eval_split(p.config, deca::find_task(task_name, p.config.data.data_root),
-                                           deca::Split::Validation, *p.tokenizer, limit);
+                                           deca::Split::Validation, *p.tokenizer, {limit, {}});
   const auto& data = split.encoded;
+  const deca::Predictor predictor{net, p.tokenizer, p.vocab, torch::kCPU};
   auto o = deca::EvalOptions::from(p.config);
   o.decode.beam = beam;
   for (long budget : {p.config.batching.eval_max_tokens, 1L}) {
-    const auto r = deca::predict_split(*net, *p.tokenizer, p.vocab, data, budget, o.size_rule, o.decode, torch::kCPU);
+    o.max_tokens = budget;
+    const auto r = deca::predict_split(predictor, data, o);
     emit({{"bench", "decode"}, {"task", task_name}, {"beam", beam}, {"trained_steps", train_steps},
           {"batching", budget == 1 ? "one example at a time" : "token budget " + std::to_string(budget)},
           {"examples", data.size()}, {"seconds", r.seconds}, {"examples_per_s", static_cast<double>(data.size()) / r.seconds},

@@ -18,7 +18,7 @@
 #include "deca/tasks/task.h"
 #include "deca/text/revtok.h"
 #include "deca/text/unicode.h"
-#include "deca/train/pipeline.h"
+#include "deca/data/splits.h"
 
 namespace {
 

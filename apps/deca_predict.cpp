@@ -9,62 +9,17 @@
 
 #include <chrono>
 #include <cmath>
-#include <iostream>
 
 #include "app_common.h"
 #include "deca/core/io.h"
 #include "deca/core/stop.h"
-#include "deca/train/checkpoint.h"
-#include "deca/train/pipeline.h"
-#include "deca/train/predict.h"
-
-namespace {
-
-struct Item {
-  std::string id;
-  std::string error;  // non-empty: the line could not be used
-  deca::Example example;
-};
-
-Item parse_line(const std::string& line, long n) {
-  Item item;
-  item.id = std::to_string(n - 1);
-  nlohmann::json j;
-  try {
-    j = nlohmann::json::parse(line);
-  } catch (const std::exception& e) {
-    item.error = "line " + std::to_string(n) + ": invalid JSON";
-    return item;
-  }
-  if (!j.is_object()) {
-    item.error = "line " + std::to_string(n) + ": expected a JSON object";
-    return item;
-  }
-  if (auto id = j.find("id"); id != j.end()) item.id = id->is_string() ? id->get<std::string>() : id->dump();
-  auto text = [&](const char* key) -> const std::string* {
-    auto it = j.find(key);
-    return it != j.end() && it->is_string() ? it->get_ptr<const std::string*>() : nullptr;
-  };
-  const std::string* context = text("context");
-  const std::string* question = text("question");
-  if (!context || !question) {
-    item.error = "line " + std::to_string(n) + ": expected string fields \"context\" and \"question\"";
-    return item;
-  }
-  item.example.id = item.id;
-  item.example.context = *context;
-  item.example.question = *question;
-  item.example.answers = {""};
-  if (const std::string* task = text("task")) item.example.task = *task;
-  return item;
-}
-
-}  // namespace
+#include "deca/data/splits.h"
+#include "deca/infer/answer.h"
 
 int main(int argc, char** argv) {
   CLI::App cli{"deca-predict: answer questions about contexts with a trained checkpoint"};
   std::string checkpoint, input, output = "-", device = "cpu", task_name, split = "validation", data_root;
-  long beam = 1, nbest = 1, max_length = 0, batch_tokens = 0, chunk = 512;
+  long beam = 1, nbest = 1, max_length = 0, batch_tokens = 0;
   double length_penalty = 1.0;
   bool scores = false;
   cli.add_option("--checkpoint", checkpoint, "checkpoint folder, or run folder (its best checkpoint)")->required();
@@ -88,75 +43,30 @@ int main(int argc, char** argv) {
     if (!input.empty() && input != "-" && output != "-" && deca::same_file(input, output))
       throw deca::ConfigError("--output " + output + " is the input file: it would be erased; choose another path");
     deca::stop::install();
-    const auto dev = deca::parse_device(device);
-    auto loaded = deca::load_checkpoint(checkpoint, dev);
+    const auto loaded = deca::load_checkpoint(checkpoint, deca::parse_device(device));
     auto config = loaded.config;
     if (!data_root.empty()) config.data.data_root = data_root;
-    deca::model::DecodeOptions decode;
-    decode.beam = beam;
-    decode.nbest = nbest;
-    decode.length_penalty = length_penalty;
-    decode.max_length = max_length > 0 ? max_length : config.model.max_output_length;
-    const long budget = batch_tokens > 0 ? batch_tokens : config.batching.eval_max_tokens;
+    deca::AnswerOptions options;
+    options.eval = deca::EvalOptions::from(config);
+    options.data = config.data;
+    options.scores = scores;
+    options.eval.decode.beam = beam;
+    options.eval.decode.nbest = nbest;
+    options.eval.decode.length_penalty = length_penalty;
+    if (max_length > 0) options.eval.decode.max_length = max_length;
+    if (batch_tokens > 0) options.eval.max_tokens = batch_tokens;
+    const auto t0 = std::chrono::steady_clock::now();
+    auto seconds = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(); };
+    auto rate = [&](long lines) { return seconds() > 0 ? static_cast<double>(lines) / seconds() : 0.0; };
+    const bool tty = ::isatty(STDERR_FILENO);
+    if (tty) options.after_chunk = [&](long lines) { std::fprintf(stderr, "\r%ld lines, %.1f examples/s   ", lines, rate(lines)); };
 
     deca::OutputFile out(output);
-    const bool tty = ::isatty(STDERR_FILENO);
-    const auto t0 = std::chrono::steady_clock::now();
-    long total = 0, failed = 0, truncated = 0;
-
-    // Decodes one chunk of items and writes their lines in order.
-    auto flush = [&](std::vector<Item>& items) {
-      std::vector<deca::Example> examples;
-      for (const auto& it : items)
-        if (it.error.empty()) examples.push_back(it.example);
-      deca::SplitPredictions p;
-      if (!examples.empty()) {
-        const auto encoded = deca::encode(examples, *loaded.tokenizer, deca::EncodeOptions::from(config.data, false));
-        truncated += encoded.truncated_contexts + encoded.truncated_questions;
-        p = deca::predict_split(*loaded.model, *loaded.tokenizer, loaded.vocab, encoded, budget, config.batching.size_rule,
-                                decode, dev);
-      }
-      size_t k = 0;
-      for (const auto& it : items) {
-        nlohmann::ordered_json line;
-        line["id"] = it.id;
-        if (!it.error.empty()) {
-          line["error"] = it.error;
-          deca::log::warn("{}", it.error);
-          ++failed;
-        } else {
-          line["answer"] = p.answers[k];
-          const auto& hyps = p.nbest[k];
-          if (scores && !hyps.empty()) line["score"] = hyps.front().score;
-          if (nbest > 1) {
-            line["nbest"] = nlohmann::ordered_json::array();
-            for (const auto& h : hyps)
-              line["nbest"].push_back({{"answer", loaded.tokenizer->decode(h.tokens)}, {"score", h.score}});
-          }
-          ++k;
-        }
-        out.write(line.dump() + "\n");
-      }
-      out.flush();
-      total += static_cast<long>(items.size());
-      items.clear();
-      if (tty) {
-        const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-        std::fprintf(stderr, "\r%ld lines, %.1f examples/s   ", total, s > 0 ? static_cast<double>(total) / s : 0.0);
-      }
-    };
-
-    std::vector<Item> items;
+    deca::Answerer answerer(loaded.predictor, options, out);
     if (!task_name.empty()) {
       const auto task = deca::find_task(task_name, config.data.data_root);
-      auto examples = deca::read_eval_examples(config, *task, deca::parse_split(split));
-      for (auto& ex : examples) {
-        Item it;
-        it.id = ex.id;
-        it.example = std::move(ex);
-        items.push_back(std::move(it));
-        if (static_cast<long>(items.size()) >= chunk) flush(items);
-      }
+      for (auto& ex : deca::read_eval_examples(config, *task, deca::parse_split(split)))
+        answerer.add({ex.id, "", std::move(ex)});
     } else {
       int fd = STDIN_FILENO;
       if (input != "-") {
@@ -167,30 +77,16 @@ int main(int argc, char** argv) {
       deca::LineReader reader(fd, input == "-" ? "standard input" : input);
       std::string line;
       // Answer what has arrived when the input pauses for 100 ms.
-      auto answer_pending = [&] {
-        if (!items.empty()) flush(items);
-      };
-      while (reader.next(line, 100, answer_pending)) {
-        const long n = reader.line_number();
-        if (line.find_first_not_of(" \t") == std::string::npos) {
-          Item blank;
-          blank.id = std::to_string(n - 1);
-          blank.error = "line " + std::to_string(n) + ": empty line";
-          items.push_back(std::move(blank));
-        } else {
-          items.push_back(parse_line(line, n));
-        }
-        if (static_cast<long>(items.size()) >= chunk) flush(items);
-      }
+      while (reader.next(line, 100, [&] { answerer.flush(); }))
+        answerer.add(deca::parse_question_line(line, reader.line_number()));
       if (fd != STDIN_FILENO) ::close(fd);
     }
-    if (!items.empty()) flush(items);
+    answerer.flush();
     out.close();
     if (tty) std::fprintf(stderr, "\n");
-    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     deca::log::info("{} lines in {:.1f} s ({:.1f} examples/s); {} failed; {} contexts or questions truncated to {}/{} tokens",
-                 total, s, s > 0 ? static_cast<double>(total) / s : 0.0, failed, truncated, config.data.max_context_tokens,
-                 config.data.max_question_tokens);
-    return failed > 0 ? 1 : 0;
+                    answerer.lines(), seconds(), rate(answerer.lines()), answerer.failed(), answerer.truncated(),
+                    config.data.max_context_tokens, config.data.max_question_tokens);
+    return answerer.failed() > 0 ? 1 : 0;
   });
 }

@@ -11,9 +11,9 @@
 #include <random>
 
 #include "deca/model/decode.h"
-#include "deca/train/checkpoint.h"
-#include "deca/train/pipeline.h"
-#include "deca/train/predict.h"
+#include "deca/data/splits.h"
+#include "deca/infer/checkpoint.h"
+#include "deca/infer/predict.h"
 #include "deca/train/trainer.h"
 #include "test_support.h"
 
@@ -40,15 +40,17 @@ class DecodeTest : public ::testing::Test {
     loaded_ = std::make_unique<deca::LoadedModel>(deca::load_checkpoint(dir_ / "run", torch::kCPU));
     const auto task = deca::find_task("squad", loaded_->config.data.data_root);
     examples_ = deca::read_split(*task, loaded_->config, deca::Split::Validation);
-    data_ = deca::encode(examples_, *loaded_->tokenizer, {});
+    data_ = deca::encode(examples_, *loaded_->predictor.tokenizer, {});
   }
   static void TearDownTestSuite() {
     loaded_.reset();
     fs::remove_all(dir_);
   }
   static deca::SplitPredictions run(const deca::model::DecodeOptions& o, long budget = 3000) {
-    return deca::predict_split(*loaded_->model, *loaded_->tokenizer, loaded_->vocab, data_, budget, "padded", o,
-                               torch::kCPU);
+    deca::EvalOptions options;
+    options.max_tokens = budget;
+    options.decode = o;
+    return deca::predict_split(loaded_->predictor, data_, options);
   }
   static inline fs::path dir_;
   static inline std::unique_ptr<deca::LoadedModel> loaded_;
@@ -66,10 +68,10 @@ TEST_F(DecodeTest, ScoresAreTheModelsScores) {
   o.length_penalty = 0;
   const auto p = run(o);
   const std::vector<uint32_t> rows = {0, 1, 2, 3};
-  const auto batch = deca::model::make_batch(data_, rows, loaded_->vocab, torch::kCPU, false);
+  const auto batch = deca::model::make_batch(data_, rows, loaded_->predictor.vocab, torch::kCPU, false);
   std::vector<std::vector<int32_t>> tokens;
   for (auto r : rows) tokens.push_back(p.nbest[r].front().tokens);
-  const auto scores = deca::model::sequence_scores(*loaded_->model, batch, loaded_->vocab, tokens);
+  const auto scores = deca::model::sequence_scores(*loaded_->predictor.model, batch, loaded_->predictor.vocab, tokens);
   for (size_t i = 0; i < rows.size(); ++i)
     EXPECT_TRUE(close_scores(scores[i], p.nbest[rows[i]].front().score)) << scores[i] << " vs " << p.nbest[rows[i]].front().score;
   for (const auto& hyps : p.nbest) {
@@ -82,24 +84,24 @@ TEST_F(DecodeTest, ScoresAreTheModelsScores) {
 // start/step on the same batch (same shapes, so the same floats).
 TEST_F(DecodeTest, BeamOfOneIsTheArgmaxPath) {
   const std::vector<uint32_t> rows = {0, 1, 2, 3, 4};
-  const auto batch = deca::model::make_batch(data_, rows, loaded_->vocab, torch::kCPU, false);
+  const auto batch = deca::model::make_batch(data_, rows, loaded_->predictor.vocab, torch::kCPU, false);
   deca::model::DecodeOptions greedy;
   greedy.max_length = 30;
-  const auto hyps = deca::model::decode(*loaded_->model, batch, loaded_->vocab, greedy);
+  const auto hyps = deca::model::decode(*loaded_->predictor.model, batch, loaded_->predictor.vocab, greedy);
   torch::NoGradGuard no_grad;
-  auto state = loaded_->model->start(batch);
-  auto previous = torch::full({static_cast<int64_t>(rows.size())}, loaded_->vocab.bos, torch::kInt64);
+  auto state = loaded_->predictor.model->start(batch);
+  auto previous = torch::full({static_cast<int64_t>(rows.size())}, loaded_->predictor.vocab.bos, torch::kInt64);
   std::vector<std::vector<int32_t>> argmax(rows.size());
   std::vector<bool> ended(rows.size(), false);
   std::vector<double> score(rows.size(), 0.0);
   for (int64_t t = 0; t < greedy.max_length; ++t) {
-    const auto logp = loaded_->model->step(*state, previous).to(torch::kFloat64);
+    const auto logp = loaded_->predictor.model->step(*state, previous).to(torch::kFloat64);
     const auto best = logp.argmax(1);
     for (size_t r = 0; r < rows.size(); ++r) {
       const int64_t token = best[static_cast<int64_t>(r)].item<int64_t>();
       if (ended[r]) continue;
       score[r] += logp[static_cast<int64_t>(r)][token].item<double>();
-      if (token == loaded_->vocab.eos) ended[r] = true;
+      if (token == loaded_->predictor.vocab.eos) ended[r] = true;
       else argmax[r].push_back(static_cast<int32_t>(token));
     }
     previous = best;
@@ -116,14 +118,14 @@ TEST_F(DecodeTest, BeamOfOneIsTheArgmaxPath) {
 double first_divergence_gap(const deca::EncodedSplit& data, const deca::LoadedModel& m, uint32_t r,
                             const std::vector<int32_t>& a, const std::vector<int32_t>& b) {
   torch::NoGradGuard no_grad;
-  const auto batch = deca::model::make_batch(data, {r}, m.vocab, torch::kCPU, false);
-  auto state = m.model->start(batch);
-  auto previous = torch::full({1}, m.vocab.bos, torch::kInt64);
+  const auto batch = deca::model::make_batch(data, {r}, m.predictor.vocab, torch::kCPU, false);
+  auto state = m.predictor.model->start(batch);
+  auto previous = torch::full({1}, m.predictor.vocab.bos, torch::kInt64);
   for (size_t t = 0;; ++t) {
-    const auto logp = m.model->step(*state, previous).to(torch::kFloat64);
-    const int64_t ta = t < a.size() ? a[t] : m.vocab.eos, tb = t < b.size() ? b[t] : m.vocab.eos;
+    const auto logp = m.predictor.model->step(*state, previous).to(torch::kFloat64);
+    const int64_t ta = t < a.size() ? a[t] : m.predictor.vocab.eos, tb = t < b.size() ? b[t] : m.predictor.vocab.eos;
     if (ta != tb) return std::fabs(logp[0][ta].item<double>() - logp[0][tb].item<double>());
-    if (ta == m.vocab.eos) return 0;
+    if (ta == m.predictor.vocab.eos) return 0;
     previous = torch::full({1}, ta, torch::kInt64);
   }
 }
@@ -145,9 +147,9 @@ TEST_F(DecodeTest, BatchingDoesNotChangeAnswersOrOrder) {
   EXPECT_LE(differing, static_cast<long>(big.answers.size()) / 10) << "too many answers depend on the batch";
   // One example at a time gives the same answers: order restored.
   for (uint32_t r : {0u, 5u, 11u}) {
-    const auto batch = deca::model::make_batch(data_, {r}, loaded_->vocab, torch::kCPU, false);
-    const auto h = deca::model::decode(*loaded_->model, batch, loaded_->vocab, greedy);
-    if (loaded_->tokenizer->decode(h[0][0].tokens) == big.answers[r]) continue;
+    const auto batch = deca::model::make_batch(data_, {r}, loaded_->predictor.vocab, torch::kCPU, false);
+    const auto h = deca::model::decode(*loaded_->predictor.model, batch, loaded_->predictor.vocab, greedy);
+    if (loaded_->predictor.tokenizer->decode(h[0][0].tokens) == big.answers[r]) continue;
     EXPECT_LT(first_divergence_gap(data_, *loaded_, r, h[0][0].tokens, big.nbest[r].front().tokens), 1e-3) << "example " << r;
   }
 }
@@ -167,9 +169,9 @@ TEST_F(DecodeTest, TheLengthCapCountsWords) {
     for (const auto& hyps : p.nbest) {
       ASSERT_FALSE(hyps.empty());
       for (const auto& h : hyps) {
-        EXPECT_LE(loaded_->tokenizer->count_words(h.tokens), 2u) << loaded_->tokenizer->decode(h.tokens);
+        EXPECT_LE(loaded_->predictor.tokenizer->count_words(h.tokens), 2u) << loaded_->predictor.tokenizer->decode(h.tokens);
         EXPECT_LE(static_cast<int64_t>(h.tokens.size()), o.max_steps());
-        longest = std::max(longest, loaded_->tokenizer->count_words(h.tokens));
+        longest = std::max(longest, loaded_->predictor.tokenizer->count_words(h.tokens));
       }
     }
     EXPECT_GE(longest, 1u);

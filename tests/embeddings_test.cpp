@@ -6,7 +6,7 @@
 
 #include "deca/core/error.h"
 #include "deca/model/model.h"
-#include "deca/train/checkpoint.h"
+#include "deca/infer/checkpoint.h"
 #include "deca/train/embeddings.h"
 #include "test_support.h"
 

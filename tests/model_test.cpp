@@ -3,8 +3,12 @@
 #include <cstring>
 #include <random>
 
+#include "deca/core/error.h"
+#include "deca/core/io.h"
 #include "deca/data/encoded.h"
+#include "deca/model/layers.h"
 #include "deca/model/model.h"
+#include "deca/model/safetensors.h"
 #include "deca/tasks/task.h"
 #include "test_support.h"
 
@@ -143,9 +147,6 @@ TEST(ModelSize, DecanlpDimensionsGiveTheReferenceCoreSize) {
 
 }  // namespace
 
-#include "deca/core/error.h"
-#include "deca/core/io.h"
-#include "deca/model/safetensors.h"
 
 TEST(Safetensors, RoundTripByParameterNameInTheStandardLayout) {
   deca::ModelOptions o;
@@ -186,8 +187,6 @@ TEST(Safetensors, RoundTripByParameterNameInTheStandardLayout) {
   }
   fs::remove(file);
 }
-
-#include "../src/model/layers.h"
 
 // deca's masked CPU LSTM equals nn::LSTM over packed sequences: outputs,
 // final states and gradients.

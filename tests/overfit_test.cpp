@@ -3,9 +3,9 @@
 // Slow (about two minutes on 2 cores): label "slow".
 #include <random>
 
-#include "deca/train/checkpoint.h"
-#include "deca/train/pipeline.h"
-#include "deca/train/predict.h"
+#include "deca/data/splits.h"
+#include "deca/infer/checkpoint.h"
+#include "deca/infer/predict.h"
 #include "deca/text/unicode.h"
 #include "deca/train/trainer.h"
 #include "test_support.h"
@@ -36,10 +36,10 @@ TEST(Overfit, TenTasksToExactAnswers) {
   for (const auto& name : config.all_tasks()) {
     const auto task = deca::find_task(name, config.data.data_root);
     const auto examples = deca::read_split(*task, config, deca::Split::Train);
-    const auto data = deca::encode(examples, *loaded.tokenizer, deca::EncodeOptions::from(config.data, false));
-    deca::model::DecodeOptions greedy;
-    const auto p = deca::predict_split(*loaded.model, *loaded.tokenizer, loaded.vocab, data, 8000, "padded", greedy,
-                                       torch::kCPU);
+    const auto data = deca::encode(examples, *loaded.predictor.tokenizer, deca::EncodeOptions::from(config.data, false));
+    deca::EvalOptions greedy;
+    greedy.max_tokens = 8000;
+    const auto p = deca::predict_split(loaded.predictor, data, greedy);
     for (size_t i = 0; i < examples.size(); ++i) {
       const std::string gold = deca::text::lower(examples[i].answer());
       ++total;

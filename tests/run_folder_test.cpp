@@ -224,7 +224,7 @@ TEST_F(RunFolder, AnUnknownBestMetricFailsBeforeAnyWork) {
 
 TEST_F(RunFolder, AStopRequestEndsDecodingAtOnce) {
   train(tiny_config(run_));
-  const auto m = deca::load_checkpoint(run_, torch::kCPU);
+  const auto m = deca::load_checkpoint(run_, torch::kCPU).predictor;
   deca::EncodedSplit data;
   deca::Example ex;
   ex.context = "a fine film";

@@ -34,6 +34,25 @@ std::string xml_escape(const std::string& s) {
 
 }  // namespace
 
+TaskResult score_task(const Task& task, const std::vector<std::string>& predictions, const std::vector<Example>& golds,
+                      double seconds) {
+  TaskResult r;
+  r.task = task.name();
+  r.values = task.score(predictions, golds);
+  r.decascore_metric = task.scoring().decascore_metric;
+  r.decascore_entry = task.decascore_entry(r.values);
+  r.examples = static_cast<long>(golds.size());
+  r.seconds = seconds;
+  return r;
+}
+
+void EvalReport::add(TaskResult result) {
+  tasks.push_back(std::move(result));
+  std::vector<std::pair<std::string, metrics::MetricValues>> per_task;
+  for (const auto& t : tasks) per_task.emplace_back(t.task, t.values);
+  decascore = deca::decascore(per_task);
+}
+
 Threshold parse_threshold(const std::string& spec) {
   const size_t eq = spec.find('=');
   if (eq == std::string::npos) throw ConfigError("--fail-under expects task.metric=value or decascore=value, got \"" + spec + "\"");

@@ -1,4 +1,4 @@
-#include "layers.h"
+#include "deca/model/layers.h"
 
 #include <cmath>
 

@@ -2,7 +2,7 @@
 // Training and inference agree (the reference lets them disagree):
 // no sqrt(d) embedding scale, decoder layer l attends to the encoder's list
 // element l + 1 and context padding is masked, in both.
-#include "layers.h"
+#include "deca/model/layers.h"
 #include "deca/model/model.h"
 #include "pointer.h"
 

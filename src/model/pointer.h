@@ -3,7 +3,7 @@
 // p = γ·p_vocab + (1−γ)·α_input                            (S2S's single pointer)
 #pragma once
 
-#include "layers.h"
+#include "deca/model/layers.h"
 
 namespace deca::model {
 

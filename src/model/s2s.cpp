@@ -2,7 +2,7 @@
 // input "Context: <context> Question: <question>": embedding, one BiLSTM, an
 // input-feeding LSTM decoder with one attention and the vocabulary switch γ.
 #include "deca/model/model.h"
-#include "layers.h"
+#include "deca/model/layers.h"
 #include "pointer.h"
 
 namespace deca::model {

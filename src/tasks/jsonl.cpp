@@ -101,4 +101,40 @@ std::vector<std::string> align_predictions(const std::vector<Example>& golds, co
   return out;
 }
 
+QuestionLine parse_question_line(std::string_view line, long n) {
+  QuestionLine item;
+  item.id = std::to_string(n - 1);
+  const std::string where = "line " + std::to_string(n) + ": ";
+  if (line.find_first_not_of(" \t\r") == std::string_view::npos) {
+    item.error = where + "empty line";
+    return item;
+  }
+  const auto j = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded()) {
+    item.error = where + "invalid JSON";
+    return item;
+  }
+  if (!j.is_object()) {
+    item.error = where + "expected a JSON object";
+    return item;
+  }
+  if (auto id = j.find("id"); id != j.end()) item.id = id->is_string() ? id->get<std::string>() : id->dump();
+  auto text = [&](const char* key) -> const std::string* {
+    auto it = j.find(key);
+    return it != j.end() && it->is_string() ? it->get_ptr<const std::string*>() : nullptr;
+  };
+  const std::string* context = text("context");
+  const std::string* question = text("question");
+  if (!context || !question) {
+    item.error = where + "expected string fields \"context\" and \"question\"";
+    return item;
+  }
+  item.example.id = item.id;
+  item.example.context = *context;
+  item.example.question = *question;
+  item.example.answers = {""};
+  if (const std::string* task = text("task")) item.example.task = *task;
+  return item;
+}
+
 }  // namespace deca

@@ -6,7 +6,6 @@
 
 #include "deca/core/error.h"
 #include "deca/core/io.h"
-#include "deca/core/log.h"
 #include "deca/core/sha1.h"
 #include "deca/model/safetensors.h"
 
@@ -14,8 +13,6 @@ namespace fs = std::filesystem;
 
 namespace deca {
 namespace {
-
-constexpr const char* kChecksums = "checksums.sha1";
 
 // The first line of a LibTorch error (the rest is a C++ stack trace).
 std::string first_line(const char* what) {
@@ -34,83 +31,6 @@ std::string torch_bytes(const T& value) {
 
 }  // namespace
 
-torch::Device parse_device(const std::string& name) {
-  if (name == "cpu") return torch::kCPU;
-  if (name == "cuda" || name.rfind("cuda:", 0) == 0) {
-    if (!torch::cuda::is_available())
-      throw ConfigError("device " + name + " requested but CUDA is not available in this build or on this machine");
-    return torch::Device(name);
-  }
-  throw ConfigError("unknown device \"" + name + "\" (expected cpu, cuda or cuda:N)");
-}
-
-model::Vocabulary vocabulary_of(const Tokenizer& t) {
-  model::Vocabulary v;
-  v.size = t.vocab_size();
-  v.pad = t.pad_id();
-  v.bos = t.bos_id();
-  v.eos = t.eos_id();
-  v.context_marker = t.encode("Context:");
-  v.question_marker = t.encode("Question:");
-  v.frame_inputs = t.scheme() != "pieces";
-  v.word_marks.resize(static_cast<size_t>(v.size));
-  for (int32_t id = 0; id < t.vocab_size(); ++id)
-    v.word_marks[static_cast<size_t>(id)] = static_cast<uint8_t>((t.starts_word(id) ? 1 : 0) | (t.ends_word(id) ? 2 : 0));
-  return v;
-}
-
-std::optional<std::string> checkpoint_problem(const fs::path& dir) {
-  for (const char* f : {"config.json", "tokenizer.model", "model.safetensors", "trainer_state.json"})
-    if (!fs::exists(dir / f)) return std::string("missing ") + f;
-  if (!fs::exists(dir / kChecksums)) return std::nullopt;  // written before checksums existed: nothing to check
-  std::string problem;
-  for_each_line(dir / kChecksums, [&](std::string_view line, long n) {
-    if (!problem.empty() || line.empty()) return;
-    const size_t sep = line.find("  ");
-    if (sep != 40) {
-      problem = std::string(kChecksums) + " line " + std::to_string(n) + " is not \"<sha1>  <file>\"";
-      return;
-    }
-    const std::string name(line.substr(42));
-    if (!fs::exists(dir / name)) {
-      problem = "missing " + name;
-    } else if (sha1_hex(read_file(dir / name)) != line.substr(0, 40)) {
-      problem = name + " is damaged (its SHA-1 differs from " + kChecksums + ")";
-    }
-  });
-  if (problem.empty()) return std::nullopt;
-  return problem;
-}
-
-void verify_checkpoint(const fs::path& dir) {
-  if (auto p = checkpoint_problem(dir)) throw DataError("checkpoint " + dir.string() + " is not usable: " + *p);
-}
-
-fs::path resolve_checkpoint(const fs::path& path) {
-  if (fs::exists(path / "model.safetensors")) {
-    log::info("checkpoint {}", path.string());
-    return path;
-  }
-  const fs::path links = path / "checkpoints";
-  if (!fs::is_directory(links))
-    throw ConfigError("no checkpoint at " + path.string() +
-                      " (expected a checkpoint folder with model.safetensors, or a run folder with checkpoints/best or checkpoints/last)");
-  for (const char* link : {"best", "last"}) {
-    const fs::path p = links / link;
-    if (fs::exists(p / "model.safetensors")) {
-      const auto target = fs::canonical(p);
-      log::info("checkpoint {} (the {} checkpoint of run {})", target.string(), link, path.string());
-      return target;
-    }
-    if (fs::is_symlink(p))
-      log::warn("{} points at {}, which is not a checkpoint; trying the next one", p.string(),
-                fs::read_symlink(p).string());
-    else if (std::string(link) == "best")
-      log::info("{} has no best checkpoint (no validation yet); using the last one", path.string());
-  }
-  throw ConfigError("no checkpoint in run folder " + path.string() + " (checkpoints/best and checkpoints/last are missing)");
-}
-
 std::vector<fs::path> checkpoint_folders(const fs::path& checkpoints_dir) {
   std::vector<fs::path> dirs;
   if (!fs::is_directory(checkpoints_dir)) return dirs;
@@ -120,33 +40,6 @@ std::vector<fs::path> checkpoint_folders(const fs::path& checkpoints_dir) {
   }
   std::sort(dirs.begin(), dirs.end());
   return dirs;
-}
-
-LoadedModel load_checkpoint(const fs::path& path, const torch::Device& device) {
-  LoadedModel m;
-  m.dir = resolve_checkpoint(path);
-  verify_checkpoint(m.dir);
-  m.config = load_config(m.dir / "config.json");
-  m.tokenizer = Tokenizer::load(m.dir / "tokenizer.model");
-  m.vocab = vocabulary_of(*m.tokenizer);
-  m.model = model::make_model(m.config.model, m.vocab);
-  model::load_safetensors(*m.model, m.dir / "model.safetensors");
-  m.model->to(device);
-  m.model->eval();
-  m.step = read_trainer_state(m.dir).value("step", 0L);
-  return m;
-}
-
-nlohmann::json read_trainer_state(const fs::path& dir) {
-  const fs::path file = dir / "trainer_state.json";
-  const std::string text = read_file(file);
-  try {
-    auto j = nlohmann::json::parse(text);
-    if (!j.is_object()) throw DataError::at(file.string(), 0, "expected a JSON object");
-    return j;
-  } catch (const nlohmann::json::exception& e) {
-    throw DataError::at(file.string(), 0, std::string("damaged trainer state (") + e.what() + ")");
-  }
 }
 
 void load_optimizer(torch::optim::Optimizer& optimizer, const fs::path& file, const torch::Device& device) {
@@ -197,7 +90,7 @@ void write_checkpoint(const fs::path& dir, const Config& config, const Tokenizer
     put("trainer_state.json", state.dump(2) + "\n");
     std::string sums;
     for (const auto& [name, sha] : files) sums += sha + "  " + name + "\n";
-    write_file_atomic(tmp / kChecksums, sums);  // last: a folder with it is complete
+    write_file_atomic(tmp / kCheckpointChecksums, sums);  // last: a folder with it is complete
     fs::remove_all(dir);
     fs::rename(tmp, dir);
   } catch (const std::exception& e) {

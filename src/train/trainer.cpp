@@ -1,11 +1,7 @@
 #include "deca/train/trainer.h"
 
-#include <unistd.h>
-
 #include <chrono>
 #include <cmath>
-#include <fstream>
-#include <map>
 
 #include "deca/core/error.h"
 #include "deca/core/io.h"
@@ -17,10 +13,11 @@
 #include "deca/model/model.h"
 #include "deca/model/safetensors.h"
 #include "deca/text/unicode.h"
+#include "deca/data/splits.h"
+#include "deca/infer/predict.h"
 #include "deca/train/checkpoint.h"
 #include "deca/train/embeddings.h"
-#include "deca/train/pipeline.h"
-#include "deca/train/predict.h"
+#include "deca/train/observers.h"
 
 namespace fs = std::filesystem;
 
@@ -30,13 +27,6 @@ namespace {
 std::string step_name(long step) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "step-%08ld", step);
-  return buf;
-}
-
-std::string hms(double seconds) {
-  const long s = static_cast<long>(seconds);
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%02ld:%02ld:%02ld", s / 3600, (s / 60) % 60, s % 60);
   return buf;
 }
 
@@ -94,13 +84,12 @@ struct Trainer::Impl {
   std::unique_ptr<TaskMixer> mixer;
   std::shared_ptr<model::Seq2Seq> net;
   std::unique_ptr<torch::optim::Adam> optimizer;
-  std::ofstream metrics;
+  std::unique_ptr<MetricsLog> metrics;
 
   long step = 0;  // steps done
-  long bad_steps = 0, consecutive_bad = 0;
-  double best_value = -std::numeric_limits<double>::infinity();
-  long best_step = 0;
-  double elapsed = 0;  // seconds of training before this process
+  BadSteps bad;
+  BestCheckpoint best;
+  double elapsed = 0;  // seconds of training, this process and the ones it resumes
 
   nlohmann::json state_json() const {
     nlohmann::json pos = nlohmann::json::object();
@@ -108,16 +97,10 @@ struct Trainer::Impl {
     return {{"step", step},
             {"phase", mixer->at(std::max(1L, step)).phase},
             {"positions", pos},
-            {"best", {{"metric", config.training.best_metric}, {"value", best_value}, {"step", best_step}}},
-            {"bad_steps", bad_steps},
-            {"consecutive_bad_steps", consecutive_bad},
+            {"best", {{"metric", best.metric}, {"value", best.value}, {"step", best.step}}},
+            {"bad_steps", bad.total},
+            {"consecutive_bad_steps", bad.consecutive},
             {"elapsed_seconds", elapsed}};
-  }
-
-  void write_metrics(const nlohmann::ordered_json& line) {
-    metrics << line.dump() << '\n';
-    metrics.flush();
-    if (!metrics) throw Error("cannot write " + (run_dir / "metrics.jsonl").string() + " (disk full?)");
   }
 
   fs::path save(const char* why) {
@@ -125,7 +108,7 @@ struct Trainer::Impl {
     const fs::path dir = checkpoints_dir / step_name(step);
     write_checkpoint(dir, config, *tokenizer, *net, optimizer.get(), state_json());
     point_link(checkpoints_dir, "last", dir);
-    if (best_step == step) point_link(checkpoints_dir, "best", dir);
+    if (best.step == step) point_link(checkpoints_dir, "best", dir);
     prune();
     deca::log::info("saved checkpoint {} ({})", dir.string(), why);
     return dir;
@@ -134,10 +117,10 @@ struct Trainer::Impl {
   // Keeps the newest keep_last checkpoints and the best one.
   void prune() {
     const auto dirs = checkpoint_folders(checkpoints_dir);
-    const std::string best = best_step > 0 ? step_name(best_step) : "";
+    const std::string best_name = best.step > 0 ? step_name(best.step) : "";
     long keep = config.training.keep_last;
     for (auto it = dirs.rbegin(); it != dirs.rend(); ++it) {
-      if (it->filename() == best) continue;
+      if (it->filename() == best_name) continue;
       if (keep-- > 0) continue;
       fs::remove_all(*it);
     }
@@ -178,12 +161,12 @@ struct Trainer::Impl {
         positions[k] = {p.at("epoch").get<uint64_t>(), p.at("batch").get<uint64_t>()};
       }
       step = s.at("step").get<long>();
-      bad_steps = s.value("bad_steps", 0L);
-      consecutive_bad = s.value("consecutive_bad_steps", 0L);
+      bad.total = s.value("bad_steps", 0L);
+      bad.consecutive = s.value("consecutive_bad_steps", 0L);
       elapsed = s.value("elapsed_seconds", 0.0);
-      const auto& best = s.at("best").at("value");  // null when nothing was validated yet
-      best_value = best.is_number() ? best.get<double>() : -std::numeric_limits<double>::infinity();
-      best_step = s.at("best").value("step", 0L);
+      const auto& value = s.at("best").at("value");  // null when nothing was validated yet
+      best.value = value.is_number() ? value.get<double>() : -std::numeric_limits<double>::infinity();
+      best.step = s.at("best").value("step", 0L);
     } catch (const nlohmann::json::exception& e) {
       throw DataError::at(state_file.string(), 0, std::string("damaged trainer state (") + e.what() + ")");
     }
@@ -201,25 +184,38 @@ struct Trainer::Impl {
     deca::log::info("resumed from {} at step {}", dir.string(), step);
   }
 
-  // Keeps the lines of metrics.jsonl up to the resumed step, so that the file
-  // reads as one history; a line cut by a kill is dropped too.
-  void truncate_metrics() const {
-    const fs::path file = run_dir / "metrics.jsonl";
-    if (!fs::exists(file)) return;
-    std::string kept;
-    long dropped = 0;
-    for_each_line(file, [&](std::string_view line, long) {
-      if (line.empty()) return;
-      const auto j = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
-      if (j.is_object() && j.value("step", 0L) <= step) {
-        kept.append(line).push_back('\n');
-      } else {
-        ++dropped;
-      }
-    });
-    if (dropped == 0) return;
-    write_file_atomic(file, kept);
-    deca::log::info("metrics.jsonl: {} lines after step {} removed (they belong to the interrupted part)", dropped, step);
+  // One optimizer step on the next batch of the task the curriculum picks; a
+  // non-finite loss or gradient skips the update.
+  StepOutcome train_step() {
+    const auto start = std::chrono::steady_clock::now();
+    const auto& t = config.training;
+    StepOutcome s;
+    s.step = step + 1;
+    const auto pick = mixer->at(s.step);
+    s.task = tasks[pick.task];
+    s.phase = pick.phase;
+    const auto rows = streams[pick.task]->next(positions[pick.task]);
+    const auto batch = model::make_batch(train[pick.task].encoded, rows, vocab, device);
+    net->train();
+    optimizer->zero_grad();
+    auto loss = net->loss(batch);
+    s.loss = loss.item<double>();
+    s.applied = std::isfinite(s.loss);
+    if (s.applied) {
+      loss.backward();
+      if (t.grad_clip > 0) s.applied = std::isfinite(torch::nn::utils::clip_grad_norm_(net->parameters(), t.grad_clip));
+    }
+    s.lr = learning_rate(t, config.model.dimension, s.step);
+    if (s.applied) {
+      for (auto& group : optimizer->param_groups()) static_cast<torch::optim::AdamOptions&>(group.options()).lr(s.lr);
+      optimizer->step();
+    }
+    step = s.step;
+    s.tokens = batch.input_tokens;
+    s.examples = static_cast<long>(rows.size());
+    s.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    elapsed += s.seconds;
+    return s;
   }
 
   // Checks training.best_metric names a metric of a validated task before any work.
@@ -239,45 +235,34 @@ struct Trainer::Impl {
                       (config.training.val_every > 0 ? " (one of: " + known + ")" : " (validation is off: training.val_every is 0)"));
   }
 
-  // Greedy decoding of every validation task; logs the metrics and the decaScore.
+  // Greedy decoding of every validation task; logs the metrics and the
+  // decaScore, and records the best checkpoint. A stop signal ends it early.
   void validate() {
+    try {
+      validate_all();
+    } catch (const Interrupted&) {
+      log::warn("validation at step {} stopped by the signal", step);
+    }
+  }
+
+  void validate_all() {
     const auto t0 = std::chrono::steady_clock::now();
-    std::vector<std::pair<std::string, metrics::MetricValues>> per_task;
-    const auto options = EvalOptions::from(config);
-    for (auto& v : validation) {
-      const auto e = evaluate_split(*net, *tokenizer, vocab, v, options, device);
+    const Predictor predictor{net, tokenizer, vocab, device};
+    const auto report = evaluate(predictor, validation, EvalOptions::from(config), [&](const TaskSplit&, const SplitEvaluation& e) {
       nlohmann::ordered_json line{{"type", "validation"}, {"step", step}, {"split", "validation"}, {"task", e.result.task},
                                   {"decascore_metric", e.result.decascore_metric}};
       for (const auto& [k, x] : e.result.values.items()) line[k] = x;
-      write_metrics(line);
+      metrics->write(line);
       const auto& answers = e.predictions.answers;
       deca::log::info("validation step {} | {} | {} {:.2f} | {} examples, e.g. \"{}\"", step, e.result.task,
                       e.result.decascore_metric, e.result.decascore_entry, e.result.examples,
                       answers.empty() ? "" : answers.front().substr(0, 60));
-      per_task.emplace_back(e.result.task, e.result.values);
-    }
-    const double total = decascore(per_task);
-    write_metrics({{"type", "validation"}, {"step", step}, {"split", "validation"}, {"task", "decascore"}, {"decascore", total}});
+    });
+    const double total = report.decascore;
+    metrics->write({{"type", "validation"}, {"step", step}, {"split", "validation"}, {"task", "decascore"}, {"decascore", total}});
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     deca::log::info("validation step {} | decaScore {:.2f} | {:.1f} s", step, total, seconds);
-    // The best checkpoint by the configured metric.
-    double value = total;
-    const std::string& metric = config.training.best_metric;
-    if (metric != "decascore") {
-      const size_t dot = metric.rfind('.');
-      bool found = false;
-      for (const auto& [name, values] : per_task) {
-        if (dot != std::string::npos && name == metric.substr(0, dot)) {
-          if (auto x = values.get(metric.substr(dot + 1))) value = *x, found = true;
-        }
-      }
-      if (!found) throw ConfigError("training.best_metric \"" + metric + "\" names no validated task metric");
-    }
-    if (value > best_value) {
-      best_value = value;
-      best_step = step;
-      deca::log::info("new best {} {:.4f} at step {}", metric, value, step);
-    }
+    if (best.update(report, step)) log::info("new best {} {:.4f} at step {}", best.metric, best.value, step);
   }
 };
 
@@ -291,6 +276,7 @@ Trainer::Trainer(Config config, TrainerOptions options) : impl_(std::make_unique
   I.tasks = I.config.all_tasks();
   const auto val_tasks = I.config.training.val_tasks.empty() ? I.tasks : I.config.training.val_tasks;
   I.check_best_metric(val_tasks);
+  I.best.metric = I.config.training.best_metric;
   I.lock = std::make_unique<FolderLock>(I.run_dir);
   prepare_run_folder(I.run_dir, options);
   torch::set_num_threads(static_cast<int>(I.config.training.threads > 0
@@ -314,14 +300,15 @@ Trainer::Trainer(Config config, TrainerOptions options) : impl_(std::make_unique
   I.positions.assign(I.tasks.size(), {});
   I.mixer = std::make_unique<TaskMixer>(I.config.curriculum, I.tasks, sizes, static_cast<uint64_t>(I.config.training.seed));
   if (I.config.training.val_every > 0) {
-    I.validation = load_splits(I.config, val_tasks, Split::Validation, *I.tokenizer, cache);
-    if (I.config.training.val_max_examples > 0) {
-      const size_t n = static_cast<size_t>(I.config.training.val_max_examples);
-      for (auto& v : I.validation) {
-        if (v.examples.size() <= n) continue;
-        v.examples.resize(n);
-        v.encoded = encode(v.examples, *I.tokenizer, EncodeOptions::from(I.config.data, false));
-      }
+    // Validation reads as evaluation does, limited to the run's data.subsample
+    // and training.val_max_examples (the smaller when both are set).
+    EvalRead read{0, cache};
+    for (long limit : {I.config.data.subsample, I.config.training.val_max_examples})
+      if (limit > 0 && (read.max_examples == 0 || limit < read.max_examples)) read.max_examples = limit;
+    for (const auto& name : val_tasks) {
+      I.validation.push_back(read_eval_split(I.config, find_task(name, I.config.data.data_root), Split::Validation,
+                                             *I.tokenizer, read));
+      log::info("{} validation: {} examples", name, I.validation.back().examples.size());
     }
   }
 
@@ -345,19 +332,19 @@ Trainer::Trainer(Config config, TrainerOptions options) : impl_(std::make_unique
       deca::log::warn("set the damaged checkpoint aside as {}", aside.string());
     }
     point_link(I.checkpoints_dir, "last", resume_from);
-    if (I.best_step > 0 && !fs::exists(I.checkpoints_dir / step_name(I.best_step) / "model.safetensors"))
-      I.best_step = 0, I.best_value = -std::numeric_limits<double>::infinity();
+    if (I.best.step > 0 && !fs::exists(I.checkpoints_dir / step_name(I.best.step) / "model.safetensors"))
+      I.best = BestCheckpoint{I.best.metric};
     if (fs::is_symlink(I.checkpoints_dir / "best") && !fs::exists(I.checkpoints_dir / "best")) {
       deca::log::warn("removing the link best: its checkpoint was damaged; the next validation sets it again");
       fs::remove(I.checkpoints_dir / "best");
     }
-    I.truncate_metrics();
+    if (const long dropped = MetricsLog::truncate_after(I.run_dir / "metrics.jsonl", I.step))
+      log::info("metrics.jsonl: {} lines after step {} removed (they belong to the interrupted part)", dropped, I.step);
   }
   deca::log::info("{} model: {:.2f} M parameters, vocabulary {}, device {}, {} threads", I.config.model.type,
                static_cast<double>(model::parameter_count(*I.net)) / 1e6, I.vocab.size, I.config.training.device,
                torch::get_num_threads());
-  I.metrics.open(I.run_dir / "metrics.jsonl", std::ios::app);
-  if (!I.metrics) throw Error("cannot write " + (I.run_dir / "metrics.jsonl").string());
+  I.metrics = std::make_unique<MetricsLog>(I.run_dir / "metrics.jsonl");
 }
 
 Trainer::~Trainer() = default;
@@ -366,104 +353,27 @@ int Trainer::run() {
   auto& I = *impl_;
   const auto& t = I.config.training;
   stop::install();
-
-  const bool tty = ::isatty(STDERR_FILENO);
-  const auto t0 = std::chrono::steady_clock::now();
-  const long first_step = I.step;
-  double interval_tokens = 0, interval_examples = 0, interval_seconds = 0;
-  std::map<std::string, std::pair<double, long>> interval_loss;  // task -> (sum, count)
-  auto params = I.net->parameters();
-
+  const Eta eta(I.step, t.steps);
+  ProgressLine progress(t.steps);
+  TrainLog train_log(*I.metrics, t.log_every, t.steps);
   while (I.step < t.steps) {
-    const auto s0 = std::chrono::steady_clock::now();
-    const long step = I.step + 1;
-    const auto pick = I.mixer->at(step);
-    const auto rows = I.streams[pick.task]->next(I.positions[pick.task]);
-    const auto batch = model::make_batch(I.train[pick.task].encoded, rows, I.vocab, I.device);
-    I.net->train();
-    I.optimizer->zero_grad();
-    auto loss = I.net->loss(batch);
-    double value = loss.item<double>();
-    bool ok = std::isfinite(value);
-    if (ok) {
-      loss.backward();
-      const double norm = t.grad_clip > 0 ? torch::nn::utils::clip_grad_norm_(params, t.grad_clip)
-                                          : std::numeric_limits<double>::quiet_NaN();
-      ok = t.grad_clip <= 0 || std::isfinite(norm);
-    }
-    const double lr = learning_rate(t, I.config.model.dimension, step);
-    if (ok) {
-      for (auto& group : I.optimizer->param_groups()) static_cast<torch::optim::AdamOptions&>(group.options()).lr(lr);
-      I.optimizer->step();
-      I.consecutive_bad = 0;
-    } else {
-      ++I.bad_steps;
-      ++I.consecutive_bad;
-      deca::log::warn("step {}: non-finite loss or gradient on {}; step skipped ({} in a row)", step,
-                   I.tasks[pick.task], I.consecutive_bad);
-      if (I.consecutive_bad >= t.max_bad_steps)
-        throw Error(std::to_string(I.consecutive_bad) + " non-finite losses in a row at step " + std::to_string(step) +
-                    "; stopping. The last good checkpoint is " + (I.checkpoints_dir / "last").string());
-    }
-    I.step = step;
-    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - s0).count();
-    interval_seconds += seconds;
-    interval_tokens += static_cast<double>(batch.input_tokens);
-    interval_examples += static_cast<double>(rows.size());
-    if (ok) {
-      auto& [sum, count] = interval_loss[I.tasks[pick.task]];
-      sum += value;
-      ++count;
-    }
-    const double done_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    const double eta = done_s / static_cast<double>(step - first_step) * static_cast<double>(t.steps - step);
-    if (tty) {
-      std::fprintf(stderr, "\r[%ld/%ld] %-16s loss %.4f  ETA %s  ", step, t.steps, I.tasks[pick.task].c_str(), value,
-                   hms(eta).c_str());
-      std::fflush(stderr);
-    }
-    if (step % t.log_every == 0 || step == t.steps) {
-      if (tty) std::fprintf(stderr, "\r%*s\r", 80, "");
-      const double tps = interval_seconds > 0 ? interval_tokens / interval_seconds : 0;
-      double sum_all = 0;
-      long count_all = 0;
-      std::string per_task;
-      for (const auto& [task, sc] : interval_loss) {
-        const double mean = sc.first / static_cast<double>(sc.second);
-        I.write_metrics({{"type", "train"}, {"step", step}, {"phase", pick.phase}, {"task", task}, {"loss", mean},
-                         {"lr", lr}, {"tokens_per_s", tps},
-                         {"examples_per_s", interval_seconds > 0 ? interval_examples / interval_seconds : 0}});
-        sum_all += sc.first;
-        count_all += sc.second;
-        per_task += deca::format("{}{} {:.3f}", per_task.empty() ? "" : ", ", task, mean);
-      }
-      deca::log::info("step {}/{} | phase {} | loss {:.4f} ({}) | lr {:.3g} | {:.0f} tok/s | ETA {}", step, t.steps,
-                   pick.phase, count_all ? sum_all / static_cast<double>(count_all) : 0.0, per_task, lr, tps, hms(eta));
-      interval_loss.clear();
-      interval_tokens = interval_examples = interval_seconds = 0;
-    }
-    I.elapsed += seconds;
-    const bool validate_now = t.val_every > 0 && (step % t.val_every == 0 || step == t.steps) && !stop::requested();
-    bool saved = false;
-    if (validate_now) {
-      try {
-        I.validate();
-      } catch (const Interrupted&) {
-        deca::log::warn("validation at step {} stopped by the signal", step);
-      }
-    }
-    if (validate_now || step % t.save_every == 0 || step == t.steps) {
-      I.save(validate_now ? "validation" : "periodic");
-      saved = true;
-    }
+    const StepOutcome s = I.train_step();
+    I.bad.after_step(s, t.max_bad_steps, I.checkpoints_dir / "last");
+    progress.after_step(s, eta);
+    if (train_log.due(s.step)) progress.clear();
+    train_log.after_step(s, eta);
+    const bool validate_now = t.val_every > 0 && (s.step % t.val_every == 0 || s.step == t.steps) && !stop::requested();
+    if (validate_now) I.validate();
+    const bool save_now = validate_now || s.step % t.save_every == 0 || s.step == t.steps;
+    if (save_now) I.save(validate_now ? "validation" : "periodic");
     if (stop::requested()) {
-      if (!saved) I.save("interrupted");
-      deca::log::warn("stopped by signal {} after step {}; resume with --resume (checkpoint {})", stop::signal_number(), step,
-                   (I.checkpoints_dir / "last").string());
+      if (!save_now) I.save("interrupted");
+      log::warn("stopped by signal {} after step {}; resume with --resume (checkpoint {})", stop::signal_number(), s.step,
+                (I.checkpoints_dir / "last").string());
       return 130;
     }
   }
-  deca::log::info("training done: {} steps, {} skipped; checkpoints in {}", I.step, I.bad_steps, I.checkpoints_dir.string());
+  log::info("training done: {} steps, {} skipped; checkpoints in {}", I.step, I.bad.total, I.checkpoints_dir.string());
   return 0;
 }
 

@@ -1,5 +1,6 @@
-// Evaluation reports: a console table, JSON, Markdown and JUnit XML, and the
-// --fail-under thresholds that CI jobs gate on. No LibTorch.
+// Scoring a task's predictions, and evaluation reports: a console table, JSON,
+// Markdown and JUnit XML, and the --fail-under thresholds that CI jobs gate on.
+// No LibTorch.
 #pragma once
 
 #include <string>
@@ -9,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "deca/metrics/metrics.h"
+#include "deca/tasks/task.h"
 
 namespace deca {
 
@@ -20,6 +22,10 @@ struct TaskResult {
   long examples = 0;
   double seconds = 0;  // decoding time
 };
+
+// A task's predictions scored against its golds (aligned): its metrics and decaScore entry.
+TaskResult score_task(const Task& task, const std::vector<std::string>& predictions, const std::vector<Example>& golds,
+                      double seconds = 0);
 
 struct Threshold {
   std::string task;    // empty for the decaScore
@@ -43,6 +49,9 @@ struct EvalReport {
   std::vector<TaskResult> tasks;
   double decascore = 0;
   std::vector<std::string> failures;  // one message per missed threshold
+
+  // Appends a task's result and updates the decaScore.
+  void add(TaskResult result);
 
   void check(const std::vector<Threshold>& thresholds);
   nlohmann::ordered_json to_json() const;

@@ -1,8 +1,7 @@
-#include "deca/train/pipeline.h"
-
-#include "deca/core/log.h"
+#include "deca/data/splits.h"
 
 #include "deca/core/error.h"
+#include "deca/core/log.h"
 
 namespace deca {
 
@@ -49,25 +48,16 @@ std::vector<Example> read_eval_examples(const Config& config, const Task& task, 
 }
 
 TaskSplit read_eval_split(const Config& config, std::shared_ptr<const Task> task, Split split, const Tokenizer& tokenizer,
-                          long max_examples) {
+                          const EvalRead& read) {
   TaskSplit ts;
   ts.task = std::move(task);
   ts.split = split;
-  ts.examples = read_eval_examples(config, *ts.task, split, max_examples, &ts.skipped);
-  ts.encoded = encode(ts.examples, tokenizer, EncodeOptions::from(config.data, false));
+  ts.examples = read_eval_examples(config, *ts.task, split, read.max_examples, &ts.skipped);
+  const auto options = EncodeOptions::from(config.data, false);
+  ts.encoded = read.cache_dir.empty() ? encode(ts.examples, tokenizer, options)
+                                      : encode_cached(ts.examples, tokenizer, options, read.cache_dir,
+                                                      ts.task->name() + "." + to_string(split));
   return ts;
-}
-
-TaskResult score_task(const Task& task, const std::vector<std::string>& predictions, const std::vector<Example>& golds,
-                      double seconds) {
-  TaskResult r;
-  r.task = task.name();
-  r.values = task.score(predictions, golds);
-  r.decascore_metric = task.scoring().decascore_metric;
-  r.decascore_entry = task.decascore_entry(r.values);
-  r.examples = static_cast<long>(golds.size());
-  r.seconds = seconds;
-  return r;
 }
 
 namespace {

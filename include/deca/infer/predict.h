@@ -1,0 +1,53 @@
+// Answering with a model: decoding a tokenized split (batches by token budget,
+// sorted by length, answers returned in the split's order), and evaluating a
+// model on tasks: the one evaluation path of training validation, deca-eval,
+// deca-predict and deca-bench.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "deca/core/config.h"
+#include "deca/data/encoded.h"
+#include "deca/data/splits.h"
+#include "deca/eval/report.h"
+#include "deca/infer/checkpoint.h"
+#include "deca/model/decode.h"
+
+namespace deca {
+
+// How a split is decoded.
+struct EvalOptions {
+  long max_tokens = 20000;  // token budget per decoding batch (divided among the beams)
+  std::string size_rule = "padded";
+  model::DecodeOptions decode;
+  // From a config: its evaluation budget and size rule, greedy decoding up to model.max_output_length.
+  static EvalOptions from(const Config& config);
+};
+
+struct SplitPredictions {
+  std::vector<std::string> answers;                   // detokenized best answer per example
+  std::vector<std::vector<model::Hypothesis>> nbest;  // per example, best first
+  long generated_tokens = 0;
+  double seconds = 0;
+};
+
+SplitPredictions predict_split(const Predictor& predictor, const EncodedSplit& data, const EvalOptions& options,
+                               const std::function<void(size_t done, size_t total)>& progress = {});
+
+struct SplitEvaluation {
+  TaskResult result;             // the task's metrics and its decaScore entry
+  SplitPredictions predictions;  // in the split's order
+};
+
+// Decodes `split` (examples and their encoding) and scores it with its task's metrics.
+SplitEvaluation evaluate_split(const Predictor& predictor, const TaskSplit& split, const EvalOptions& options);
+
+// Evaluates on each split in turn and returns the report (each task's result
+// and the decaScore); `on_task` sees each split's evaluation as it is done
+// (to write its predictions, to log it).
+EvalReport evaluate(const Predictor& predictor, const std::vector<TaskSplit>& splits, const EvalOptions& options,
+                    const std::function<void(const TaskSplit&, const SplitEvaluation&)>& on_task = {});
+
+}  // namespace deca

@@ -1,0 +1,106 @@
+// The parts of the training loop, each with one job: Trainer::run takes a step
+// and hands its outcome to them in turn (as Marian's scheduler hands it to its
+// observers). None of them needs LibTorch.
+#pragma once
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <limits>
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "deca/core/config.h"
+#include "deca/eval/report.h"
+
+namespace deca {
+
+// What one training step did.
+struct StepOutcome {
+  long step = 0;          // 1-based
+  std::string task;       // the task whose batch it trained on
+  std::string phase;      // the curriculum phase
+  double loss = 0;        // mean token loss (not finite when the step was skipped)
+  bool applied = false;   // the optimizer stepped: loss and gradient were finite
+  double lr = 0;
+  double seconds = 0;     // wall time of the step
+  long tokens = 0;        // context + question + answer tokens of the batch
+  long examples = 0;
+};
+
+// metrics.jsonl: one JSON object per line, each flushed when written.
+class MetricsLog {
+ public:
+  explicit MetricsLog(std::filesystem::path file);  // appends
+  void write(const nlohmann::ordered_json& line);
+  // Keeps the lines up to `step` (and drops a line cut by a kill), so that a
+  // resumed run's file reads as one history. Returns the lines dropped.
+  static long truncate_after(const std::filesystem::path& file, long step);
+
+ private:
+  std::filesystem::path file_;
+  std::ofstream out_;
+};
+
+// The time left, from the mean step time of this process.
+class Eta {
+ public:
+  Eta(long first_step, long total_steps);
+  double seconds_left(long step) const;
+  static std::string hms(double seconds);  // "01:02:03"
+
+ private:
+  long first_, total_;
+  std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
+};
+
+// Every log_every steps (and at the last): per task, the mean loss of its
+// applied steps, with learning rate and throughput, as "train" lines in
+// metrics.jsonl and one log line.
+class TrainLog {
+ public:
+  TrainLog(MetricsLog& metrics, long log_every, long total_steps);
+  bool due(long step) const;  // whether after_step(step) writes
+  void after_step(const StepOutcome& s, const Eta& eta);
+
+ private:
+  MetricsLog& metrics_;
+  long every_, total_;
+  std::map<std::string, std::pair<double, long>> loss_;  // task -> (sum, count)
+  double tokens_ = 0, examples_ = 0, seconds_ = 0;
+};
+
+// The progress line on a terminal (step, task, loss, ETA), rewritten in place.
+class ProgressLine {
+ public:
+  explicit ProgressLine(long total_steps);
+  void after_step(const StepOutcome& s, const Eta& eta);
+  void clear();  // before a log line
+
+ private:
+  long total_;
+  bool tty_;
+};
+
+// Counts the skipped (non-finite) steps; throws Error after max_bad_steps in a row.
+struct BadSteps {
+  long total = 0, consecutive = 0;
+  void after_step(const StepOutcome& s, long max_in_a_row, const std::filesystem::path& last_checkpoint);
+};
+
+// The best validation so far by training.best_metric (decascore or <task>.<metric>).
+struct BestCheckpoint {
+  std::string metric = "decascore";
+  double value = -std::numeric_limits<double>::infinity();
+  long step = 0;  // 0: none yet
+  // The metric's value in a report; throws ConfigError when no task reports it.
+  double value_in(const EvalReport& report) const;
+  // Records the report of `step`; true when it is the new best.
+  bool update(const EvalReport& report, long step);
+};
+
+}  // namespace deca

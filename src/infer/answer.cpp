@@ -1,0 +1,52 @@
+#include "deca/infer/answer.h"
+
+#include "deca/core/log.h"
+
+namespace deca {
+
+Answerer::Answerer(const Predictor& predictor, AnswerOptions options, OutputFile& out)
+    : predictor_(predictor), options_(std::move(options)), out_(out) {}
+
+void Answerer::add(QuestionLine line) {
+  queue_.push_back(std::move(line));
+  if (static_cast<long>(queue_.size()) >= options_.chunk) flush();
+}
+
+void Answerer::flush() {
+  if (queue_.empty()) return;
+  std::vector<Example> examples;
+  for (const auto& q : queue_)
+    if (q.error.empty()) examples.push_back(q.example);
+  SplitPredictions p;
+  if (!examples.empty()) {
+    const auto encoded = encode(examples, *predictor_.tokenizer, EncodeOptions::from(options_.data, false));
+    truncated_ += encoded.truncated_contexts + encoded.truncated_questions;
+    p = predict_split(predictor_, encoded, options_.eval);
+  }
+  size_t k = 0;
+  for (const auto& q : queue_) {
+    nlohmann::ordered_json line;
+    line["id"] = q.id;
+    if (!q.error.empty()) {
+      line["error"] = q.error;
+      log::warn("{}", q.error);
+      ++failed_;
+    } else {
+      line["answer"] = p.answers[k];
+      const auto& hyps = p.nbest[k];
+      if (options_.scores && !hyps.empty()) line["score"] = hyps.front().score;
+      if (options_.eval.decode.nbest > 1) {
+        line["nbest"] = nlohmann::ordered_json::array();
+        for (const auto& h : hyps) line["nbest"].push_back({{"answer", predictor_.tokenizer->decode(h.tokens)}, {"score", h.score}});
+      }
+      ++k;
+    }
+    out_.write(line.dump() + "\n");
+  }
+  out_.flush();
+  lines_ += static_cast<long>(queue_.size());
+  queue_.clear();
+  if (options_.after_chunk) options_.after_chunk(lines_);
+}
+
+}  // namespace deca

@@ -1,0 +1,67 @@
+#include "deca/infer/predict.h"
+
+#include <chrono>
+
+#include "deca/data/batching.h"
+
+namespace deca {
+
+EvalOptions EvalOptions::from(const Config& config) {
+  EvalOptions o;
+  o.max_tokens = config.batching.eval_max_tokens;
+  o.size_rule = config.batching.size_rule;
+  o.decode.max_length = config.model.max_output_length;
+  return o;
+}
+
+SplitPredictions predict_split(const Predictor& p, const EncodedSplit& data, const EvalOptions& options,
+                               const std::function<void(size_t, size_t)>& progress) {
+  const auto start = std::chrono::steady_clock::now();
+  auto& model = *p.model;
+  const bool was_training = model.is_training();
+  model.eval();
+  SplitPredictions out;
+  out.answers.resize(data.size());
+  out.nbest.resize(data.size());
+  size_t done = 0;
+  // Beams multiply the decoder's rows: keep the budget per beam.
+  const long budget = std::max<long>(1, options.max_tokens / std::max<int64_t>(1, options.decode.beam));
+  for (const auto& rows : eval_batches(data, budget, options.size_rule)) {
+    const auto batch = model::make_batch(data, rows, p.vocab, p.device, /*with_answers=*/false);
+    auto hyps = model::decode(model, batch, p.vocab, options.decode);
+    for (size_t i = 0; i < rows.size(); ++i) {
+      auto& h = hyps[i];
+      if (!h.empty()) {
+        out.answers[rows[i]] = p.tokenizer->decode(h.front().tokens);
+        out.generated_tokens += static_cast<long>(h.front().tokens.size());
+      }
+      out.nbest[rows[i]] = std::move(h);
+    }
+    done += rows.size();
+    if (progress) progress(done, data.size());
+  }
+  if (was_training) model.train();
+  out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return out;
+}
+
+SplitEvaluation evaluate_split(const Predictor& predictor, const TaskSplit& split, const EvalOptions& options) {
+  SplitEvaluation e;
+  e.predictions = predict_split(predictor, split.encoded, options);
+  e.result = score_task(*split.task, e.predictions.answers, split.examples, e.predictions.seconds);
+  return e;
+}
+
+EvalReport evaluate(const Predictor& predictor, const std::vector<TaskSplit>& splits, const EvalOptions& options,
+                    const std::function<void(const TaskSplit&, const SplitEvaluation&)>& on_task) {
+  EvalReport report;
+  if (!splits.empty()) report.split = to_string(splits.front().split);
+  for (const auto& split : splits) {
+    auto e = evaluate_split(predictor, split, options);
+    if (on_task) on_task(split, e);
+    report.add(std::move(e.result));
+  }
+  return report;
+}
+
+}  // namespace deca

@@ -1,0 +1,138 @@
+#include "deca/train/observers.h"
+
+#include <unistd.h>
+
+#include <cmath>
+#include <cstdio>
+
+#include "deca/core/error.h"
+#include "deca/core/io.h"
+#include "deca/core/log.h"
+
+namespace fs = std::filesystem;
+
+namespace deca {
+
+MetricsLog::MetricsLog(fs::path file) : file_(std::move(file)), out_(file_, std::ios::app) {
+  if (!out_) throw Error("cannot write " + file_.string());
+}
+
+void MetricsLog::write(const nlohmann::ordered_json& line) {
+  out_ << line.dump() << '\n';
+  out_.flush();
+  if (!out_) throw Error("cannot write " + file_.string() + " (disk full?)");
+}
+
+long MetricsLog::truncate_after(const fs::path& file, long step) {
+  if (!fs::exists(file)) return 0;
+  std::string kept;
+  long dropped = 0;
+  for_each_line(file, [&](std::string_view line, long) {
+    if (line.empty()) return;
+    const auto j = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
+    if (j.is_object() && j.value("step", 0L) <= step) {
+      kept.append(line).push_back('\n');
+    } else {
+      ++dropped;
+    }
+  });
+  if (dropped > 0) write_file_atomic(file, kept);
+  return dropped;
+}
+
+Eta::Eta(long first_step, long total_steps) : first_(first_step), total_(total_steps) {}
+
+double Eta::seconds_left(long step) const {
+  if (step <= first_) return 0;
+  const double done = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+  return done / static_cast<double>(step - first_) * static_cast<double>(total_ - step);
+}
+
+std::string Eta::hms(double seconds) {
+  const long s = static_cast<long>(seconds);
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%02ld:%02ld:%02ld", s / 3600, (s / 60) % 60, s % 60);
+  return buf;
+}
+
+TrainLog::TrainLog(MetricsLog& metrics, long log_every, long total_steps)
+    : metrics_(metrics), every_(log_every), total_(total_steps) {}
+
+bool TrainLog::due(long step) const { return step % every_ == 0 || step == total_; }
+
+void TrainLog::after_step(const StepOutcome& s, const Eta& eta) {
+  seconds_ += s.seconds;
+  tokens_ += static_cast<double>(s.tokens);
+  examples_ += static_cast<double>(s.examples);
+  if (s.applied) {
+    auto& [sum, count] = loss_[s.task];
+    sum += s.loss;
+    ++count;
+  }
+  if (!due(s.step)) return;
+  const double tps = seconds_ > 0 ? tokens_ / seconds_ : 0;
+  const double eps = seconds_ > 0 ? examples_ / seconds_ : 0;
+  double sum_all = 0;
+  long count_all = 0;
+  std::string per_task;
+  for (const auto& [task, sc] : loss_) {
+    const double mean = sc.first / static_cast<double>(sc.second);
+    metrics_.write({{"type", "train"}, {"step", s.step}, {"phase", s.phase}, {"task", task}, {"loss", mean}, {"lr", s.lr},
+                    {"tokens_per_s", tps}, {"examples_per_s", eps}});
+    sum_all += sc.first;
+    count_all += sc.second;
+    per_task += format("{}{} {:.3f}", per_task.empty() ? "" : ", ", task, mean);
+  }
+  log::info("step {}/{} | phase {} | loss {:.4f} ({}) | lr {:.3g} | {:.0f} tok/s | ETA {}", s.step, total_, s.phase,
+            count_all ? sum_all / static_cast<double>(count_all) : 0.0, per_task, s.lr, tps,
+            Eta::hms(eta.seconds_left(s.step)));
+  loss_.clear();
+  tokens_ = examples_ = seconds_ = 0;
+}
+
+ProgressLine::ProgressLine(long total_steps) : total_(total_steps), tty_(::isatty(STDERR_FILENO) != 0) {}
+
+void ProgressLine::after_step(const StepOutcome& s, const Eta& eta) {
+  if (!tty_) return;
+  std::fprintf(stderr, "\r[%ld/%ld] %-16s loss %.4f  ETA %s  ", s.step, total_, s.task.c_str(), s.loss,
+               Eta::hms(eta.seconds_left(s.step)).c_str());
+  std::fflush(stderr);
+}
+
+void ProgressLine::clear() {
+  if (tty_) std::fprintf(stderr, "\r%*s\r", 80, "");
+}
+
+void BadSteps::after_step(const StepOutcome& s, long max_in_a_row, const fs::path& last_checkpoint) {
+  if (s.applied) {
+    consecutive = 0;
+    return;
+  }
+  ++total;
+  ++consecutive;
+  log::warn("step {}: non-finite loss or gradient on {}; step skipped ({} in a row)", s.step, s.task, consecutive);
+  if (consecutive >= max_in_a_row)
+    throw Error(std::to_string(consecutive) + " non-finite losses in a row at step " + std::to_string(s.step) +
+                "; stopping. The last good checkpoint is " + last_checkpoint.string());
+}
+
+double BestCheckpoint::value_in(const EvalReport& report) const {
+  if (metric == "decascore") return report.decascore;
+  const size_t dot = metric.rfind('.');
+  if (dot != std::string::npos) {
+    for (const auto& r : report.tasks)
+      if (r.task == metric.substr(0, dot))
+        if (auto x = r.values.get(metric.substr(dot + 1))) return *x;
+  }
+  throw ConfigError("training.best_metric \"" + metric + "\" names no validated task metric");
+}
+
+bool BestCheckpoint::update(const EvalReport& report, long at_step) {
+  const double v = value_in(report);
+  if (!(v > value)) return false;
+  value = v;
+  step = at_step;
+  return true;
+}
+
+}  // namespace deca

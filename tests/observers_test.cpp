@@ -1,0 +1,125 @@
+// The parts of the training loop, one by one, on synthetic step outcomes.
+#include <random>
+
+#include "deca/core/error.h"
+#include "deca/core/io.h"
+#include "deca/train/observers.h"
+#include "test_support.h"
+
+namespace fs = std::filesystem;
+
+namespace {
+
+class Observers : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / ("deca-observers-" + std::to_string(std::random_device{}()));
+    fs::create_directories(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+  std::vector<nlohmann::json> lines(const fs::path& file) const {
+    std::vector<nlohmann::json> out;
+    deca::for_each_line(file, [&](std::string_view line, long) { out.push_back(nlohmann::json::parse(line)); });
+    return out;
+  }
+  fs::path dir_;
+};
+
+deca::StepOutcome outcome(long step, const std::string& task, double loss, bool applied = true) {
+  deca::StepOutcome s;
+  s.step = step;
+  s.task = task;
+  s.phase = "0";
+  s.loss = loss;
+  s.applied = applied;
+  s.lr = 0.5;
+  s.seconds = 0.5;
+  s.tokens = 100;
+  s.examples = 4;
+  return s;
+}
+
+// Per task, the mean loss of the applied steps of each interval; the last step
+// writes even off the interval; a skipped step counts in throughput only.
+TEST_F(Observers, TrainLogWritesEachTasksMeanLossPerInterval) {
+  const fs::path file = dir_ / "metrics.jsonl";
+  {
+    deca::MetricsLog metrics(file);
+    deca::TrainLog log(metrics, 3, 5);
+    const deca::Eta eta(0, 5);
+    log.after_step(outcome(1, "sst", 1.0), eta);
+    log.after_step(outcome(2, "squad", 4.0), eta);
+    log.after_step(outcome(3, "sst", std::nan(""), false), eta);
+    EXPECT_TRUE(log.due(3));
+    EXPECT_FALSE(log.due(4));
+    log.after_step(outcome(4, "sst", 2.0), eta);
+    log.after_step(outcome(5, "sst", 3.0), eta);
+  }
+  const auto l = lines(file);
+  ASSERT_EQ(l.size(), 3u);
+  EXPECT_EQ(l[0]["step"], 3);
+  EXPECT_EQ(l[0]["task"], "squad");
+  EXPECT_DOUBLE_EQ(l[0]["loss"].get<double>(), 4.0);
+  EXPECT_EQ(l[1]["task"], "sst");
+  EXPECT_DOUBLE_EQ(l[1]["loss"].get<double>(), 1.0);  // step 3 was skipped
+  EXPECT_DOUBLE_EQ(l[1]["tokens_per_s"].get<double>(), 200.0);  // 300 tokens in 1.5 s
+  EXPECT_EQ(l[2]["step"], 5);
+  EXPECT_EQ(l[2]["type"], "train");
+  EXPECT_DOUBLE_EQ(l[2]["loss"].get<double>(), 2.5);
+  EXPECT_DOUBLE_EQ(l[2]["examples_per_s"].get<double>(), 8.0);
+}
+
+// A resumed run keeps the history up to its step; later lines and a line cut
+// by a kill go.
+TEST_F(Observers, MetricsLogTruncatesAfterTheResumedStep) {
+  const fs::path file = dir_ / "metrics.jsonl";
+  deca::write_file_atomic(file, "{\"step\":1}\n{\"step\":2}\n{\"step\":3}\n{\"step\":4}\n{\"step\":5,\"lo");
+  EXPECT_EQ(deca::MetricsLog::truncate_after(file, 2), 3);
+  EXPECT_EQ(deca::read_file(file), "{\"step\":1}\n{\"step\":2}\n");
+  EXPECT_EQ(deca::MetricsLog::truncate_after(file, 2), 0);
+  EXPECT_EQ(deca::MetricsLog::truncate_after(dir_ / "absent.jsonl", 2), 0);
+}
+
+TEST(BadSteps, StopsAfterTheConfiguredRunOfSkippedSteps) {
+  deca::BadSteps bad;
+  bad.after_step(outcome(1, "sst", std::nan(""), false), 2, "run/checkpoints/last");
+  bad.after_step(outcome(2, "sst", 1.0), 2, "run/checkpoints/last");  // an applied step ends the run
+  EXPECT_EQ(bad.consecutive, 0);
+  bad.after_step(outcome(3, "sst", std::nan(""), false), 2, "run/checkpoints/last");
+  try {
+    bad.after_step(outcome(4, "sst", std::nan(""), false), 2, "run/checkpoints/last");
+    ADD_FAILURE() << "expected an error after two skipped steps in a row";
+  } catch (const deca::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("2 non-finite losses in a row at step 4"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("run/checkpoints/last"), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(bad.total, 3);
+}
+
+deca::EvalReport report(double decascore, double sst_em) {
+  deca::EvalReport r;
+  deca::TaskResult t;
+  t.task = "sst";
+  t.values.set("em", sst_em);
+  r.tasks.push_back(t);
+  r.decascore = decascore;
+  return r;
+}
+
+TEST(BestCheckpoint, KeepsTheHighestValueOfItsMetric) {
+  deca::BestCheckpoint by_score;
+  EXPECT_TRUE(by_score.update(report(50, 10), 100));
+  EXPECT_FALSE(by_score.update(report(50, 90), 200));  // equal is not better
+  EXPECT_TRUE(by_score.update(report(60, 5), 300));
+  EXPECT_EQ(by_score.step, 300);
+  deca::BestCheckpoint by_task{"sst.em"};
+  EXPECT_TRUE(by_task.update(report(50, 10), 100));
+  EXPECT_TRUE(by_task.update(report(40, 20), 200));
+  EXPECT_FALSE(by_task.update(report(90, 15), 300));
+  EXPECT_EQ(by_task.step, 200);
+  EXPECT_DOUBLE_EQ(by_task.value, 20);
+  deca::BestCheckpoint unknown{"squad.nf1"};
+  EXPECT_THROW(unknown.update(report(50, 10), 100), deca::ConfigError);
+}
+
+}  // namespace
