@@ -9,10 +9,15 @@ Both reports are `deca-eval --report-json` files.
 import json
 import sys
 
-# shared/reference/decanlp.md §7.1: MQAN (QA-first), Aug 2018, no CoVe (590.5),
+# decaNLP's published results: MQAN (QA-first), Aug 2018, no CoVe (590.5),
 # the published decathlon model whose inputs match deca's (no CoVe).
 PUBLISHED = {"squad": 74.4, "iwslt.en.de": 18.6, "cnn_dailymail": 24.3, "multinli.in.out": 71.5, "sst": 87.4,
              "srl": 78.4, "zre": 37.6, "woz.en": 84.8, "wikisql": 64.8, "schema": 48.7}
+
+
+# Each task's decaScore metric, as deca-eval names it.
+METRIC = {"squad": "nf1", "iwslt.en.de": "bleu", "cnn_dailymail": "avg_rouge", "multinli.in.out": "em", "sst": "em",
+          "srl": "nf1", "zre": "corpus_f1", "woz.en": "joint_goal_em", "wikisql": "lfem", "schema": "em"}
 
 
 def main():
@@ -28,7 +33,7 @@ def main():
     totals = [0.0, 0.0, 0.0]
     for task, published in PUBLISHED.items():
         b, m = base.get(task), model.get(task)
-        metric = next(iter(report["tasks"].get(task, {"?": 0})))
+        metric = METRIC[task]
         cells = [f"{v:.1f}" if v is not None else "–" for v in (b, m)]
         above = "yes" if b is not None and m is not None and m > b else "no"
         print(f"| {task} | {metric} | {cells[0]} | {cells[1]} | {above} | {published:.1f} |")
