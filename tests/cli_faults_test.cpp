@@ -100,6 +100,86 @@ TEST_F(CliFaults, OutputsOnAFullDiskAreErrors) {
   EXPECT_TRUE(has(r.out, "No space left on device")) << r.out;
 }
 
+// Every input line gets one output line, in input order, from stdin too: an
+// answer (with its score and n-best list when asked) or the line's error.
+TEST_F(CliFaults, PredictAnswersEveryLineInOrder) {
+  const std::string input = (dir_ / "in.jsonl").string();
+  deca::write_file_atomic(input,
+                          R"({"id": "a", "context": "a good film", "question": "Is this review negative or positive?"})" "\n"
+                          "not json\n"
+                          R"({"context": "a bad film", "question": "Is this review negative or positive?"})" "\n"
+                          "\n"
+                          R"({"id": 7, "context": "a film"})" "\n"
+                          R"({"id": "last", "context": "the end", "question": "What is the summary?"})" "\n");
+  const auto r = sh("cat " + input + " | " + bin("deca-predict") + " --checkpoint " + run() +
+                    " --input - --beam 2 --nbest 2 --scores 2>" + (dir_ / "err.txt").string());
+  EXPECT_EQ(r.code, 1) << r.out;  // some lines could not be answered
+  std::vector<nlohmann::json> lines;
+  size_t start = 0;
+  for (size_t end; (end = r.out.find('\n', start)) != std::string::npos; start = end + 1)
+    lines.push_back(nlohmann::json::parse(r.out.substr(start, end - start)));
+  ASSERT_EQ(lines.size(), 6u) << r.out;
+  const std::vector<std::string> ids = {"a", "1", "2", "3", "7", "last"};
+  for (size_t i = 0; i < ids.size(); ++i) EXPECT_EQ(lines[i]["id"], ids[i]) << i;
+  for (size_t i : {0, 2, 5}) {
+    ASSERT_TRUE(lines[i].contains("answer")) << lines[i];
+    ASSERT_EQ(lines[i]["nbest"].size(), 2u) << lines[i];
+    EXPECT_EQ(lines[i]["nbest"][0]["answer"], lines[i]["answer"]);
+    EXPECT_DOUBLE_EQ(lines[i]["nbest"][0]["score"].get<double>(), lines[i]["score"].get<double>());
+    EXPECT_GE(lines[i]["nbest"][0]["score"].get<double>(), lines[i]["nbest"][1]["score"].get<double>());
+  }
+  EXPECT_EQ(lines[1]["error"], "line 2: invalid JSON");
+  EXPECT_EQ(lines[3]["error"], "line 4: empty line");
+  EXPECT_EQ(lines[4]["error"], "line 5: expected string fields \"context\" and \"question\"");
+  const std::string err = deca::read_file(dir_ / "err.txt");
+  EXPECT_TRUE(has(err, "line 2: invalid JSON")) << err;
+  EXPECT_TRUE(has(err, "6 lines")) << err;
+  EXPECT_TRUE(has(err, "3 failed")) << err;
+}
+
+// --resume continues a run from its last checkpoint, from the command line.
+TEST_F(CliFaults, ResumeContinuesARunFromTheCommandLine) {
+  const std::string out = (dir_ / "run").string();
+  const std::string train = bin("deca-train") + " --config " + quickstart() + " --data-root " + sample() + " --output " + out +
+                            " " + kSmall + " --set training.log_every=1";
+  auto r = sh(train + " --steps 2");
+  ASSERT_EQ(r.code, 0) << r.out;
+  r = sh(train + " --steps 3");
+  EXPECT_EQ(r.code, 2) << r.out;  // a new run over the old one is refused
+  EXPECT_TRUE(has(r.out, "--resume")) << r.out;
+  r = sh(train + " --steps 3 --resume");
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_TRUE(has(r.out, "at step 2")) << r.out;
+  std::vector<long> steps;
+  deca::for_each_line(dir_ / "run" / "metrics.jsonl", [&](std::string_view line, long) {
+    const auto j = nlohmann::json::parse(line);
+    if (j["type"] == "train" && (steps.empty() || steps.back() != j["step"])) steps.push_back(j["step"]);
+  });
+  EXPECT_EQ(steps, (std::vector<long>{1, 2, 3}));
+  EXPECT_TRUE(fs::exists(dir_ / "run" / "checkpoints" / "step-00000003" / "model.safetensors"));
+}
+
+// deca-eval on a run folder uses its best checkpoint (else its last); on a
+// checkpoint folder, that one.
+TEST_F(CliFaults, EvalTakesARunFolderOrOneCheckpoint) {
+  const std::string out = (dir_ / "run").string();
+  auto r = sh(bin("deca-train") + " --config " + quickstart() + " --data-root " + sample() + " --output " + out + " " + kSmall +
+              " --steps 2 --set training.val_every=1 --set training.val_tasks='[\"sst\"]' --set training.best_metric=sst.em");
+  ASSERT_EQ(r.code, 0) << r.out;
+  const auto best = fs::read_symlink(dir_ / "run" / "checkpoints" / "best").string();
+  r = sh(bin("deca-eval") + " --checkpoint " + out + " --tasks sst --data-root " + sample() + " --report-json " +
+         (dir_ / "a.json").string() + " 2>&1 >/dev/null");
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_TRUE(has(r.out, "(the best checkpoint of run")) << r.out;
+  EXPECT_TRUE(has(r.out, best)) << r.out;
+  r = sh(bin("deca-eval") + " --checkpoint " + (dir_ / "run" / "checkpoints" / best).string() + " --tasks sst --data-root " +
+         sample() + " --report-json " + (dir_ / "b.json").string() + " 2>&1 >/dev/null");
+  ASSERT_EQ(r.code, 0) << r.out;
+  const auto a = deca::testing::load_json(dir_ / "a.json"), b = deca::testing::load_json(dir_ / "b.json");
+  EXPECT_EQ(a["tasks"], b["tasks"]);
+  EXPECT_EQ(a["tasks"].size(), 1u);
+}
+
 TEST_F(CliFaults, PredictNeverOverwritesItsInput) {
   const std::string input = (dir_ / "in.jsonl").string();
   fs::copy_file(questions(), input);

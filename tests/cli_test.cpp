@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <fstream>
 #include <random>
+#include <sstream>
 
 #include "deca/core/io.h"
 #include "test_support.h"
@@ -106,6 +107,29 @@ TEST_F(Cli, EvalScoresPredictionFilesAndGates) {
   r = sh(bin("deca-eval") + " --task sst --gold " + gold + "/sst.jsonl --predictions " + pred + "/sst.jsonl");
   EXPECT_EQ(r.code, 1);
   EXPECT_NE(r.out.find("id \"999\" is not in the gold file"), std::string::npos) << r.out;
+}
+
+// deca-data stats: one row per task and split, its example count and lengths in words.
+TEST_F(Cli, StatsCountsEachSplit) {
+  const auto r = sh(bin("deca-data") + " stats --data-root " + sample_ + " --tasks sst schema 2>/dev/null");
+  ASSERT_EQ(r.code, 0) << r.out;
+  long lines = -1;  // the header
+  deca::for_each_line(sample_ + "/sst/dev_binary_sent.csv", [&](std::string_view, long) { ++lines; });
+  bool found = false;
+  size_t start = r.out.find('\n') + 1;
+  for (size_t end; (end = r.out.find('\n', start)) != std::string::npos; start = end + 1) {
+    std::istringstream row(r.out.substr(start, end - start));
+    std::string task, split;
+    long examples = 0;
+    row >> task >> split >> examples;
+    EXPECT_TRUE(task == "sst" || task == "schema") << task;
+    if (task == "sst" && split == "validation") {
+      found = true;
+      EXPECT_EQ(examples, lines);
+    }
+  }
+  EXPECT_TRUE(found) << r.out;
+  EXPECT_EQ(sh(bin("deca-data") + " stats --data-root " + sample_ + " --tasks nosuchtask").code, 2);
 }
 
 TEST_F(Cli, TrainPrintsTheResolvedConfigWhichFeedsBack) {

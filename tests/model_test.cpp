@@ -129,7 +129,7 @@ TEST(MakeBatch, FramesContextsAndQuestionsAsDecaNLP) {
 
 TEST(ModelSize, DecanlpDimensionsGiveTheReferenceCoreSize) {
   // With decaNLP's sizes the layers other than embeddings and the output layer
-  // have the reference's parameter counts (reference §4.5).
+  // have the reference's parameter counts (docs/decisions.md, Model).
   deca::ModelOptions o;
   Vocabulary v;
   v.size = 50000;

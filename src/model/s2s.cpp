@@ -1,4 +1,4 @@
-// The paper's S2S baseline (reference §4.6): a pointer-generator over the single
+// The paper's S2S baseline (McCann et al. 2018; docs/decisions.md, Model): a pointer-generator over the single
 // input "Context: <context> Question: <question>": embedding, one BiLSTM, an
 // input-feeding LSTM decoder with one attention and the vocabulary switch γ.
 #include "deca/model/model.h"

@@ -45,7 +45,7 @@ struct EncodeOptions {
   long max_context_tokens = 400;
   long max_question_tokens = 100;
   long max_answer_tokens = 50;
-  // decaNLP's training filter (reference §1.6): drop examples whose answer is
+  // decaNLP's training filter (docs/decisions.md, Data): drop examples whose answer is
   // longer than max_answer_tokens, whose context is longer than
   // max_context_tokens (unless truncate_contexts), whose context or answer is
   // empty, or whose answer is a CNN Student News placeholder. Without it

@@ -1,4 +1,4 @@
-// decaNLP's reversible tokenizer (jekbradbury/revtok, reference §1.1): text is
+// decaNLP's reversible tokenizer (jekbradbury/revtok; docs/decisions.md, Data): text is
 // split into words, numbers, symbol runs and single punctuation marks, and
 // every space is kept inside the tokens as two "half spaces", one on each side
 // of the boundary, so that detokenize(tokenize(x)) == x for any text and a word
