@@ -145,17 +145,21 @@ TEST_F(Cli, TrainPrintsTheResolvedConfigWhichFeedsBack) {
   EXPECT_NE(r.out.find("training.stpes"), std::string::npos) << r.out;
 }
 
-TEST_F(Cli, TrainStopsCleanlyOnSigterm) {
+// Ctrl-C (SIGINT) and SIGTERM: the step ends, a checkpoint is saved, exit 130.
+TEST_F(Cli, TrainStopsCleanlyOnSigintAndSigterm) {
   const std::string cfg = (deca::testing::source_dir() / "configs" / "quickstart.json").string();
-  const std::string run = (dir_ / "run").string();
-  // Long enough to be interrupted; SIGTERM after the first steps.
-  const auto r = sh("(" + bin("deca-train") + " --config " + cfg + " --data-root " + sample_ + " --output " + run +
-                    " --steps 100000 --set training.val_every=0 --set training.log_every=1 --set training.threads=1 & pid=$!; "
-                    "for i in $(seq 1 120); do sleep 0.5; grep -q '\"type\":\"train\"' " + run +
-                    "/metrics.jsonl 2>/dev/null && break; done; kill -TERM $pid; wait $pid)");
-  EXPECT_EQ(r.code, 130) << r.out;
-  EXPECT_NE(r.out.find("resume with --resume"), std::string::npos) << r.out;
-  EXPECT_TRUE(fs::exists(fs::path(run) / "checkpoints" / "last" / "model.safetensors"));
+  for (const std::string signal : {"INT", "TERM"}) {
+    const std::string run = (dir_ / ("run-" + signal)).string();
+    // Long enough to be interrupted; the signal after the first steps.
+    const auto r = sh("(" + bin("deca-train") + " --config " + cfg + " --data-root " + sample_ + " --output " + run +
+                      " --steps 100000 --set training.val_every=0 --set training.log_every=1 --set training.threads=1 & pid=$!; "
+                      "for i in $(seq 1 120); do sleep 0.5; grep -q '\"type\":\"train\"' " + run +
+                      "/metrics.jsonl 2>/dev/null && break; done; kill -" + signal + " $pid; wait $pid)");
+    EXPECT_EQ(r.code, 130) << signal << ": " << r.out;
+    EXPECT_NE(r.out.find("stopped by signal"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("resume with --resume"), std::string::npos) << r.out;
+    EXPECT_TRUE(fs::exists(fs::path(run) / "checkpoints" / "last" / "model.safetensors")) << signal;
+  }
 }
 
 }  // namespace
