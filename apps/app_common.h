@@ -9,6 +9,7 @@
 #include <exception>
 #include <functional>
 #include <iostream>
+#include <string>
 
 #include "deca/core/error.h"
 #include "deca/core/log.h"
@@ -43,6 +44,27 @@ inline CLI::Validator at_least(long minimum) {
       },
       ">=" + std::to_string(minimum));
 }
+
+// The options of the executables that decode with a checkpoint (deca-eval, deca-predict).
+struct CheckpointFlags {
+  std::string checkpoint, device = "cpu";
+  long beam = 1, batch_tokens = 0;
+  // Declares them; returns --checkpoint (deca-predict requires it).
+  CLI::Option* add_to(CLI::App& cli) {
+    auto* option = cli.add_option("--checkpoint", checkpoint, "checkpoint folder, or run folder (its best checkpoint)");
+    cli.add_option("--beam", beam, "beam size (1: greedy)")->capture_default_str()->check(CLI::Range(1, 256));
+    cli.add_option("--batch-tokens", batch_tokens, "token budget per decoding batch (default: the checkpoint's)")
+        ->check(at_least(1));
+    cli.add_option("--device", device, "cpu, cuda or cuda:N")->capture_default_str();
+    return option;
+  }
+  // Onto a checkpoint's deca::EvalOptions (a template: this header does not include LibTorch).
+  template <class EvalOptions>
+  void apply(EvalOptions& options) const {
+    options.decode.beam = beam;
+    if (batch_tokens > 0) options.max_tokens = batch_tokens;
+  }
+};
 
 // Parses the command line and runs `body`; exit codes: 0 ok, 1 error, 2 usage,
 // 130 stopped by a signal.

@@ -6,7 +6,6 @@
 //   deca-data tokenizer --config FILE [--data-root DIR] --output MODEL   train the config's tokenizer
 //   deca-data encode --tokenizer MODEL [--input FILE|-]   {"pieces": [...], "ids": [...]} per text line
 //   deca-data decode --tokenizer MODEL [--input FILE|-]   the text of each {"ids": [...]} line
-#include <algorithm>
 #include <cstdio>
 #include <functional>
 #include <iostream>
@@ -14,47 +13,27 @@
 #include "app_common.h"
 #include "deca/core/config.h"
 #include "deca/core/io.h"
-#include "deca/data/encoded.h"
-#include "deca/tasks/task.h"
-#include "deca/text/revtok.h"
-#include "deca/text/unicode.h"
 #include "deca/data/splits.h"
+#include "deca/data/stats.h"
+#include "deca/tasks/task.h"
 
 namespace {
 
-struct Distribution {
-  double mean = 0;
-  size_t p50 = 0, p95 = 0, max = 0;
-};
-
-Distribution distribution(std::vector<size_t> v) {
-  Distribution d;
-  if (v.empty()) return d;
-  std::sort(v.begin(), v.end());
-  double sum = 0;
-  for (size_t x : v) sum += static_cast<double>(x);
-  d.mean = sum / static_cast<double>(v.size());
-  d.p50 = v[v.size() / 2];
-  d.p95 = v[std::min(v.size() - 1, v.size() * 95 / 100)];
-  d.max = v.back();
-  return d;
-}
-
-std::string describe(const Distribution& d) {
+std::string describe(const deca::Distribution& d) {
   char buf[96];
   std::snprintf(buf, sizeof buf, "%7.1f %6zu %6zu %7zu", d.mean, d.p50, d.p95, d.max);
   return buf;
-}
-
-template <class T>
-bool contains_run(const std::vector<T>& haystack, const std::vector<T>& needle) {
-  return !needle.empty() && std::search(haystack.begin(), haystack.end(), needle.begin(), needle.end()) != haystack.end();
 }
 
 std::string percent(long n, long of) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%.1f%%", of ? 100.0 * static_cast<double>(n) / static_cast<double>(of) : 0.0);
   return buf;
+}
+
+std::string describe(const deca::Drops& d) {
+  return std::to_string(d.long_answer) + "/" + std::to_string(d.long_context) + "/" + std::to_string(d.empty) + "/" +
+         std::to_string(d.placeholder);
 }
 
 // Calls fn(line, number) for each line of `path` or, for "-", of standard input.
@@ -65,40 +44,90 @@ void each_line(const std::string& path, const std::function<void(std::string_vie
   while (reader.next(line)) fn(line, reader.line_number());
 }
 
-// Copyability and training-filter drops of one split under `tokenizer`, beside
-// words and punctuation (revtok tokens) and decaNLP's filter rules.
-void tokenizer_stats(const std::string& task, deca::Split split, const std::vector<deca::Example>& examples,
-                     const deca::Tokenizer& tokenizer, const deca::DataOptions& data) {
-  long answers = 0, copy_units = 0, copy_words = 0;
-  long nlp_answer = 0, nlp_context = 0, nlp_empty = 0, nlp_placeholder = 0;
-  const bool truncates = deca::truncates_training_contexts(task);
-  for (const auto& ex : examples) {
-    const auto answer = tokenizer.encode(ex.answer());
-    const auto a_words = deca::text::revtok_tokenize(deca::text::lower(ex.answer()));
-    const auto c_words = deca::text::revtok_tokenize(deca::text::lower(ex.context));
-    if (!answer.empty()) {
-      ++answers;
-      if (contains_run(tokenizer.encode(ex.context), answer) || contains_run(tokenizer.encode(ex.question), answer))
-        ++copy_units;
-      if (contains_run(c_words, a_words) || contains_run(deca::text::revtok_tokenize(deca::text::lower(ex.question)), a_words))
-        ++copy_words;
+// deca-data encode / decode: one output line per input line.
+int encode_or_decode(bool encoding, const std::string& tokenizer_file, const std::string& input) {
+  const auto tokenizer = deca::Tokenizer::load(tokenizer_file);
+  deca::OutputFile out("-");
+  int status = 0;
+  each_line(input, [&](std::string_view line, long n) {
+    if (encoding) {
+      const auto ids = tokenizer->encode(line);
+      nlohmann::json pieces = nlohmann::json::array();
+      for (int32_t id : ids) pieces.push_back(tokenizer->piece(id));
+      out.write(nlohmann::json{{"pieces", pieces}, {"ids", ids}}.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
+      return;
     }
-    if (static_cast<long>(a_words.size()) > data.max_answer_tokens) ++nlp_answer;
-    else if (!truncates && static_cast<long>(c_words.size()) > data.max_context_tokens) ++nlp_context;
-    else if (a_words.empty() || c_words.empty()) ++nlp_empty;
-    else if (deca::text::lower(ex.answer()).find("this page includes the show") != std::string::npos) ++nlp_placeholder;
+    std::vector<int32_t> ids;
+    try {
+      const auto j = nlohmann::json::parse(line);
+      for (const auto& v : j.at("ids")) {
+        const auto id = v.get<int64_t>();
+        if (id < 0 || id >= tokenizer->vocab_size())
+          throw std::out_of_range("id " + std::to_string(id) + " is outside the vocabulary (0.." +
+                                  std::to_string(tokenizer->vocab_size() - 1) + ")");
+        ids.push_back(static_cast<int32_t>(id));
+      }
+    } catch (const std::exception& e) {
+      deca::log::warn("{}:{}: expected {{\"ids\": [integers]}}: {}", input, n, e.what());
+      status = 1;
+      out.write("\n");  // one output line per input line
+      return;
+    }
+    out.write(tokenizer->decode(ids) + "\n");
+  });
+  out.close();
+  return status;
+}
+
+// deca-data stats: lengths per task and split; with a tokenizer, copyability and drops.
+int print_stats(const std::vector<std::string>& tasks, const std::string& data_root, const deca::ReadOptions& options,
+          const std::string& tokenizer_file) {
+  std::shared_ptr<const deca::Tokenizer> tokenizer;
+  if (!tokenizer_file.empty()) tokenizer = deca::Tokenizer::load(tokenizer_file);
+  struct Row {
+    std::string task;
+    deca::Split split;
+    deca::CopyStats copy;
+    size_t examples;
+  };
+  std::vector<Row> rows;
+  std::printf("%-16s %-10s %8s  %-30s  %-30s  %-30s %s\n", "task", "split", "examples",
+              "context words mean p50 p95 max", "question words mean p50 p95 max", "answer words mean p50 p95 max",
+              "skipped");
+  const deca::DataOptions data;
+  for (const auto& name : tasks) {
+    const auto task = deca::find_task(name, data_root);
+    for (auto split : {deca::Split::Train, deca::Split::Validation, deca::Split::Test}) {
+      if (!task->has_split(split)) continue;
+      deca::ReadReport report;
+      std::vector<deca::Example> examples;
+      try {
+        examples = task->read(data_root, split, options, &report);
+      } catch (const deca::DataError& e) {
+        deca::log::warn("{} {}: {}", name, deca::to_string(split), e.what());
+        continue;
+      }
+      const auto lengths = deca::length_stats(examples);
+      std::printf("%-16s %-10s %8zu  %-30s  %-30s  %-30s %ld\n", name.c_str(), deca::to_string(split), examples.size(),
+                  describe(lengths.context).c_str(), describe(lengths.question).c_str(), describe(lengths.answer).c_str(),
+                  report.skipped);
+      if (tokenizer) rows.push_back({name, split, deca::copy_stats(name, examples, *tokenizer, data), examples.size()});
+    }
   }
-  std::string drops = "-", nlp_drops = "-";
-  if (split == deca::Split::Train) {
-    const auto e = deca::encode(examples, tokenizer, deca::EncodeOptions::from(data, true, truncates));
-    auto fmt = [](long a, long c, long m, long p) {
-      return std::to_string(a) + "/" + std::to_string(c) + "/" + std::to_string(m) + "/" + std::to_string(p);
-    };
-    drops = fmt(e.dropped_long_answer, e.dropped_long_context, e.dropped_empty, e.dropped_placeholder);
-    nlp_drops = fmt(nlp_answer, nlp_context, nlp_empty, nlp_placeholder);
+  if (!tokenizer) return 0;
+  std::printf("\ncopyable: first gold answer occurs as a contiguous run in the context or question, in %s units "
+              "(scheme %s) and in revtok words\ntraining drops: answer > %ld words / context > %ld words / "
+              "empty / placeholder summary, by deca's filter and by decaNLP's rules\n",
+              tokenizer_file.c_str(), tokenizer->scheme().c_str(), data.max_answer_tokens, data.max_context_tokens);
+  std::printf("%-16s %-10s %8s  %8s  %8s  %-18s %-18s\n", "task", "split", "examples", "units", "words", "deca drops",
+              "decaNLP drops");
+  for (const auto& r : rows) {
+    const bool train = r.split == deca::Split::Train;
+    std::printf("%-16s %-10s %8zu  %8s  %8s  %-18s %-18s\n", r.task.c_str(), deca::to_string(r.split), r.examples,
+                percent(r.copy.copyable_units, r.copy.answers).c_str(), percent(r.copy.copyable_words, r.copy.answers).c_str(),
+                train ? describe(r.copy.deca_drops).c_str() : "-", train ? describe(r.copy.decanlp_drops).c_str() : "-");
   }
-  std::printf("%-16s %-10s %8zu  %8s  %8s  %-18s %-18s\n", task.c_str(), deca::to_string(split), examples.size(),
-              percent(copy_units, answers).c_str(), percent(copy_words, answers).c_str(), drops.c_str(), nlp_drops.c_str());
+  return 0;
 }
 
 }  // namespace
@@ -159,39 +188,7 @@ int main(int argc, char** argv) {
       deca::log::info("wrote {} (scheme {}, {} pieces)", output, t->scheme(), t->vocab_size());
       return 0;
     }
-    if (*enc || *dec) {
-      const auto tokenizer = deca::Tokenizer::load(tokenizer_file);
-      deca::OutputFile out("-");
-      int status = 0;
-      each_line(input, [&](std::string_view line, long n) {
-        if (*enc) {
-          const auto ids = tokenizer->encode(line);
-          nlohmann::json pieces = nlohmann::json::array();
-          for (int32_t id : ids) pieces.push_back(tokenizer->piece(id));
-          out.write(nlohmann::json{{"pieces", pieces}, {"ids", ids}}.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
-          return;
-        }
-        std::vector<int32_t> ids;
-        try {
-          const auto j = nlohmann::json::parse(line);
-          for (const auto& v : j.at("ids")) {
-            const auto id = v.get<int64_t>();
-            if (id < 0 || id >= tokenizer->vocab_size())
-              throw std::out_of_range("id " + std::to_string(id) + " is outside the vocabulary (0.." +
-                                      std::to_string(tokenizer->vocab_size() - 1) + ")");
-            ids.push_back(static_cast<int32_t>(id));
-          }
-        } catch (const std::exception& e) {
-          deca::log::warn("{}:{}: expected {{\"ids\": [integers]}}: {}", input, n, e.what());
-          status = 1;
-          out.write("\n");  // one output line per input line
-          return;
-        }
-        out.write(tokenizer->decode(ids) + "\n");
-      });
-      out.close();
-      return status;
-    }
+    if (*enc || *dec) return encode_or_decode(static_cast<bool>(*enc), tokenizer_file, input);
     deca::ReadOptions options;
     options.skip_bad_records = skip_bad;
     if (*exp) {
@@ -206,47 +203,6 @@ int main(int argc, char** argv) {
                    report.skipped ? ", " + std::to_string(report.skipped) + " bad records skipped" : "");
       return 0;
     }
-    std::shared_ptr<const deca::Tokenizer> tokenizer;
-    if (!tokenizer_file.empty()) tokenizer = deca::Tokenizer::load(tokenizer_file);
-    std::vector<std::pair<std::string, std::pair<deca::Split, std::vector<deca::Example>>>> read_splits;
-    std::printf("%-16s %-10s %8s  %-30s  %-30s  %-30s %s\n", "task", "split", "examples",
-                "context words mean p50 p95 max", "question words mean p50 p95 max", "answer words mean p50 p95 max",
-                "skipped");
-    for (const auto& name : tasks) {
-      const auto task = deca::find_task(name, data_root);
-      for (auto split : {deca::Split::Train, deca::Split::Validation, deca::Split::Test}) {
-        if (!task->has_split(split)) continue;
-        deca::ReadReport report;
-        std::vector<deca::Example> examples;
-        try {
-          examples = task->read(data_root, split, options, &report);
-        } catch (const deca::DataError& e) {
-          deca::log::warn("{} {}: {}", name, deca::to_string(split), e.what());
-          continue;
-        }
-        std::vector<size_t> c, q, a;
-        for (const auto& ex : examples) {
-          c.push_back(deca::text::split_ws(ex.context).size());
-          q.push_back(deca::text::split_ws(ex.question).size());
-          a.push_back(deca::text::split_ws(ex.answer()).size());
-        }
-        std::printf("%-16s %-10s %8zu  %-30s  %-30s  %-30s %ld\n", name.c_str(), deca::to_string(split), examples.size(),
-                    describe(distribution(c)).c_str(), describe(distribution(q)).c_str(),
-                    describe(distribution(a)).c_str(), report.skipped);
-        if (tokenizer) read_splits.push_back({name, {split, std::move(examples)}});
-      }
-    }
-    if (tokenizer) {
-      std::printf("\ncopyable: first gold answer occurs as a contiguous run in the context or question, in %s units "
-                  "(scheme %s) and in revtok words\ntraining drops: answer > %ld words / context > %ld words / "
-                  "empty / placeholder summary, by deca's filter and by decaNLP's rules\n",
-                  tokenizer_file.c_str(), tokenizer->scheme().c_str(), deca::DataOptions{}.max_answer_tokens,
-                  deca::DataOptions{}.max_context_tokens);
-      std::printf("%-16s %-10s %8s  %8s  %8s  %-18s %-18s\n", "task", "split", "examples", "units", "words",
-                  "deca drops", "decaNLP drops");
-      for (const auto& [name, se] : read_splits)
-        tokenizer_stats(name, se.first, se.second, *tokenizer, deca::DataOptions{});
-    }
-    return 0;
+    return print_stats(tasks, data_root, options, tokenizer_file);
   });
 }

@@ -21,18 +21,14 @@
 int main(int argc, char** argv) {
   CLI::App cli{"deca-eval: score a checkpoint or prediction files on the decathlon tasks"};
   std::vector<std::string> tasks, golds, preds, fail_under;
-  std::string gold_dir, pred_dir, checkpoint, data_root, split = "validation", output, device = "cpu";
+  std::string gold_dir, pred_dir, data_root, split = "validation", output;
   std::string report_json, report_md, junit;
-  long beam = 1, batch_tokens = 0;
-  cli.add_option("--checkpoint", checkpoint, "checkpoint folder, or run folder (its best checkpoint)");
+  deca::app::CheckpointFlags model;
+  model.add_to(cli);
   cli.add_option("--data-root", data_root, "folder with the tasks' original files (default: the checkpoint's)");
   cli.add_option("--tasks", tasks, "tasks to evaluate (default: the checkpoint's tasks)");
   cli.add_option("--split", split, "validation or test")->capture_default_str();
   cli.add_option("--output", output, "folder for the predictions: <task>.jsonl with id and answer");
-  cli.add_option("--beam", beam, "beam size (1: greedy)")->capture_default_str()->check(CLI::Range(1, 256));
-  cli.add_option("--batch-tokens", batch_tokens, "token budget per decoding batch (default: the checkpoint's)")
-      ->check(deca::app::at_least(1));
-  cli.add_option("--device", device, "cpu, cuda or cuda:N")->capture_default_str();
   cli.add_option("--task", tasks, "with --gold/--predictions: the task of each pair (repeatable)");
   cli.add_option("--gold", golds, "gold JSONL as written by deca-data export (repeatable)");
   cli.add_option("--predictions", preds, "predictions JSONL, one {\"id\", \"answer\"} per line (repeatable)");
@@ -47,11 +43,11 @@ int main(int argc, char** argv) {
     std::vector<deca::Threshold> thresholds;
     for (const auto& f : fail_under) thresholds.push_back(deca::parse_threshold(f));
     deca::EvalReport report;
-    if (!checkpoint.empty()) {
+    if (!model.checkpoint.empty()) {
 #ifdef DECA_WITH_TORCH
       const auto split_id = deca::parse_split(split);
       deca::stop::install();
-      auto loaded = deca::load_checkpoint(checkpoint, deca::parse_device(device));
+      auto loaded = deca::load_checkpoint(model.checkpoint, deca::parse_device(model.device));
       auto config = loaded.config;
       if (!data_root.empty()) config.data.data_root = data_root;
       if (tasks.empty()) tasks = config.all_tasks();
@@ -69,8 +65,7 @@ int main(int argc, char** argv) {
       deca::check_thresholds(thresholds, deca::metrics_of(selected));
       deca::log::info("checkpoint {} (step {}), {} tasks, {} split", loaded.dir.string(), loaded.step, selected.size(), split);
       auto options = deca::EvalOptions::from(config);
-      options.decode.beam = beam;
-      if (batch_tokens > 0) options.max_tokens = batch_tokens;
+      model.apply(options);
       std::vector<deca::TaskSplit> splits;
       for (const auto& task : selected) splits.push_back(deca::read_eval_split(config, task, split_id, *loaded.predictor.tokenizer));
       report = deca::evaluate(loaded.predictor, splits, options, [&](const deca::TaskSplit& s, const deca::SplitEvaluation& e) {

@@ -18,43 +18,40 @@
 
 int main(int argc, char** argv) {
   CLI::App cli{"deca-predict: answer questions about contexts with a trained checkpoint"};
-  std::string checkpoint, input, output = "-", device = "cpu", task_name, split = "validation", data_root;
-  long beam = 1, nbest = 1, max_length = 0, batch_tokens = 0;
+  std::string input, output = "-", task_name, split = "validation", data_root;
+  long nbest = 1, max_length = 0;
   double length_penalty = 1.0;
   bool scores = false;
-  cli.add_option("--checkpoint", checkpoint, "checkpoint folder, or run folder (its best checkpoint)")->required();
+  deca::app::CheckpointFlags model;
+  model.add_to(cli)->required();
   cli.add_option("--input", input, "JSONL file of {\"context\", \"question\"[, \"id\", \"task\"]}, or - for stdin");
   cli.add_option("--output", output, "JSONL output file, or - for stdout")->capture_default_str();
   cli.add_option("--task", task_name, "predict a task's own data instead of --input");
   cli.add_option("--split", split, "with --task: train, validation or test")->capture_default_str();
   cli.add_option("--data-root", data_root, "with --task: the data folder (default: the checkpoint's)");
-  cli.add_option("--beam", beam, "beam size (1: greedy)")->capture_default_str()->check(CLI::Range(1, 256));
   cli.add_option("--nbest", nbest, "hypotheses per line (adds an \"nbest\" list when > 1)")->capture_default_str()->check(CLI::Range(1, 256));
   cli.add_flag("--scores", scores, "add the answer's log-probability as \"score\"");
   cli.add_option("--length-penalty", length_penalty, "beams are ranked by score / length^penalty")->capture_default_str();
   cli.add_option("--max-length", max_length, "longest answer in words (default: the checkpoint's)")->check(deca::app::at_least(1));
-  cli.add_option("--batch-tokens", batch_tokens, "token budget per batch (default: the checkpoint's)")->check(deca::app::at_least(1));
-  cli.add_option("--device", device, "cpu, cuda or cuda:N")->capture_default_str();
   deca::app::setup_logging(false);
   return deca::app::run(cli, argc, argv, [&] {
     if (input.empty() == task_name.empty()) throw deca::ConfigError("give either --input or --task");
-    if (nbest > beam) throw deca::ConfigError("--nbest cannot exceed --beam");
+    if (nbest > model.beam) throw deca::ConfigError("--nbest cannot exceed --beam");
     if (!std::isfinite(length_penalty)) throw deca::ConfigError("--length-penalty must be a finite number");
     if (!input.empty() && input != "-" && output != "-" && deca::same_file(input, output))
       throw deca::ConfigError("--output " + output + " is the input file: it would be erased; choose another path");
     deca::stop::install();
-    const auto loaded = deca::load_checkpoint(checkpoint, deca::parse_device(device));
+    const auto loaded = deca::load_checkpoint(model.checkpoint, deca::parse_device(model.device));
     auto config = loaded.config;
     if (!data_root.empty()) config.data.data_root = data_root;
     deca::AnswerOptions options;
     options.eval = deca::EvalOptions::from(config);
     options.data = config.data;
     options.scores = scores;
-    options.eval.decode.beam = beam;
+    model.apply(options.eval);
     options.eval.decode.nbest = nbest;
     options.eval.decode.length_penalty = length_penalty;
     if (max_length > 0) options.eval.decode.max_length = max_length;
-    if (batch_tokens > 0) options.eval.max_tokens = batch_tokens;
     const auto t0 = std::chrono::steady_clock::now();
     auto seconds = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(); };
     auto rate = [&](long lines) { return seconds() > 0 ? static_cast<double>(lines) / seconds() : 0.0; };

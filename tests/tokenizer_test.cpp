@@ -9,6 +9,7 @@
 #include <fstream>
 
 #include "deca/data/encoded.h"
+#include "deca/data/stats.h"
 #include "deca/tasks/task.h"
 #include "deca/text/revtok.h"
 #include "deca/text/unicode.h"
@@ -128,6 +129,36 @@ TEST_F(TokenizerTest, TrainingFilterCountsWords) {
   EXPECT_EQ(e.dropped_placeholder, 1);
   EXPECT_TRUE(deca::truncates_training_contexts("cnn_dailymail"));
   EXPECT_FALSE(deca::truncates_training_contexts("squad"));
+}
+
+// deca-data stats' numbers: answers copyable as a unit run and as revtok words,
+// and the training drops by deca's filter beside decaNLP's rules.
+TEST_F(TokenizerTest, StatsCountCopyableAnswersAndDrops) {
+  auto example = [](std::string context, std::string answer) {
+    deca::Example ex;
+    ex.context = std::move(context);
+    ex.question = "where is it?";
+    ex.answers = {std::move(answer)};
+    return ex;
+  };
+  std::string long_answer = "w";
+  for (int i = 0; i < 50; ++i) long_answer += " w";  // 51 words
+  const std::vector<deca::Example> examples = {
+      example("the museum in (lisbon) opened in 1870.", "lisbon"),
+      example("the museum in (lisbon) opened in 1870.", "paris"),
+      example("a short context", long_answer),
+      example("", "x"),
+      example("a story", "this page includes the show today"),
+  };
+  const auto s = deca::copy_stats("squad", examples, *tokenizer_, deca::DataOptions{});
+  EXPECT_EQ(s.answers, 5);
+  EXPECT_EQ(s.copyable_units, 1);
+  EXPECT_EQ(s.copyable_words, 1);
+  EXPECT_EQ(s.decanlp_drops, (deca::Drops{1, 0, 1, 1}));
+  EXPECT_EQ(s.deca_drops, s.decanlp_drops);
+  const auto lengths = deca::length_stats(examples);
+  EXPECT_EQ(lengths.answer.max, 51u);
+  EXPECT_EQ(lengths.context.max, 7u);
 }
 
 TEST_F(TokenizerTest, PiecesSchemeTokenizersStillLoad) {
