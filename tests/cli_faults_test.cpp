@@ -15,7 +15,7 @@ class CliFaults : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     // One small checkpoint for the prediction and evaluation cases.
-    shared_ = fs::temp_directory_path() / ("deca-faults-" + std::to_string(std::random_device{}()));
+    shared_ = deca::testing::unique_temp_path("deca-faults");
     const auto r = sh(bin("deca-train") + " --config " + quickstart() + " --data-root " + sample() + " --output " +
                       (shared_ / "run").string() + " --steps 2 " + kSmall + " 2>&1");
     ASSERT_EQ(r.code, 0) << r.out;
@@ -23,11 +23,6 @@ class CliFaults : public ::testing::Test {
                                                  "\n");
   }
   static void TearDownTestSuite() { fs::remove_all(shared_); }
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("deca-faults-case-" + std::to_string(std::random_device{}()));
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
 
   static std::string bin(const char* name) { return (fs::path(DECA_BIN_DIR) / name).string(); }
   static std::string sample() { return (deca::testing::source_dir() / "data" / "sample").string(); }
@@ -45,7 +40,8 @@ class CliFaults : public ::testing::Test {
            "/metrics.jsonl 2>/dev/null && break; done; ";
   }
   static inline fs::path shared_;
-  fs::path dir_;
+  deca::testing::TempDir tmp_{"deca-faults-case"};
+  const fs::path& dir_ = tmp_.path();
 };
 
 bool has(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }

@@ -16,15 +16,10 @@ using deca::testing::sh;
 
 class Cli : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("deca-cli-" + std::to_string(std::random_device{}()));
-    fs::create_directories(dir_);
-    sample_ = (deca::testing::source_dir() / "data" / "sample").string();
-  }
-  void TearDown() override { fs::remove_all(dir_); }
   std::string bin(const char* name) { return (fs::path(DECA_BIN_DIR) / name).string(); }
-  fs::path dir_;
-  std::string sample_;
+  deca::testing::TempDir tmp_{"deca-cli"};
+  const fs::path& dir_ = tmp_.path();
+  const std::string sample_ = (deca::testing::source_dir() / "data" / "sample").string();
 };
 
 TEST_F(Cli, ExportWritesOneObjectPerExample) {

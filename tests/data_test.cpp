@@ -178,7 +178,7 @@ TEST(Mixing, CurriculumPhasesSwitchAtTheirStep) {
 class EncodedCache : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    dir_ = fs::temp_directory_path() / ("deca-cache-" + std::to_string(std::random_device{}()));
+    dir_ = deca::testing::unique_temp_path("deca-cache");
     root_ = deca::testing::source_dir() / "data" / "sample";
     std::vector<std::string> texts;
     for (const auto& ex : deca::find_task("squad", root_)->read(root_, deca::Split::Train)) {

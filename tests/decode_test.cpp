@@ -24,7 +24,7 @@ namespace {
 class DecodeTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    dir_ = fs::temp_directory_path() / ("deca-decode-" + std::to_string(std::random_device{}()));
+    dir_ = deca::testing::unique_temp_path("deca-decode");
     auto j = nlohmann::json::parse(R"({
       "tokenizer": {"vocab_size": 500},
       "batching": {"max_tokens": 1500},

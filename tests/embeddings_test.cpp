@@ -17,7 +17,7 @@ namespace {
 class EmbeddingsTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    dir_ = fs::temp_directory_path() / ("deca-emb-" + std::to_string(std::random_device{}()));
+    dir_ = deca::testing::unique_temp_path("deca-emb");
     std::vector<std::string> texts;
     for (int i = 0; i < 50; ++i) texts.push_back("the house of lisbon is near the river and the house of porto");
     deca::TokenizerOptions o;

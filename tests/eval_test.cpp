@@ -15,11 +15,8 @@ namespace {
 
 class JsonlTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("deca-jsonl-" + std::to_string(std::random_device{}()));
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
+  deca::testing::TempDir tmp_{"deca-jsonl"};
+  const fs::path& dir_ = tmp_.path();
   fs::path write(const std::string& name, const std::string& text) {
     std::ofstream(dir_ / name) << text;
     return dir_ / name;
@@ -32,7 +29,6 @@ class JsonlTest : public ::testing::Test {
     }
     return "";
   }
-  fs::path dir_;
 };
 
 const char* kGold =

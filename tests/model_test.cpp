@@ -21,7 +21,7 @@ class ModelTest : public ::testing::TestWithParam<std::string> {
  protected:
   static void SetUpTestSuite() {
     torch::manual_seed(0);
-    dir_ = fs::temp_directory_path() / ("deca-model-" + std::to_string(std::random_device{}()));
+    dir_ = deca::testing::unique_temp_path("deca-model");
     const fs::path root = deca::testing::source_dir() / "data" / "sample";
     std::vector<std::string> texts;
     examples_ = deca::find_task("squad", root)->read(root, deca::Split::Train);

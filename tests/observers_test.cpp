@@ -12,17 +12,13 @@ namespace {
 
 class Observers : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("deca-observers-" + std::to_string(std::random_device{}()));
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
   std::vector<nlohmann::json> lines(const fs::path& file) const {
     std::vector<nlohmann::json> out;
     deca::for_each_line(file, [&](std::string_view line, long) { out.push_back(nlohmann::json::parse(line)); });
     return out;
   }
-  fs::path dir_;
+  deca::testing::TempDir tmp_{"deca-observers"};
+  const fs::path& dir_ = tmp_.path();
 };
 
 deca::StepOutcome outcome(long step, const std::string& task, double loss, bool applied = true) {

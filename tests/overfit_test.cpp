@@ -13,7 +13,7 @@
 namespace fs = std::filesystem;
 
 TEST(Overfit, TenTasksToExactAnswers) {
-  const fs::path dir = fs::temp_directory_path() / ("deca-overfit-" + std::to_string(std::random_device{}()));
+  const fs::path dir = deca::testing::unique_temp_path("deca-overfit");
   auto j = nlohmann::json::parse(R"({
     "data": {"subsample": 2, "max_context_tokens": 120},
     "tokenizer": {"vocab_size": 800},

@@ -15,11 +15,8 @@ namespace {
 
 class ReaderBadInput : public ::testing::Test {
  protected:
-  void SetUp() override {
-    root_ = fs::temp_directory_path() / ("deca-bad-input-" + std::to_string(std::random_device{}()));
-    fs::create_directories(root_);
-  }
-  void TearDown() override { fs::remove_all(root_); }
+  deca::testing::TempDir tmp_{"deca-bad-input"};
+  const fs::path& root_ = tmp_.path();
 
   // Copies data/sample/<folder> into the temporary data root.
   void copy_sample(const std::string& folder) {
@@ -59,8 +56,6 @@ class ReaderBadInput : public ::testing::Test {
       EXPECT_EQ(report.problems.size(), static_cast<size_t>(skipped));
     }
   }
-
-  fs::path root_;
 };
 
 TEST_F(ReaderBadInput, SquadInvalidJsonNamesLine) {

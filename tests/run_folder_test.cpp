@@ -78,18 +78,13 @@ std::string what_of(const std::function<void()>& fn) {
 
 class RunFolder : public ::testing::Test {
  protected:
-  void SetUp() override {
-    deca::stop::reset();
-    dir_ = fs::temp_directory_path() / ("deca-runs-" + std::to_string(std::random_device{}()));
-    run_ = dir_ / "run";
-    ck_ = run_ / "checkpoints";
-  }
-  void TearDown() override { fs::remove_all(dir_); }
+  void SetUp() override { deca::stop::reset(); }
   void train(deca::Config c, deca::TrainerOptions o = {}) {
     deca::Trainer t(std::move(c), o);
     ASSERT_EQ(t.run(), 0);
   }
-  fs::path dir_, run_, ck_;
+  deca::testing::TempDir tmp_{"deca-runs"};
+  const fs::path dir_ = tmp_.path(), run_ = dir_ / "run", ck_ = run_ / "checkpoints";
 };
 
 TEST_F(RunFolder, NewRunOverAnOldOneIsRefusedUnlessOverwriting) {

@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <random>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -25,6 +26,28 @@ inline std::filesystem::path shared_dir() {
 }
 
 inline std::filesystem::path source_dir() { return DECA_SOURCE_DIR; }
+
+// A path for a new folder under the system's temporary folder: <prefix>-<random>.
+inline std::filesystem::path unique_temp_path(const std::string& prefix) {
+  return std::filesystem::temp_directory_path() / (prefix + "-" + std::to_string(std::random_device{}()));
+}
+
+// A fresh folder under the system's temporary folder, removed with the object
+// (a test fixture's member: one folder per test).
+class TempDir {
+ public:
+  explicit TempDir(const std::string& prefix) : path_(unique_temp_path(prefix)) { std::filesystem::create_directories(path_); }
+  ~TempDir() {
+    std::error_code ignored;
+    std::filesystem::remove_all(path_, ignored);
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::filesystem::path& path() const { return path_; }
+
+ private:
+  std::filesystem::path path_;
+};
 
 // The golden metric cases computed by the original implementations: this
 // project's own files, kept in the repository so exactness is checked everywhere.

@@ -22,7 +22,7 @@ namespace {
 class TokenizerTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    dir_ = fs::temp_directory_path() / ("deca-tok-" + std::to_string(std::random_device{}()));
+    dir_ = deca::testing::unique_temp_path("deca-tok");
     std::vector<std::string> texts;
     const fs::path root = deca::testing::source_dir() / "data" / "sample";
     for (const auto& name : deca::decathlon_tasks()) {

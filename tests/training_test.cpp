@@ -40,9 +40,8 @@ std::map<long, double> losses(const fs::path& run) {
 
 class TrainingTest : public ::testing::Test {
  protected:
-  void SetUp() override { dir_ = fs::temp_directory_path() / ("deca-train-" + std::to_string(std::random_device{}())); }
-  void TearDown() override { fs::remove_all(dir_); }
-  fs::path dir_;
+  deca::testing::TempDir tmp_{"deca-train"};
+  const fs::path& dir_ = tmp_.path();
 };
 
 TEST_F(TrainingTest, ResumeContinuesExactly) {
