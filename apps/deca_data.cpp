@@ -88,6 +88,7 @@ int print_stats(const std::vector<std::string>& tasks, const std::string& data_r
     std::string task;
     deca::Split split;
     deca::CopyStats copy;
+    deca::TrainingDrops drops;  // training splits only
     size_t examples;
   };
   std::vector<Row> rows;
@@ -111,7 +112,10 @@ int print_stats(const std::vector<std::string>& tasks, const std::string& data_r
       std::printf("%-16s %-10s %8zu  %-30s  %-30s  %-30s %ld\n", name.c_str(), deca::to_string(split), examples.size(),
                   describe(lengths.context).c_str(), describe(lengths.question).c_str(), describe(lengths.answer).c_str(),
                   report.skipped);
-      if (tokenizer) rows.push_back({name, split, deca::copy_stats(name, examples, *tokenizer, data), examples.size()});
+      if (!tokenizer) continue;
+      rows.push_back({name, split, deca::copy_stats(examples, *tokenizer),
+                      split == deca::Split::Train ? deca::training_drops(name, examples, *tokenizer, data) : deca::TrainingDrops{},
+                      examples.size()});
     }
   }
   if (!tokenizer) return 0;
@@ -125,7 +129,7 @@ int print_stats(const std::vector<std::string>& tasks, const std::string& data_r
     const bool train = r.split == deca::Split::Train;
     std::printf("%-16s %-10s %8zu  %8s  %8s  %-18s %-18s\n", r.task.c_str(), deca::to_string(r.split), r.examples,
                 percent(r.copy.copyable_units, r.copy.answers).c_str(), percent(r.copy.copyable_words, r.copy.answers).c_str(),
-                train ? describe(r.copy.deca_drops).c_str() : "-", train ? describe(r.copy.decanlp_drops).c_str() : "-");
+                train ? describe(r.drops.deca).c_str() : "-", train ? describe(r.drops.decanlp).c_str() : "-");
   }
   return 0;
 }

@@ -150,12 +150,13 @@ TEST_F(TokenizerTest, StatsCountCopyableAnswersAndDrops) {
       example("", "x"),
       example("a story", "this page includes the show today"),
   };
-  const auto s = deca::copy_stats("squad", examples, *tokenizer_, deca::DataOptions{});
+  const auto s = deca::copy_stats(examples, *tokenizer_);
   EXPECT_EQ(s.answers, 5);
   EXPECT_EQ(s.copyable_units, 1);
   EXPECT_EQ(s.copyable_words, 1);
-  EXPECT_EQ(s.decanlp_drops, (deca::Drops{1, 0, 1, 1}));
-  EXPECT_EQ(s.deca_drops, s.decanlp_drops);
+  const auto drops = deca::training_drops("squad", examples, *tokenizer_, deca::DataOptions{});
+  EXPECT_EQ(drops.decanlp, (deca::Drops{1, 0, 1, 1}));
+  EXPECT_EQ(drops.deca, drops.decanlp);
   const auto lengths = deca::length_stats(examples);
   EXPECT_EQ(lengths.answer.max, 51u);
   EXPECT_EQ(lengths.context.max, 7u);

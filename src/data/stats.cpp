@@ -39,31 +39,39 @@ LengthStats length_stats(const std::vector<Example>& examples) {
   return {distribution(c), distribution(q), distribution(a)};
 }
 
-CopyStats copy_stats(const std::string& task, const std::vector<Example>& examples, const Tokenizer& tokenizer,
-                     const DataOptions& data) {
+CopyStats copy_stats(const std::vector<Example>& examples, const Tokenizer& tokenizer) {
   CopyStats s;
-  const bool truncates = truncates_training_contexts(task);
   for (const auto& ex : examples) {
     const auto answer = tokenizer.encode(ex.answer());
-    const auto a_words = text::revtok_tokenize(text::lower(ex.answer()));
-    const auto c_words = text::revtok_tokenize(text::lower(ex.context));
-    if (!answer.empty()) {
-      ++s.answers;
-      if (contains_run(tokenizer.encode(ex.context), answer) || contains_run(tokenizer.encode(ex.question), answer))
-        ++s.copyable_units;
-      if (contains_run(c_words, a_words) || contains_run(text::revtok_tokenize(text::lower(ex.question)), a_words))
-        ++s.copyable_words;
-    }
+    if (answer.empty()) continue;
+    ++s.answers;
+    if (contains_run(tokenizer.encode(ex.context), answer) || contains_run(tokenizer.encode(ex.question), answer))
+      ++s.copyable_units;
+    const auto words = text::revtok_tokenize(text::lower(ex.answer()));
+    if (contains_run(text::revtok_tokenize(text::lower(ex.context)), words) ||
+        contains_run(text::revtok_tokenize(text::lower(ex.question)), words))
+      ++s.copyable_words;
+  }
+  return s;
+}
+
+TrainingDrops training_drops(const std::string& task, const std::vector<Example>& examples, const Tokenizer& tokenizer,
+                             const DataOptions& data) {
+  TrainingDrops drops;
+  const bool truncates = truncates_training_contexts(task);
+  for (const auto& ex : examples) {
     // decaNLP's rules in its order: the first that applies counts.
-    auto& d = s.decanlp_drops;
-    if (static_cast<long>(a_words.size()) > data.max_answer_tokens) ++d.long_answer;
-    else if (!truncates && static_cast<long>(c_words.size()) > data.max_context_tokens) ++d.long_context;
-    else if (a_words.empty() || c_words.empty()) ++d.empty;
+    const auto a_words = text::revtok_count(text::lower(ex.answer()));
+    const auto c_words = text::revtok_count(text::lower(ex.context));
+    auto& d = drops.decanlp;
+    if (static_cast<long>(a_words) > data.max_answer_tokens) ++d.long_answer;
+    else if (!truncates && static_cast<long>(c_words) > data.max_context_tokens) ++d.long_context;
+    else if (a_words == 0 || c_words == 0) ++d.empty;
     else if (text::lower(ex.answer()).find("this page includes the show") != std::string::npos) ++d.placeholder;
   }
   const auto e = encode(examples, tokenizer, EncodeOptions::from(data, true, truncates));
-  s.deca_drops = {e.dropped_long_answer, e.dropped_long_context, e.dropped_empty, e.dropped_placeholder};
-  return s;
+  drops.deca = {e.dropped_long_answer, e.dropped_long_context, e.dropped_empty, e.dropped_placeholder};
+  return drops;
 }
 
 }  // namespace deca

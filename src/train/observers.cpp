@@ -116,6 +116,21 @@ void BadSteps::after_step(const StepOutcome& s, long max_in_a_row, const fs::pat
                 "; stopping. The last good checkpoint is " + last_checkpoint.string());
 }
 
+void BestCheckpoint::check(const std::vector<std::pair<std::string, std::vector<std::string>>>& validated,
+                           bool validating) const {
+  if (metric == "decascore") return;
+  const size_t dot = metric.rfind('.');
+  std::string known = "decascore";
+  for (const auto& [task, names] : validated) {
+    for (const auto& m : names) {
+      if (dot != std::string::npos && metric.substr(0, dot) == task && metric.substr(dot + 1) == m) return;
+      known += ", " + task + "." + m;
+    }
+  }
+  throw ConfigError("config key \"training.best_metric\": \"" + metric + "\" is not a validated metric" +
+                    (validating ? " (one of: " + known + ")" : " (validation is off: training.val_every is 0)"));
+}
+
 double BestCheckpoint::value_in(const EvalReport& report) const {
   if (metric == "decascore") return report.decascore;
   const size_t dot = metric.rfind('.');

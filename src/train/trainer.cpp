@@ -14,6 +14,7 @@
 #include "deca/model/safetensors.h"
 #include "deca/text/unicode.h"
 #include "deca/data/splits.h"
+#include "deca/eval/files.h"
 #include "deca/infer/predict.h"
 #include "deca/train/checkpoint.h"
 #include "deca/train/embeddings.h"
@@ -84,6 +85,7 @@ struct Trainer::Impl {
   std::unique_ptr<TaskMixer> mixer;
   std::shared_ptr<model::Seq2Seq> net;
   std::unique_ptr<torch::optim::Adam> optimizer;
+  std::vector<torch::Tensor> parameters;  // of net, for gradient clipping
   std::unique_ptr<MetricsLog> metrics;
 
   long step = 0;  // steps done
@@ -203,7 +205,7 @@ struct Trainer::Impl {
     s.applied = std::isfinite(s.loss);
     if (s.applied) {
       loss.backward();
-      if (t.grad_clip > 0) s.applied = std::isfinite(torch::nn::utils::clip_grad_norm_(net->parameters(), t.grad_clip));
+      if (t.grad_clip > 0) s.applied = std::isfinite(torch::nn::utils::clip_grad_norm_(parameters, t.grad_clip));
     }
     s.lr = learning_rate(t, config.model.dimension, s.step);
     if (s.applied) {
@@ -216,23 +218,6 @@ struct Trainer::Impl {
     s.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     elapsed += s.seconds;
     return s;
-  }
-
-  // Checks training.best_metric names a metric of a validated task before any work.
-  void check_best_metric(const std::vector<std::string>& val_tasks) const {
-    const std::string& metric = config.training.best_metric;
-    if (metric == "decascore") return;
-    const size_t dot = metric.rfind('.');
-    std::string known = "decascore";
-    for (const auto& name : val_tasks) {
-      const auto task = find_task(name, config.data.data_root);
-      for (const auto& m : task->metric_names()) {
-        if (dot != std::string::npos && metric.substr(0, dot) == name && metric.substr(dot + 1) == m) return;
-        known += ", " + name + "." + m;
-      }
-    }
-    throw ConfigError("config key \"training.best_metric\": \"" + metric + "\" is not a validated metric" +
-                      (config.training.val_every > 0 ? " (one of: " + known + ")" : " (validation is off: training.val_every is 0)"));
   }
 
   // Greedy decoding of every validation task; logs the metrics and the
@@ -275,8 +260,12 @@ Trainer::Trainer(Config config, TrainerOptions options) : impl_(std::make_unique
   I.device = parse_device(I.config.training.device);
   I.tasks = I.config.all_tasks();
   const auto val_tasks = I.config.training.val_tasks.empty() ? I.tasks : I.config.training.val_tasks;
-  I.check_best_metric(val_tasks);
-  I.best.metric = I.config.training.best_metric;
+  {
+    std::vector<std::shared_ptr<const Task>> validated;
+    for (const auto& name : val_tasks) validated.push_back(find_task(name, I.config.data.data_root));
+    I.best.metric = I.config.training.best_metric;
+    I.best.check(metrics_of(validated), I.config.training.val_every > 0);
+  }
   I.lock = std::make_unique<FolderLock>(I.run_dir);
   prepare_run_folder(I.run_dir, options);
   torch::set_num_threads(static_cast<int>(I.config.training.threads > 0
@@ -320,6 +309,7 @@ Trainer::Trainer(Config config, TrainerOptions options) : impl_(std::make_unique
   const auto& t = I.config.training;
   I.optimizer = std::make_unique<torch::optim::Adam>(
       I.net->parameters(), torch::optim::AdamOptions(learning_rate(t, I.config.model.dimension, 1)).betas({t.beta1, t.beta2}).eps(t.eps));
+  I.parameters = I.net->parameters();
   if (options.resume) I.restore(resume_from);
 
   // Everything is validated: only now does the run folder change.

@@ -38,11 +38,15 @@ struct CopyStats {
   long answers = 0;          // non-empty first answers
   long copyable_units = 0;   // occurring as a contiguous run of the tokenizer's units in the context or question
   long copyable_words = 0;   // the same in revtok words (decaNLP's tokens)
-  Drops deca_drops;          // deca's training filter (EncodeOptions, training)
-  Drops decanlp_drops;       // decaNLP's rules, counted on revtok words
+};
+CopyStats copy_stats(const std::vector<Example>& examples, const Tokenizer& tokenizer);
+
+struct TrainingDrops {
+  Drops deca;     // deca's training filter (EncodeOptions, training)
+  Drops decanlp;  // decaNLP's rules, counted on revtok words
 };
 // `task` decides whether long contexts are truncated (CNN/DailyMail) rather than dropped.
-CopyStats copy_stats(const std::string& task, const std::vector<Example>& examples, const Tokenizer& tokenizer,
-                     const DataOptions& data);
+TrainingDrops training_drops(const std::string& task, const std::vector<Example>& examples, const Tokenizer& tokenizer,
+                             const DataOptions& data);
 
 }  // namespace deca

@@ -97,6 +97,9 @@ struct BestCheckpoint {
   std::string metric = "decascore";
   double value = -std::numeric_limits<double>::infinity();
   long step = 0;  // 0: none yet
+  // Before any work: the metric names one of the validated tasks' metrics
+  // (`validated`: each task's name and metric names). Throws ConfigError listing them.
+  void check(const std::vector<std::pair<std::string, std::vector<std::string>>>& validated, bool validating) const;
   // The metric's value in a report; throws ConfigError when no task reports it.
   double value_in(const EvalReport& report) const;
   // Records the report of `step`; true when it is the new best.
