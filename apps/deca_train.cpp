@@ -1,10 +1,15 @@
 // deca-train: multitask training from a JSON config.
 //   deca-train --config FILE [--set key=value ...] [--data-root DIR] [--output DIR]
 //              [--steps N] [--device cpu|cuda|cuda:N] [--resume | --overwrite] [--print-config]
+//              [--rank R --world-size N --local-rank L --master-addr HOST --master-port P]
+//              [--dist-backend auto|gloo|nccl] [--dist-timeout SECONDS]
+// Several processes train one model when launched by torchrun or srun (their
+// environment variables say where each stands) or given the options above.
 #include <iostream>
 
 #include "app_common.h"
 #include "deca/core/io.h"
+#include "deca/core/launch.h"
 #include "deca/train/trainer.h"
 
 int main(int argc, char** argv) {
@@ -24,6 +29,19 @@ int main(int argc, char** argv) {
   cli.add_flag("--print-config", print_config, "print the resolved config and exit");
   cli.add_flag("--help-config", help_config, "print every config key with its type, default and meaning, and exit");
   cli.add_flag("-v,--verbose", verbose, "debug logging");
+  // Distributed training: these override the launcher's environment.
+  int rank = -1, world_size = -1, local_rank = -1, local_world_size = -1, master_port = -1;
+  std::string master_addr;
+  deca::DistOptions dist;
+  const char* group = "Distributed training (default: torchrun's or SLURM's environment, else one process)";
+  cli.add_option("--rank", rank, "this process's rank (RANK, SLURM_PROCID)")->group(group)->check(deca::app::at_least(0));
+  cli.add_option("--world-size", world_size, "number of processes (WORLD_SIZE, SLURM_NTASKS)")->group(group)->check(deca::app::at_least(1));
+  cli.add_option("--local-rank", local_rank, "rank on this machine, the GPU it uses (LOCAL_RANK, SLURM_LOCALID)")->group(group)->check(deca::app::at_least(0));
+  cli.add_option("--local-world-size", local_world_size, "processes on this machine, which share its cores (LOCAL_WORLD_SIZE)")->group(group)->check(deca::app::at_least(1));
+  cli.add_option("--master-addr", master_addr, "host of rank 0 (MASTER_ADDR)")->group(group);
+  cli.add_option("--master-port", master_port, "port of rank 0's rendezvous (MASTER_PORT, default 29500)")->group(group)->check(CLI::Range(1, 65535));
+  cli.add_option("--dist-backend", dist.backend, "auto (nccl on CUDA, gloo on the CPU), gloo or nccl")->group(group)->check(CLI::IsMember({"auto", "gloo", "nccl"}));
+  cli.add_option("--dist-timeout", dist.timeout_seconds, "seconds a process waits for the others before it gives up (default 600)")->group(group)->check(CLI::PositiveNumber);
   deca::app::setup_logging(false);
   return deca::app::run(cli, argc, argv, [&] {
     if (verbose) deca::log::set_verbose(true);
@@ -52,6 +70,22 @@ int main(int argc, char** argv) {
     options.resume = resume;
     options.overwrite = overwrite;
     if (resume && overwrite) throw deca::ConfigError("--resume and --overwrite exclude each other");
+    auto& launch = options.launch = deca::launch_from_environment();
+    if (rank >= 0) launch.rank = rank;
+    if (world_size > 0) launch.world_size = world_size;
+    if (local_world_size > 0) launch.local_world_size = local_world_size;
+    if (local_rank >= 0) launch.local_rank = local_rank;
+    else if (rank >= 0) launch.local_rank = launch.rank % launch.local_world_size;
+    if (!master_addr.empty()) launch.master_addr = master_addr;
+    if (master_port > 0) launch.master_port = master_port;
+    if (launch.rank >= launch.world_size || launch.local_world_size > launch.world_size ||
+        launch.local_rank >= launch.local_world_size)
+      throw deca::ConfigError("--rank " + std::to_string(launch.rank) + ", --world-size " + std::to_string(launch.world_size) +
+                              ", --local-rank " + std::to_string(launch.local_rank) + ", --local-world-size " +
+                              std::to_string(launch.local_world_size) +
+                              ": expected rank < world size and local rank < local world size <= world size");
+    options.dist = dist;
+    if (launch.rank > 0) deca::log::set_rank(launch.rank);
     deca::Trainer trainer(config, options);
     return trainer.run();
   });

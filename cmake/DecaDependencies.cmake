@@ -29,6 +29,23 @@ if(DECA_WITH_TORCH)
   # (std::filesystem::remove_all among them), which crash when called from our
   # code. Naming libstdc++ before LibTorch puts it first in the symbol search.
   set(DECA_TORCH_LIBRARIES stdc++ ${TORCH_LIBRARIES})
+  # Distributed training's backends. Gloo: LibTorch's ProcessGroupGloo header
+  # includes gloo's headers, which Debian ships in libgloo-dev and the official
+  # LibTorch does not (Debian's serve for both). NCCL: only a CUDA LibTorch
+  # (torch_cuda) with nccl.h at hand.
+  find_file(DECA_C10D_GLOO_HEADER torch/csrc/distributed/c10d/ProcessGroupGloo.hpp PATHS ${TORCH_INCLUDE_DIRS} NO_DEFAULT_PATH)
+  find_path(DECA_GLOO_INCLUDE_DIR gloo/config.h)
+  set(DECA_WITH_GLOO OFF)
+  if(DECA_C10D_GLOO_HEADER AND DECA_GLOO_INCLUDE_DIR)
+    set(DECA_WITH_GLOO ON)
+  endif()
+  find_file(DECA_C10D_NCCL_HEADER torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp PATHS ${TORCH_INCLUDE_DIRS} NO_DEFAULT_PATH)
+  find_path(DECA_NCCL_INCLUDE_DIR nccl.h PATHS ${CUDAToolkit_INCLUDE_DIRS} /usr/local/cuda/include)
+  set(DECA_WITH_NCCL OFF)
+  if(TARGET torch_cuda AND DECA_C10D_NCCL_HEADER AND DECA_NCCL_INCLUDE_DIR)
+    set(DECA_WITH_NCCL ON)
+  endif()
+  message(STATUS "Distributed training backends: gloo ${DECA_WITH_GLOO}, nccl ${DECA_WITH_NCCL}")
 endif()
 
 find_program(CCACHE_PROGRAM ccache)

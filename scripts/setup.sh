@@ -8,7 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PACKAGES=(build-essential cmake ninja-build pkg-config ccache
-          libtorch-dev libsentencepiece-dev nlohmann-json3-dev libcli11-dev libspdlog-dev libgtest-dev
+          libtorch-dev libgloo-dev libsentencepiece-dev nlohmann-json3-dev libcli11-dev libspdlog-dev libgtest-dev
           libopenblas0-openmp python3)
 
 if [[ "${DECA_NO_INSTALL:-0}" != 1 ]]; then

@@ -102,6 +102,29 @@ TEST_P(ModelTest, IncrementalDecodingMatchesTeacherForcing) {
   EXPECT_NEAR(nll / static_cast<double>(count), loss, 1e-4 * std::max(1.0, loss));
 }
 
+// A batch's loss is the token-weighted mean of the losses of its parts: the
+// padding a part gets from its own longest example changes nothing, which is
+// what lets several processes split a batch (deca/train/trainer.cpp).
+TEST_P(ModelTest, BatchLossIsTheTokenWeightedMeanOfItsParts) {
+  auto o = small(GetParam());
+  o.dropout = o.coattention_dropout = o.feedforward_dropout = 0;  // else each part draws its own
+  auto model = deca::model::make_model(o, vocab());
+  model->train();
+  torch::NoGradGuard no_grad;
+  const std::vector<uint32_t> all = {0, 1, 2, 3, 4, 5, 6, 7}, even = {0, 2, 4, 6}, odd = {1, 3, 5, 7};
+  auto loss_of = [&](const std::vector<uint32_t>& rows, long* tokens) {
+    const auto batch = deca::model::make_batch(data_, rows, vocab(), torch::kCPU);
+    *tokens = batch.target_tokens;
+    return model->loss(batch).item<double>();
+  };
+  long t_all = 0, t_even = 0, t_odd = 0;
+  const double whole = loss_of(all, &t_all);
+  const double parts = (loss_of(even, &t_even) * static_cast<double>(t_even) + loss_of(odd, &t_odd) * static_cast<double>(t_odd)) /
+                       static_cast<double>(t_all);
+  ASSERT_EQ(t_even + t_odd, t_all);
+  EXPECT_NEAR(parts, whole, 1e-5 * whole);
+}
+
 INSTANTIATE_TEST_SUITE_P(Models, ModelTest, ::testing::Values("mqan", "s2s"));
 
 // Contexts and questions are framed <init> ... <eos> (decaNLP), so that the

@@ -193,6 +193,10 @@ void validate(const Config& c) {
   if (c.model.transformer_heads < 1 || c.model.transformer_heads > c.model.dimension)
     fail("model.transformer_heads", "must be between 1 and the dimension");
   if (!(c.model.dropout >= 0 && c.model.dropout < 1)) fail("model.dropout", "must be in [0, 1)");
+  if (!(c.model.coattention_dropout >= 0 && c.model.coattention_dropout < 1))
+    fail("model.coattention_dropout", "must be in [0, 1)");
+  if (!(c.model.feedforward_dropout >= 0 && c.model.feedforward_dropout < 1))
+    fail("model.feedforward_dropout", "must be in [0, 1)");
   at_least("model.embedding_dim", c.model.embedding_dim, 1);
   at_least("model.rnn_layers", c.model.rnn_layers, 1);
   at_least("model.transformer_layers", c.model.transformer_layers, 1);

@@ -13,6 +13,11 @@ void setup(bool verbose) {
 
 void set_verbose(bool verbose) { spdlog::set_level(verbose ? spdlog::level::debug : spdlog::level::info); }
 
+void set_rank(int rank) {
+  spdlog::set_pattern("[%H:%M:%S] rank " + std::to_string(rank) + " %^%l%$ %v");
+  spdlog::set_level(spdlog::level::warn);
+}
+
 void silence() { spdlog::set_level(spdlog::level::off); }
 
 void write(int level, const std::string& message) {

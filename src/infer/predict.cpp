@@ -26,7 +26,10 @@ SplitPredictions predict_split(const Predictor& p, const EncodedSplit& data, con
   size_t done = 0;
   // Beams multiply the decoder's rows: keep the budget per beam.
   const long budget = std::max<long>(1, options.max_tokens / std::max<int64_t>(1, options.decode.beam));
-  for (const auto& rows : eval_batches(data, budget, options.size_rule)) {
+  const auto batches = eval_batches(data, budget, options.size_rule);
+  for (size_t k = 0; k < batches.size(); ++k) {
+    const auto& rows = batches[k];
+    if (options.shards > 1 && static_cast<int>(k % static_cast<size_t>(options.shards)) != options.shard) continue;
     const auto batch = model::make_batch(data, rows, p.vocab, p.device, /*with_answers=*/false);
     auto hyps = model::decode(model, batch, p.vocab, options.decode);
     for (size_t i = 0; i < rows.size(); ++i) {
@@ -37,6 +40,7 @@ SplitPredictions predict_split(const Predictor& p, const EncodedSplit& data, con
       }
       out.nbest[rows[i]] = std::move(h);
     }
+    out.rows.insert(out.rows.end(), rows.begin(), rows.end());
     done += rows.size();
     if (progress) progress(done, data.size());
   }

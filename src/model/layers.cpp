@@ -61,17 +61,17 @@ torch::Tensor MultiHeadImpl::forward(const torch::Tensor& q, const torch::Tensor
   return attend(wq->forward(q), wk->forward(k), wv->forward(v), key_padding, causal);
 }
 
-LinearReLUImpl::LinearReLUImpl(int64_t d, int64_t hidden) {
-  feedforward = register_module("feedforward", Feedforward(d, hidden, 0.2, /*relu=*/true));
+LinearReLUImpl::LinearReLUImpl(int64_t d, int64_t hidden, double p) {
+  feedforward = register_module("feedforward", Feedforward(d, hidden, p, /*relu=*/true));
   linear = register_module("linear", torch::nn::Linear(hidden, d));
 }
 
 torch::Tensor LinearReLUImpl::forward(const torch::Tensor& x) { return linear->forward(feedforward->forward(x)); }
 
-TransformerEncoderLayerImpl::TransformerEncoderLayerImpl(int64_t d, int64_t heads, int64_t hidden, double p) {
+TransformerEncoderLayerImpl::TransformerEncoderLayerImpl(int64_t d, int64_t heads, int64_t hidden, double p, double p_ff) {
   selfattn = register_module("selfattn", MultiHead(d, heads, p, false));
   selfattn_norm = register_module("selfattn_norm", LayerNorm(d));
-  feedforward = register_module("feedforward", LinearReLU(d, hidden));
+  feedforward = register_module("feedforward", LinearReLU(d, hidden, p_ff));
   feedforward_norm = register_module("feedforward_norm", LayerNorm(d));
   dropout = register_module("dropout", torch::nn::Dropout(p));
 }
@@ -81,9 +81,9 @@ torch::Tensor TransformerEncoderLayerImpl::forward(const torch::Tensor& x, const
   return feedforward_norm->forward(y + dropout->forward(feedforward->forward(y)));
 }
 
-TransformerEncoderImpl::TransformerEncoderImpl(int64_t d, int64_t heads, int64_t hidden, int64_t n, double p) {
+TransformerEncoderImpl::TransformerEncoderImpl(int64_t d, int64_t heads, int64_t hidden, int64_t n, double p, double p_ff) {
   layers = register_module("layers", torch::nn::ModuleList());
-  for (int64_t i = 0; i < n; ++i) layers->push_back(TransformerEncoderLayer(d, heads, hidden, p));
+  for (int64_t i = 0; i < n; ++i) layers->push_back(TransformerEncoderLayer(d, heads, hidden, p, p_ff));
   dropout = register_module("dropout", torch::nn::Dropout(p));
 }
 
@@ -93,19 +93,19 @@ std::vector<torch::Tensor> TransformerEncoderImpl::forward(const torch::Tensor& 
   return out;
 }
 
-TransformerDecoderLayerImpl::TransformerDecoderLayerImpl(int64_t d, int64_t heads, int64_t hidden, double p) {
+TransformerDecoderLayerImpl::TransformerDecoderLayerImpl(int64_t d, int64_t heads, int64_t hidden, double p, double p_ff) {
   selfattn = register_module("selfattn", MultiHead(d, heads, p, true));
   selfattn_norm = register_module("selfattn_norm", LayerNorm(d));
   attention = register_module("attention", MultiHead(d, heads, p, false));
   attention_norm = register_module("attention_norm", LayerNorm(d));
-  feedforward = register_module("feedforward", LinearReLU(d, hidden));
+  feedforward = register_module("feedforward", LinearReLU(d, hidden, p_ff));
   feedforward_norm = register_module("feedforward_norm", LayerNorm(d));
   dropout = register_module("dropout", torch::nn::Dropout(p));
 }
 
-TransformerDecoderImpl::TransformerDecoderImpl(int64_t d_, int64_t heads, int64_t hidden, int64_t n, double p) : d(d_) {
+TransformerDecoderImpl::TransformerDecoderImpl(int64_t d_, int64_t heads, int64_t hidden, int64_t n, double p, double p_ff) : d(d_) {
   layers = register_module("layers", torch::nn::ModuleList());
-  for (int64_t i = 0; i < n; ++i) layers->push_back(TransformerDecoderLayer(d, heads, hidden, p));
+  for (int64_t i = 0; i < n; ++i) layers->push_back(TransformerDecoderLayer(d, heads, hidden, p, p_ff));
   dropout = register_module("dropout", torch::nn::Dropout(p));
 }
 

@@ -55,24 +55,24 @@ class Mqan : public Seq2Seq {
     bilstm_before_coattention = register_module("bilstm_before_coattention", PackedLSTM(d, d, true, 1, 0.0));
     coattention_proj = register_module("coattention_proj", Feedforward(d, d, 0.0));
     coattention_sentinel = register_module("coattention_sentinel", torch::nn::Embedding(2, d));
-    coattention_dropout = register_module("coattention_dropout", torch::nn::Dropout(0.3));
+    coattention_dropout = register_module("coattention_dropout", torch::nn::Dropout(o.coattention_dropout));
     const int64_t summary = 4 * d;
     context_bilstm_after_coattention = register_module(
         "context_bilstm_after_coattention", PackedLSTM(summary, d, true, o.rnn_layers, o.dropout));
     self_attentive_encoder_context = register_module(
         "self_attentive_encoder_context",
-        TransformerEncoder(d, o.transformer_heads, o.transformer_hidden, o.transformer_layers, o.dropout));
+        TransformerEncoder(d, o.transformer_heads, o.transformer_hidden, o.transformer_layers, o.dropout, o.feedforward_dropout));
     bilstm_context = register_module("bilstm_context", PackedLSTM(d, d, true, o.rnn_layers, o.dropout));
     question_bilstm_after_coattention = register_module(
         "question_bilstm_after_coattention", PackedLSTM(summary, d, true, o.rnn_layers, o.dropout));
     self_attentive_encoder_question = register_module(
         "self_attentive_encoder_question",
-        TransformerEncoder(d, o.transformer_heads, o.transformer_hidden, o.transformer_layers, o.dropout));
+        TransformerEncoder(d, o.transformer_heads, o.transformer_hidden, o.transformer_layers, o.dropout, o.feedforward_dropout));
     bilstm_question = register_module("bilstm_question", PackedLSTM(d, d, true, o.rnn_layers, o.dropout));
     self_attentive_decoder = register_module(
         "self_attentive_decoder",
-        TransformerDecoder(d, o.transformer_heads, o.transformer_hidden, o.transformer_layers, o.dropout));
-    dual_ptr_rnn_decoder = register_module("dual_ptr_rnn_decoder", DualPointerDecoder(d, o.rnn_layers, o.dropout));
+        TransformerDecoder(d, o.transformer_heads, o.transformer_hidden, o.transformer_layers, o.dropout, o.feedforward_dropout));
+    dual_ptr_rnn_decoder = register_module("dual_ptr_rnn_decoder", DualPointerDecoder(d, o.rnn_layers, o.dropout, o.feedforward_dropout));
     out = register_module("out", torch::nn::Linear(d, v.size));
   }
 

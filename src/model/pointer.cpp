@@ -2,13 +2,14 @@
 
 namespace deca::model {
 
-DualPointerDecoderImpl::DualPointerDecoderImpl(int64_t d_, int64_t layers, double p, bool dual_) : d(d_), dual(dual_) {
+DualPointerDecoderImpl::DualPointerDecoderImpl(int64_t d_, int64_t layers, double p, double p_switch, bool dual_)
+    : d(d_), dual(dual_) {
   rnn = register_module("rnn", LSTMDecoder(layers, 2 * d, d, p));
   context_attn = register_module("context_attn", DecoderAttention(d));
-  vocab_pointer_switch = register_module("vocab_pointer_switch", Feedforward(4 * d, 1));
+  vocab_pointer_switch = register_module("vocab_pointer_switch", Feedforward(4 * d, 1, p_switch));
   if (dual) {
     question_attn = register_module("question_attn", DecoderAttention(d));
-    context_question_switch = register_module("context_question_switch", Feedforward(4 * d, 1));
+    context_question_switch = register_module("context_question_switch", Feedforward(4 * d, 1, p_switch));
   }
   dropout = register_module("dropout", torch::nn::Dropout(p));
 }

@@ -30,7 +30,8 @@ struct PointerSteps {
 // context/question switch λ. With `dual` false it is the S2S decoder: one
 // attention (over the single input) and γ only.
 struct DualPointerDecoderImpl : torch::nn::Module {
-  DualPointerDecoderImpl(int64_t d, int64_t layers, double dropout, bool dual = true);
+  // `switch_dropout`: of the two switches' feed-forward layers (decaNLP: 0.2).
+  DualPointerDecoderImpl(int64_t d, int64_t layers, double dropout, double switch_dropout, bool dual = true);
   PointerStep step(const torch::Tensor& input, const torch::Tensor& context, const torch::Tensor& question,
                    const torch::Tensor& context_padding, const torch::Tensor& question_padding,
                    const std::pair<torch::Tensor, torch::Tensor>& state, const torch::Tensor& previous_output);

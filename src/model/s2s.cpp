@@ -30,7 +30,7 @@ class S2s : public Seq2Seq {
     encoder_embeddings = register_module("encoder_embeddings", Feedforward(o.embedding_dim, d_, o.dropout));
     decoder_embeddings = register_module("decoder_embeddings", Feedforward(o.embedding_dim, d_, o.dropout));
     bilstm = register_module("bilstm", PackedLSTM(d_, d_, true, o.rnn_layers, o.dropout));
-    decoder = register_module("decoder", DualPointerDecoder(d_, o.rnn_layers, o.dropout, /*dual=*/false));
+    decoder = register_module("decoder", DualPointerDecoder(d_, o.rnn_layers, o.dropout, o.feedforward_dropout, /*dual=*/false));
     out = register_module("out", torch::nn::Linear(d_, v.size));
   }
 

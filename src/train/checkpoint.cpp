@@ -31,6 +31,19 @@ std::string torch_bytes(const T& value) {
 
 }  // namespace
 
+std::string tensors_to_bytes(const std::vector<torch::Tensor>& tensors) { return torch_bytes(tensors); }
+
+std::vector<torch::Tensor> tensors_from_bytes(const std::string& bytes, const std::string& what) {
+  std::vector<torch::Tensor> tensors;
+  std::istringstream in(bytes);
+  try {
+    torch::load(tensors, in);
+  } catch (const c10::Error& e) {
+    throw Error("cannot read " + what + ": " + first_line(e.what()));
+  }
+  return tensors;
+}
+
 std::vector<fs::path> checkpoint_folders(const fs::path& checkpoints_dir) {
   std::vector<fs::path> dirs;
   if (!fs::is_directory(checkpoints_dir)) return dirs;
@@ -62,7 +75,7 @@ std::vector<torch::Tensor> load_rng_state(const fs::path& file) {
 }
 
 void write_checkpoint(const fs::path& dir, const Config& config, const Tokenizer& tokenizer, const model::Seq2Seq& model,
-                      torch::optim::Optimizer* optimizer, const nlohmann::json& state) {
+                      torch::optim::Optimizer* optimizer, const nlohmann::json& state, const std::vector<torch::Tensor>& rng) {
   const fs::path tmp = dir.parent_path() / (".tmp-" + dir.filename().string() + "-" + std::to_string(::getpid()));
   try {
     fs::remove_all(tmp);
@@ -79,13 +92,6 @@ void write_checkpoint(const fs::path& dir, const Config& config, const Tokenizer
     if (fs::exists(side)) put("tokenizer.json", read_file(side));
     put("model.safetensors", model::encode_safetensors(model, {{"format", "pt"}, {"model", config.model.type}}));
     if (optimizer) put("optimizer.pt", torch_bytes(*optimizer));
-    // The RNG state, so that dropout continues exactly after a resume.
-    std::vector<torch::Tensor> rng;
-    {
-      auto gen = at::detail::getDefaultCPUGenerator();
-      std::lock_guard<std::mutex> lock(gen.mutex());
-      rng.push_back(gen.get_state());
-    }
     put("rng.pt", torch_bytes(rng));
     put("trainer_state.json", state.dump(2) + "\n");
     std::string sums;

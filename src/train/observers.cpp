@@ -62,6 +62,8 @@ bool TrainLog::due(long step) const { return step % every_ == 0 || step == total
 
 void TrainLog::after_step(const StepOutcome& s, const Eta& eta) {
   seconds_ += s.seconds;
+  sync_seconds_ += s.sync_seconds;
+  ++steps_;
   tokens_ += static_cast<double>(s.tokens);
   examples_ += static_cast<double>(s.examples);
   if (s.applied) {
@@ -77,8 +79,10 @@ void TrainLog::after_step(const StepOutcome& s, const Eta& eta) {
   std::string per_task;
   for (const auto& [task, sc] : loss_) {
     const double mean = sc.first / static_cast<double>(sc.second);
-    metrics_.write({{"type", "train"}, {"step", s.step}, {"phase", s.phase}, {"task", task}, {"loss", mean}, {"lr", s.lr},
-                    {"tokens_per_s", tps}, {"examples_per_s", eps}});
+    nlohmann::ordered_json line{{"type", "train"}, {"step", s.step}, {"phase", s.phase}, {"task", task}, {"loss", mean},
+                                {"lr", s.lr}, {"tokens_per_s", tps}, {"examples_per_s", eps}};
+    if (sync_seconds_ > 0) line["allreduce_ms"] = 1000 * sync_seconds_ / static_cast<double>(steps_);
+    metrics_.write(line);
     sum_all += sc.first;
     count_all += sc.second;
     per_task += format("{}{} {:.3f}", per_task.empty() ? "" : ", ", task, mean);
@@ -87,7 +91,8 @@ void TrainLog::after_step(const StepOutcome& s, const Eta& eta) {
             count_all ? sum_all / static_cast<double>(count_all) : 0.0, per_task, s.lr, tps,
             Eta::hms(eta.seconds_left(s.step)));
   loss_.clear();
-  tokens_ = examples_ = seconds_ = 0;
+  tokens_ = examples_ = seconds_ = sync_seconds_ = 0;
+  steps_ = 0;
 }
 
 ProgressLine::ProgressLine(long total_steps) : total_(total_steps), tty_(::isatty(STDERR_FILENO) != 0) {}

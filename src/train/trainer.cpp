@@ -2,6 +2,9 @@
 
 #include <chrono>
 #include <cmath>
+#include <cstring>
+#include <optional>
+#include <thread>
 
 #include "deca/core/error.h"
 #include "deca/core/io.h"
@@ -17,6 +20,7 @@
 #include "deca/eval/files.h"
 #include "deca/infer/predict.h"
 #include "deca/train/checkpoint.h"
+#include "deca/train/distributed.h"
 #include "deca/train/embeddings.h"
 #include "deca/train/observers.h"
 
@@ -56,6 +60,58 @@ void prepare_run_folder(const fs::path& run_dir, const TrainerOptions& options) 
   for (const char* f : {"metrics.jsonl", "tokenizer.model", "tokenizer.json", "config.json"}) fs::remove(run_dir / f);
 }
 
+// The random generator states a rank saves: the CPU generator's (dropout on
+// the CPU, and everything else), and its GPU's when it trains on one.
+std::vector<torch::Tensor> rng_states(const torch::Device& device) {
+  std::vector<torch::Tensor> states;
+  auto save = [&](at::Generator gen) {
+    std::lock_guard<std::mutex> lock(gen.mutex());
+    states.push_back(gen.get_state());
+  };
+  save(at::detail::getDefaultCPUGenerator());
+  if (device.is_cuda()) save(at::globalContext().defaultGenerator(device));
+  return states;
+}
+
+void set_rng_states(const torch::Device& device, const std::vector<torch::Tensor>& states) {
+  auto set = [&](at::Generator gen, const torch::Tensor& state) {
+    std::lock_guard<std::mutex> lock(gen.mutex());
+    gen.set_state(state);
+  };
+  set(at::detail::getDefaultCPUGenerator(), states.at(0));
+  if (device.is_cuda() && states.size() > 1) set(at::globalContext().defaultGenerator(device), states.at(1));
+}
+
+// A rank's validation answers as bytes for the gather to rank 0: per example
+// its row, the answer's length and the answer (any bytes, exactly).
+std::string pack_answers(const SplitPredictions& p) {
+  std::string out;
+  auto put = [&](uint32_t v) { out.append(reinterpret_cast<const char*>(&v), sizeof v); };
+  for (uint32_t row : p.rows) {
+    put(row);
+    put(static_cast<uint32_t>(p.answers[row].size()));
+    out += p.answers[row];
+  }
+  return out;
+}
+
+void unpack_answers(const std::string& bytes, std::vector<std::string>& answers) {
+  size_t at = 0;
+  auto get = [&] {
+    uint32_t v;
+    if (at + sizeof v > bytes.size()) throw Error("validation: a rank's answers arrived cut short");
+    std::memcpy(&v, bytes.data() + at, sizeof v);
+    at += sizeof v;
+    return v;
+  };
+  while (at < bytes.size()) {
+    const uint32_t row = get(), length = get();
+    if (row >= answers.size() || at + length > bytes.size()) throw Error("validation: a rank's answers arrived damaged");
+    answers[row].assign(bytes, at, length);
+    at += length;
+  }
+}
+
 }  // namespace
 
 double learning_rate(const TrainOptions& t, long dimension, long step) {
@@ -74,11 +130,12 @@ struct Trainer::Impl {
   Config config;
   TrainerOptions options;
   fs::path run_dir, checkpoints_dir;
-  std::unique_ptr<FolderLock> lock;  // held for the trainer's life
+  std::unique_ptr<FolderLock> lock;  // held for the trainer's life (rank 0)
   torch::Device device{torch::kCPU};
+  std::unique_ptr<Communicator> comm;
   std::shared_ptr<const Tokenizer> tokenizer;
   model::Vocabulary vocab;
-  std::vector<std::string> tasks;
+  std::vector<std::string> tasks, val_tasks;
   std::vector<TaskSplit> train, validation;
   std::vector<std::unique_ptr<TrainStream>> streams;
   std::vector<StreamPosition> positions;
@@ -86,14 +143,18 @@ struct Trainer::Impl {
   std::shared_ptr<model::Seq2Seq> net;
   std::unique_ptr<torch::optim::Adam> optimizer;
   std::vector<torch::Tensor> parameters;  // of net, for gradient clipping
-  std::unique_ptr<MetricsLog> metrics;
+  std::vector<torch::Tensor> trained;     // the parameters that learn (several processes: their gradients are summed)
+  torch::Tensor sync_buffer;              // several processes: the gradients and step totals, summed in one all-reduce
+  std::unique_ptr<MetricsLog> metrics;    // rank 0
 
   long step = 0;  // steps done
   BadSteps bad;
   BestCheckpoint best;
   double elapsed = 0;  // seconds of training, this process and the ones it resumes
 
-  nlohmann::json state_json() const {
+  bool single() const { return comm->world_size() == 1; }
+
+  nlohmann::json state_json(size_t rng_per_rank) const {
     nlohmann::json pos = nlohmann::json::object();
     for (size_t k = 0; k < tasks.size(); ++k) pos[tasks[k]] = {{"epoch", positions[k].epoch}, {"batch", positions[k].batch}};
     return {{"step", step},
@@ -102,18 +163,29 @@ struct Trainer::Impl {
             {"best", {{"metric", best.metric}, {"value", best.value}, {"step", best.step}}},
             {"bad_steps", bad.total},
             {"consecutive_bad_steps", bad.consecutive},
-            {"elapsed_seconds", elapsed}};
+            {"elapsed_seconds", elapsed},
+            {"world_size", comm->world_size()},
+            {"rng_per_rank", rng_per_rank}};
   }
 
-  fs::path save(const char* why) {
+  // Every rank calls it; rank 0 writes the checkpoint with every rank's random states.
+  void save(const char* why) {
     stop::SaveGuard saving;  // a second stop signal waits for the checkpoint
+    std::vector<torch::Tensor> rng = rng_states(device);
+    const size_t per_rank = rng.size();
+    if (!single()) {
+      const auto all = comm->gather(tensors_to_bytes(rng), "saving the checkpoint of step " + std::to_string(step));
+      if (!comm->main()) return;
+      rng.clear();
+      for (size_t r = 0; r < all.size(); ++r)
+        for (auto& t : tensors_from_bytes(all[r], "rank " + std::to_string(r) + "'s random states")) rng.push_back(t);
+    }
     const fs::path dir = checkpoints_dir / step_name(step);
-    write_checkpoint(dir, config, *tokenizer, *net, optimizer.get(), state_json());
+    write_checkpoint(dir, config, *tokenizer, *net, optimizer.get(), state_json(per_rank), rng);
     point_link(checkpoints_dir, "last", dir);
     if (best.step == step) point_link(checkpoints_dir, "best", dir);
     prune();
     deca::log::info("saved checkpoint {} ({})", dir.string(), why);
-    return dir;
   }
 
   // Keeps the newest keep_last checkpoints and the best one.
@@ -145,18 +217,40 @@ struct Trainer::Impl {
                       "; start a new run without --resume");
   }
 
+  // The tokenizer and the data of every task, through the cache. Rank 0 does
+  // it first (training the tokenizer, filling the cache); the others then read.
+  void load_data() {
+    tokenizer = prepare_tokenizer(config, tasks, run_dir / "tokenizer.model");
+    vocab = vocabulary_of(*tokenizer);
+    const fs::path cache = config.data.cache_dir.empty() ? run_dir / "cache" : fs::path(config.data.cache_dir);
+    train = load_splits(config, tasks, Split::Train, *tokenizer, cache);
+    if (config.training.val_every > 0) {
+      // Validation reads as evaluation does, limited to the run's data.subsample
+      // and training.val_max_examples (the smaller when both are set).
+      EvalRead read{0, cache};
+      for (long limit : {config.data.subsample, config.training.val_max_examples})
+        if (limit > 0 && (read.max_examples == 0 || limit < read.max_examples)) read.max_examples = limit;
+      for (const auto& name : val_tasks) {
+        validation.push_back(read_eval_split(config, find_task(name, config.data.data_root), Split::Validation, *tokenizer, read));
+        log::info("{} validation: {} examples", name, validation.back().examples.size());
+      }
+    }
+  }
+
   void restore(const fs::path& dir) {
     const auto s = read_trainer_state(dir);
     const fs::path state_file = dir / "trainer_state.json";
+    long saved_world = 1;
+    size_t rng_per_rank = 1;
     try {
       // The positions first: a changed task list is a config problem, not damage.
       const auto& pos = s.at("positions");
       for (size_t k = 0; k < tasks.size(); ++k) {
         if (!pos.contains(tasks[k])) {
-          std::string trained;
-          for (const auto& [name, p] : pos.items()) trained += (trained.empty() ? "" : ", ") + name;
+          std::string trained_on;
+          for (const auto& [name, p] : pos.items()) trained_on += (trained_on.empty() ? "" : ", ") + name;
           throw ConfigError("--resume: the config trains task " + tasks[k] + ", but checkpoint " + dir.string() +
-                            " was trained on " + trained + "; resume with the run's own config (" +
+                            " was trained on " + trained_on + "; resume with the run's own config (" +
                             (run_dir / "config.json").string() + ") or start a new run");
         }
         const auto& p = pos.at(tasks[k]);
@@ -169,25 +263,40 @@ struct Trainer::Impl {
       const auto& value = s.at("best").at("value");  // null when nothing was validated yet
       best.value = value.is_number() ? value.get<double>() : -std::numeric_limits<double>::infinity();
       best.step = s.at("best").value("step", 0L);
+      saved_world = s.value("world_size", 1L);
+      rng_per_rank = s.value("rng_per_rank", size_t{1});
     } catch (const nlohmann::json::exception& e) {
       throw DataError::at(state_file.string(), 0, std::string("damaged trainer state (") + e.what() + ")");
     }
     model::load_safetensors(*net, dir / "model.safetensors");
     net->to(device);
     load_optimizer(*optimizer, dir / "optimizer.pt", device);
-    const auto rng = load_rng_state(dir / "rng.pt");
-    try {
-      auto gen = at::detail::getDefaultCPUGenerator();
-      std::lock_guard<std::mutex> lock(gen.mutex());
-      gen.set_state(rng.at(0));
-    } catch (const c10::Error& e) {
-      throw DataError::at((dir / "rng.pt").string(), 0, "not a CPU random generator state");
+    const fs::path rng_file = dir / "rng.pt";
+    const auto rng = load_rng_state(rng_file);
+    if (saved_world < 1 || rng_per_rank < 1 || rng.size() != static_cast<size_t>(saved_world) * rng_per_rank)
+      throw DataError::at(rng_file.string(), 0,
+                          "holds " + std::to_string(rng.size()) + " random generator states, expected " +
+                              std::to_string(saved_world) + " ranks x " + std::to_string(rng_per_rank));
+    if (saved_world != comm->world_size() && comm->main())
+      log::warn("resuming a run of {} processes with {}: the data stream and the updates continue unchanged; the "
+                "dropout of ranks {} on starts from new random states",
+                saved_world, comm->world_size(), std::min<long>(saved_world, comm->world_size()));
+    if (comm->rank() < saved_world) {
+      const auto first = rng.begin() + static_cast<long>(static_cast<size_t>(comm->rank()) * rng_per_rank);
+      try {
+        set_rng_states(device, {first, first + static_cast<long>(rng_per_rank)});
+      } catch (const c10::Error& e) {
+        throw DataError::at(rng_file.string(), 0, "not a random generator state of this device");
+      }
     }
     deca::log::info("resumed from {} at step {}", dir.string(), step);
   }
 
   // One optimizer step on the next batch of the task the curriculum picks; a
-  // non-finite loss or gradient skips the update.
+  // non-finite loss or gradient skips the update. Several processes split the
+  // batch: each takes every world_size-th example, and the gradients, weighted
+  // by each rank's share of the target tokens, are summed over the ranks, so
+  // that the update is the one a single process makes on the whole batch.
   StepOutcome train_step() {
     const auto start = std::chrono::steady_clock::now();
     const auto& t = config.training;
@@ -196,58 +305,136 @@ struct Trainer::Impl {
     const auto pick = mixer->at(s.step);
     s.task = tasks[pick.task];
     s.phase = pick.phase;
-    const auto rows = streams[pick.task]->next(positions[pick.task]);
-    const auto batch = model::make_batch(train[pick.task].encoded, rows, vocab, device);
+    const auto& data = train[pick.task].encoded;
+    auto rows = streams[pick.task]->next(positions[pick.task]);
+    s.examples = static_cast<long>(rows.size());
     net->train();
     optimizer->zero_grad();
-    auto loss = net->loss(batch);
-    s.loss = loss.item<double>();
-    s.applied = std::isfinite(s.loss);
-    if (s.applied) {
-      loss.backward();
-      if (t.grad_clip > 0) s.applied = std::isfinite(torch::nn::utils::clip_grad_norm_(parameters, t.grad_clip));
+    if (single()) {
+      const auto batch = model::make_batch(data, rows, vocab, device);
+      auto loss = net->loss(batch);
+      s.loss = loss.item<double>();
+      s.applied = std::isfinite(s.loss);
+      if (s.applied) loss.backward();
+      s.tokens = batch.input_tokens;
+    } else {
+      sharded_step(data, rows, s);
     }
+    if (s.applied && t.grad_clip > 0) s.applied = std::isfinite(torch::nn::utils::clip_grad_norm_(parameters, t.grad_clip));
     s.lr = learning_rate(t, config.model.dimension, s.step);
     if (s.applied) {
       for (auto& group : optimizer->param_groups()) static_cast<torch::optim::AdamOptions&>(group.options()).lr(s.lr);
       optimizer->step();
     }
     step = s.step;
-    s.tokens = batch.input_tokens;
-    s.examples = static_cast<long>(rows.size());
     s.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     elapsed += s.seconds;
     return s;
   }
 
-  // Greedy decoding of every validation task; logs the metrics and the
-  // decaScore, and records the best checkpoint. A stop signal ends it early.
-  void validate() {
-    try {
-      validate_all();
-    } catch (const Interrupted&) {
-      log::warn("validation at step {} stopped by the signal", step);
+  // This rank's share of the step (see train_step) and the all-reduce that
+  // sums the gradients with the step's totals: loss, bad ranks, input tokens
+  // and stop requests.
+  void sharded_step(const EncodedSplit& data, const BatchRows& all, StepOutcome& s) {
+    long targets = 0;  // of the whole batch: answer tokens and <eos>
+    for (uint32_t r : all) targets += data.answer_len(r) + 1;
+    BatchRows mine;
+    for (size_t i = static_cast<size_t>(comm->rank()); i < all.size(); i += static_cast<size_t>(comm->world_size()))
+      mine.push_back(all[i]);
+    double loss_share = 0, bad_rank = 0, input_tokens = 0;
+    if (!mine.empty()) {
+      const auto batch = model::make_batch(data, mine, vocab, device);
+      auto loss = net->loss(batch) * (static_cast<double>(batch.target_tokens) / static_cast<double>(targets));
+      loss_share = loss.item<double>();
+      input_tokens = static_cast<double>(batch.input_tokens);
+      if (std::isfinite(loss_share)) loss.backward();
+      else bad_rank = 1, loss_share = 0;
     }
+    // The buffer: every gradient, then per parameter whether it has one (a
+    // parameter no rank used keeps none, so that Adam leaves it alone as it
+    // does in one process), then the step's totals.
+    const int64_t flags = static_cast<int64_t>(trained.size()), totals = 4;
+    if (!sync_buffer.defined()) {
+      int64_t n = flags + totals;
+      for (const auto& p : trained) n += p.numel();
+      sync_buffer = torch::zeros({n}, torch::TensorOptions().device(device));
+    }
+    int64_t at = 0;
+    for (auto& p : trained) {
+      auto slot = sync_buffer.narrow(0, at, p.numel());
+      if (p.grad().defined()) slot.copy_(p.grad().reshape(-1));
+      else slot.zero_();
+      at += p.numel();
+    }
+    std::vector<float> tail;
+    for (const auto& p : trained) tail.push_back(p.grad().defined() ? 1.0f : 0.0f);
+    for (double x : {loss_share, bad_rank, input_tokens, stop::requested() ? 1.0 : 0.0}) tail.push_back(static_cast<float>(x));
+    sync_buffer.narrow(0, at, flags + totals).copy_(torch::from_blob(tail.data(), {flags + totals}));
+    const auto t0 = std::chrono::steady_clock::now();
+    comm->sum(sync_buffer, "the gradient all-reduce of step " + std::to_string(s.step));
+    s.sync_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    const auto sums = sync_buffer.narrow(0, at, flags + totals).to(torch::kCPU, torch::kDouble);
+    const double* used = sums.data_ptr<double>();
+    const double* v = used + flags;
+    at = 0;
+    for (size_t k = 0; k < trained.size(); ++k) {
+      auto& p = trained[k];
+      auto slot = sync_buffer.narrow(0, at, p.numel()).view_as(p);
+      if (used[k] == 0) p.mutable_grad() = torch::Tensor();
+      else if (p.grad().defined()) p.mutable_grad().copy_(slot);
+      else p.mutable_grad() = slot.clone();
+      at += p.numel();
+    }
+    s.loss = v[1] > 0 ? std::numeric_limits<double>::quiet_NaN() : v[0];
+    s.applied = std::isfinite(s.loss);
+    s.tokens = static_cast<long>(std::llround(v[2]));
+    s.stop = v[3] > 0;
   }
 
-  void validate_all() {
+  // Greedy decoding of every validation task, its batches shared among the
+  // ranks; rank 0 scores, logs the metrics and the decaScore, and records the
+  // best checkpoint. A stop signal ends it early: returns true then.
+  bool validate() {
     const auto t0 = std::chrono::steady_clock::now();
     const Predictor predictor{net, tokenizer, vocab, device};
-    const auto report = evaluate(predictor, validation, EvalOptions::from(config), [&](const TaskSplit&, const SplitEvaluation& e) {
-      nlohmann::ordered_json line{{"type", "validation"}, {"step", step}, {"split", "validation"}, {"task", e.result.task},
-                                  {"decascore_metric", e.result.decascore_metric}};
-      for (const auto& [k, x] : e.result.values.items()) line[k] = x;
+    auto options = EvalOptions::from(config);
+    options.shard = comm->rank();
+    options.shards = comm->world_size();
+    EvalReport report;
+    for (const auto& split : validation) {
+      SplitPredictions p;
+      bool interrupted = false;
+      try {
+        p = predict_split(predictor, split.encoded, options);
+      } catch (const Interrupted&) {
+        interrupted = true;
+      }
+      if (!single()) {
+        const auto all = comm->gather(pack_answers(p), "the validation of " + split.task->name() + " at step " + std::to_string(step));
+        if (comm->main() && !interrupted)
+          for (size_t r = 1; r < all.size(); ++r) unpack_answers(all[r], p.answers);
+      }
+      if (comm->any(interrupted, "the validation at step " + std::to_string(step))) {
+        log::warn("validation at step {} stopped by the signal", step);
+        return true;
+      }
+      if (!comm->main()) continue;
+      auto result = score_task(*split.task, p.answers, split.examples, p.seconds);
+      nlohmann::ordered_json line{{"type", "validation"}, {"step", step}, {"split", "validation"}, {"task", result.task},
+                                  {"decascore_metric", result.decascore_metric}};
+      for (const auto& [k, x] : result.values.items()) line[k] = x;
       metrics->write(line);
-      const auto& answers = e.predictions.answers;
-      deca::log::info("validation step {} | {} | {} {:.2f} | {} examples, e.g. \"{}\"", step, e.result.task,
-                      e.result.decascore_metric, e.result.decascore_entry, e.result.examples,
-                      answers.empty() ? "" : answers.front().substr(0, 60));
-    });
-    const double total = report.decascore;
-    metrics->write({{"type", "validation"}, {"step", step}, {"split", "validation"}, {"task", "decascore"}, {"decascore", total}});
+      deca::log::info("validation step {} | {} | {} {:.2f} | {} examples, e.g. \"{}\"", step, result.task,
+                      result.decascore_metric, result.decascore_entry, result.examples,
+                      p.answers.empty() ? "" : p.answers.front().substr(0, 60));
+      report.add(std::move(result));
+    }
+    if (!comm->main()) return false;
+    metrics->write({{"type", "validation"}, {"step", step}, {"split", "validation"}, {"task", "decascore"}, {"decascore", report.decascore}});
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    deca::log::info("validation step {} | decaScore {:.2f} | {:.1f} s", step, total, seconds);
+    deca::log::info("validation step {} | decaScore {:.2f} | {:.1f} s", step, report.decascore, seconds);
     if (best.update(report, step)) log::info("new best {} {:.4f} at step {}", best.metric, best.value, step);
+    return false;
   }
 };
 
@@ -255,31 +442,49 @@ Trainer::Trainer(Config config, TrainerOptions options) : impl_(std::make_unique
   auto& I = *impl_;
   I.config = std::move(config);
   I.options = options;
+  const Launch& launch = options.launch;
   I.run_dir = I.config.output;
   I.checkpoints_dir = I.run_dir / "checkpoints";
   I.device = parse_device(I.config.training.device);
+  if (I.device.is_cuda() && launch.distributed()) {
+    // Each process trains on the GPU of its local rank.
+    if (I.device.has_index() && launch.local_world_size > 1)
+      throw ConfigError("training.device " + I.config.training.device + " names one GPU for the " +
+                        std::to_string(launch.local_world_size) + " processes of this machine; use cuda (each process "
+                        "takes the GPU of its local rank)");
+    if (!I.device.has_index()) I.device = torch::Device(torch::kCUDA, static_cast<int8_t>(launch.local_rank));
+  }
   I.tasks = I.config.all_tasks();
-  const auto val_tasks = I.config.training.val_tasks.empty() ? I.tasks : I.config.training.val_tasks;
+  I.val_tasks = I.config.training.val_tasks.empty() ? I.tasks : I.config.training.val_tasks;
   {
     std::vector<std::shared_ptr<const Task>> validated;
-    for (const auto& name : val_tasks) validated.push_back(find_task(name, I.config.data.data_root));
+    for (const auto& name : I.val_tasks) validated.push_back(find_task(name, I.config.data.data_root));
     I.best.metric = I.config.training.best_metric;
     I.best.check(metrics_of(validated), I.config.training.val_every > 0);
   }
-  I.lock = std::make_unique<FolderLock>(I.run_dir);
-  prepare_run_folder(I.run_dir, options);
-  torch::set_num_threads(static_cast<int>(I.config.training.threads > 0
-                                              ? I.config.training.threads
-                                              : std::max(1u, std::thread::hardware_concurrency())));
+  // The processes of one machine share its cores.
+  const long cores = std::max(1L, static_cast<long>(std::thread::hardware_concurrency()) / std::max(1, launch.local_world_size));
+  torch::set_num_threads(static_cast<int>(I.config.training.threads > 0 ? I.config.training.threads : cores));
   torch::manual_seed(static_cast<uint64_t>(I.config.training.seed));
 
+  I.comm = std::make_unique<Communicator>(launch, options.dist, I.device.is_cuda());
+  // Rank 0 alone prepares the run folder and the data; the others wait, then read.
   std::vector<fs::path> damaged;
-  const fs::path resume_from = options.resume ? I.resume_checkpoint(damaged) : fs::path();
-
-  I.tokenizer = prepare_tokenizer(I.config, I.tasks, I.run_dir / "tokenizer.model");
-  I.vocab = vocabulary_of(*I.tokenizer);
-  const fs::path cache = I.config.data.cache_dir.empty() ? I.run_dir / "cache" : fs::path(I.config.data.cache_dir);
-  I.train = load_splits(I.config, I.tasks, Split::Train, *I.tokenizer, cache);
+  const fs::path resume_from = I.comm->from_main(
+      [&] {
+        I.lock = std::make_unique<FolderLock>(I.run_dir);
+        prepare_run_folder(I.run_dir, options);
+        const fs::path from = options.resume ? I.resume_checkpoint(damaged) : fs::path();
+        I.load_data();
+        return from.string();
+      },
+      "the preparation of the run folder and the data");
+  if (!I.comm->main()) {
+    if (I.config.tokenizer.model.empty() && !fs::exists(I.run_dir / "tokenizer.model"))
+      throw ConfigError("rank " + std::to_string(launch.rank) + " does not see " + (I.run_dir / "tokenizer.model").string() +
+                        ", which rank 0 wrote: every rank needs the run folder, on a filesystem they share");
+    I.load_data();
+  }
   std::vector<long> sizes;
   for (size_t k = 0; k < I.tasks.size(); ++k) {
     I.streams.push_back(std::make_unique<TrainStream>(I.train[k].encoded, I.config.batching,
@@ -288,18 +493,6 @@ Trainer::Trainer(Config config, TrainerOptions options) : impl_(std::make_unique
   }
   I.positions.assign(I.tasks.size(), {});
   I.mixer = std::make_unique<TaskMixer>(I.config.curriculum, I.tasks, sizes, static_cast<uint64_t>(I.config.training.seed));
-  if (I.config.training.val_every > 0) {
-    // Validation reads as evaluation does, limited to the run's data.subsample
-    // and training.val_max_examples (the smaller when both are set).
-    EvalRead read{0, cache};
-    for (long limit : {I.config.data.subsample, I.config.training.val_max_examples})
-      if (limit > 0 && (read.max_examples == 0 || limit < read.max_examples)) read.max_examples = limit;
-    for (const auto& name : val_tasks) {
-      I.validation.push_back(read_eval_split(I.config, find_task(name, I.config.data.data_root), Split::Validation,
-                                             *I.tokenizer, read));
-      log::info("{} validation: {} examples", name, I.validation.back().examples.size());
-    }
-  }
 
   I.net = model::make_model(I.config.model, I.vocab);
   if (!I.config.model.embeddings_file.empty() && !options.resume)
@@ -310,31 +503,42 @@ Trainer::Trainer(Config config, TrainerOptions options) : impl_(std::make_unique
   I.optimizer = std::make_unique<torch::optim::Adam>(
       I.net->parameters(), torch::optim::AdamOptions(learning_rate(t, I.config.model.dimension, 1)).betas({t.beta1, t.beta2}).eps(t.eps));
   I.parameters = I.net->parameters();
+  for (const auto& p : I.parameters)
+    if (p.requires_grad()) I.trained.push_back(p);
+  if (!I.single()) {
+    // Every rank starts from rank 0's weights, and draws its own dropout.
+    torch::NoGradGuard no_grad;
+    for (auto& p : I.parameters) I.comm->broadcast(p, "the broadcast of the initial weights");
+    torch::manual_seed(splitmix64(static_cast<uint64_t>(I.config.training.seed) ^ splitmix64(static_cast<uint64_t>(launch.rank))));
+  }
   if (options.resume) I.restore(resume_from);
 
-  // Everything is validated: only now does the run folder change.
-  write_file_atomic(I.run_dir / "config.json", config_to_json(I.config).dump(2) + "\n");
-  if (options.resume) {
-    for (const auto& d : damaged) {
-      const fs::path aside = d.parent_path() / ("damaged-" + d.filename().string());
-      fs::remove_all(aside);
-      fs::rename(d, aside);
-      deca::log::warn("set the damaged checkpoint aside as {}", aside.string());
+  if (I.comm->main()) {
+    // Everything is validated: only now does the run folder change.
+    write_file_atomic(I.run_dir / "config.json", config_to_json(I.config).dump(2) + "\n");
+    if (options.resume) {
+      for (const auto& d : damaged) {
+        const fs::path aside = d.parent_path() / ("damaged-" + d.filename().string());
+        fs::remove_all(aside);
+        fs::rename(d, aside);
+        deca::log::warn("set the damaged checkpoint aside as {}", aside.string());
+      }
+      point_link(I.checkpoints_dir, "last", resume_from);
+      if (I.best.step > 0 && !fs::exists(I.checkpoints_dir / step_name(I.best.step) / "model.safetensors"))
+        I.best = BestCheckpoint{I.best.metric};
+      if (fs::is_symlink(I.checkpoints_dir / "best") && !fs::exists(I.checkpoints_dir / "best")) {
+        deca::log::warn("removing the link best: its checkpoint was damaged; the next validation sets it again");
+        fs::remove(I.checkpoints_dir / "best");
+      }
+      if (const long dropped = MetricsLog::truncate_after(I.run_dir / "metrics.jsonl", I.step))
+        log::info("metrics.jsonl: {} lines after step {} removed (they belong to the interrupted part)", dropped, I.step);
     }
-    point_link(I.checkpoints_dir, "last", resume_from);
-    if (I.best.step > 0 && !fs::exists(I.checkpoints_dir / step_name(I.best.step) / "model.safetensors"))
-      I.best = BestCheckpoint{I.best.metric};
-    if (fs::is_symlink(I.checkpoints_dir / "best") && !fs::exists(I.checkpoints_dir / "best")) {
-      deca::log::warn("removing the link best: its checkpoint was damaged; the next validation sets it again");
-      fs::remove(I.checkpoints_dir / "best");
-    }
-    if (const long dropped = MetricsLog::truncate_after(I.run_dir / "metrics.jsonl", I.step))
-      log::info("metrics.jsonl: {} lines after step {} removed (they belong to the interrupted part)", dropped, I.step);
+    deca::log::info("{} model: {:.2f} M parameters, vocabulary {}, device {}, {} threads{}", I.config.model.type,
+                    static_cast<double>(model::parameter_count(*I.net)) / 1e6, I.vocab.size, I.config.training.device,
+                    torch::get_num_threads(),
+                    I.single() ? "" : format(", {} processes ({})", I.comm->world_size(), I.comm->backend()));
+    I.metrics = std::make_unique<MetricsLog>(I.run_dir / "metrics.jsonl");
   }
-  deca::log::info("{} model: {:.2f} M parameters, vocabulary {}, device {}, {} threads", I.config.model.type,
-               static_cast<double>(model::parameter_count(*I.net)) / 1e6, I.vocab.size, I.config.training.device,
-               torch::get_num_threads());
-  I.metrics = std::make_unique<MetricsLog>(I.run_dir / "metrics.jsonl");
 }
 
 Trainer::~Trainer() = default;
@@ -345,18 +549,24 @@ int Trainer::run() {
   stop::install();
   const Eta eta(I.step, t.steps);
   ProgressLine progress(t.steps);
-  TrainLog train_log(*I.metrics, t.log_every, t.steps);
+  std::optional<TrainLog> train_log;
+  if (I.comm->main()) train_log.emplace(*I.metrics, t.log_every, t.steps);
+  // One process looks at its own stop signal; several agree on one, carried by
+  // each step's all-reduce, so that all stop after the same step.
+  auto stop_now = [&](const StepOutcome& s) { return I.single() ? stop::requested() : s.stop; };
   while (I.step < t.steps) {
     const StepOutcome s = I.train_step();
     I.bad.after_step(s, t.max_bad_steps, I.checkpoints_dir / "last");
-    progress.after_step(s, eta);
-    if (train_log.due(s.step)) progress.clear();
-    train_log.after_step(s, eta);
-    const bool validate_now = t.val_every > 0 && (s.step % t.val_every == 0 || s.step == t.steps) && !stop::requested();
-    if (validate_now) I.validate();
+    if (train_log) {
+      progress.after_step(s, eta);
+      if (train_log->due(s.step)) progress.clear();
+      train_log->after_step(s, eta);
+    }
+    const bool validate_now = t.val_every > 0 && (s.step % t.val_every == 0 || s.step == t.steps) && !stop_now(s);
+    const bool interrupted = validate_now && I.validate();
     const bool save_now = validate_now || s.step % t.save_every == 0 || s.step == t.steps;
     if (save_now) I.save(validate_now ? "validation" : "periodic");
-    if (stop::requested()) {
+    if (interrupted || stop_now(s)) {
       if (!save_now) I.save("interrupted");
       log::warn("stopped by signal {} after step {}; resume with --resume (checkpoint {})", stop::signal_number(), s.step,
                 (I.checkpoints_dir / "last").string());

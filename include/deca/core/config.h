@@ -95,6 +95,11 @@ struct ModelOptions {
   long transformer_hidden = 150;
   long transformer_heads = 3;
   double dropout = 0.2;
+  // decaNLP's fixed dropouts: on MQAN's coattention, and in its feed-forward
+  // layers of default dropout (the transformer layers' feed-forward blocks,
+  // the pointer switches). 0 with dropout 0 for runs without randomness.
+  double coattention_dropout = 0.3;
+  double feedforward_dropout = 0.2;
   long max_output_length = 100;
   template <class V> void fields(V& v) {
     v("type", type, "mqan or s2s");
@@ -107,6 +112,8 @@ struct ModelOptions {
     v("transformer_hidden", transformer_hidden, "feed-forward width of the transformer layers");
     v("transformer_heads", transformer_heads, "attention heads");
     v("dropout", dropout, "dropout ratio");
+    v("coattention_dropout", coattention_dropout, "dropout on MQAN's coattention (decaNLP fixes it at 0.3)");
+    v("feedforward_dropout", feedforward_dropout, "dropout in the transformer feed-forward blocks and the pointer switches (decaNLP fixes it at 0.2)");
     v("max_output_length", max_output_length, "answer words at most when decoding (revtok tokens, decaNLP's unit)");
   }
 };

@@ -20,6 +20,12 @@ struct Launch {
   bool distributed() const { return world_size > 1; }
 };
 
+// How the processes of a run talk (deca/train/distributed.h).
+struct DistOptions {
+  std::string backend = "auto";  // auto (nccl on CUDA, gloo on the CPU), gloo, nccl
+  double timeout_seconds = 600;  // how long a rank waits for the others before giving up
+};
+
 // Reads the launch from environment variables (`lookup` returns nullptr for an
 // unset one; std::getenv by default). torchrun's variables win over SLURM's;
 // MASTER_ADDR and MASTER_PORT, when set, win over what SLURM implies. A value

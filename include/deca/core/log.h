@@ -58,7 +58,10 @@ std::string format(std::string_view f, const Args&... args) {
 namespace log {
 void setup(bool verbose);  // to stderr, "[HH:MM:SS] level message"
 void set_verbose(bool verbose);
-void silence();  // no messages at all (fuzzing: every bad record would be reported)
+void silence();
+// A process of a multi-process run other than rank 0: warnings and errors only,
+// each marked with the rank (rank 0 speaks for the run).
+void set_rank(int rank);  // no messages at all (fuzzing: every bad record would be reported)
 void write(int level, const std::string& message);  // 0 debug, 1 info, 2 warning, 3 error
 
 template <class... A> void debug(std::string_view f, const A&... a) { write(0, format(f, a...)); }

@@ -22,6 +22,9 @@ struct EvalOptions {
   long max_tokens = 20000;  // token budget per decoding batch (divided among the beams)
   std::string size_rule = "padded";
   model::DecodeOptions decode;
+  // Several processes share the work: this one decodes every shards-th batch
+  // from the shard-th (the batches a single process would decode, so the answers are the same).
+  int shard = 0, shards = 1;
   // From a config: its evaluation budget and size rule, greedy decoding up to model.max_output_length.
   static EvalOptions from(const Config& config);
 };
@@ -29,6 +32,7 @@ struct EvalOptions {
 struct SplitPredictions {
   std::vector<std::string> answers;                   // detokenized best answer per example
   std::vector<std::vector<model::Hypothesis>> nbest;  // per example, best first
+  std::vector<uint32_t> rows;                         // the examples decoded: all of them unless sharded
   long generated_tokens = 0;
   double seconds = 0;
 };

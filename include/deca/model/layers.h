@@ -49,9 +49,9 @@ struct MultiHeadImpl : torch::nn::Module {
 };
 TORCH_MODULE(MultiHead);
 
-// Linear(h -> d)(ReLU(Linear(d -> h)(Dropout0.2(x)))).
+// Linear(h -> d)(ReLU(Linear(d -> h)(Dropout(x)))); decaNLP's dropout here is 0.2.
 struct LinearReLUImpl : torch::nn::Module {
-  LinearReLUImpl(int64_t d, int64_t hidden);
+  LinearReLUImpl(int64_t d, int64_t hidden, double dropout);
   torch::Tensor forward(const torch::Tensor& x);
   Feedforward feedforward{nullptr};
   torch::nn::Linear linear{nullptr};
@@ -59,7 +59,7 @@ struct LinearReLUImpl : torch::nn::Module {
 TORCH_MODULE(LinearReLU);
 
 struct TransformerEncoderLayerImpl : torch::nn::Module {
-  TransformerEncoderLayerImpl(int64_t d, int64_t heads, int64_t hidden, double dropout);
+  TransformerEncoderLayerImpl(int64_t d, int64_t heads, int64_t hidden, double dropout, double feedforward_dropout);
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& padding);
   MultiHead selfattn{nullptr};
   LayerNorm selfattn_norm{nullptr};
@@ -71,7 +71,7 @@ TORCH_MODULE(TransformerEncoderLayer);
 
 // Returns [Dropout(x), layer_1(x), ..., layer_L(x)]; no positional encodings.
 struct TransformerEncoderImpl : torch::nn::Module {
-  TransformerEncoderImpl(int64_t d, int64_t heads, int64_t hidden, int64_t layers, double dropout);
+  TransformerEncoderImpl(int64_t d, int64_t heads, int64_t hidden, int64_t layers, double dropout, double feedforward_dropout);
   std::vector<torch::Tensor> forward(const torch::Tensor& x, const torch::Tensor& padding);
   torch::nn::ModuleList layers;
   torch::nn::Dropout dropout{nullptr};
@@ -79,7 +79,7 @@ struct TransformerEncoderImpl : torch::nn::Module {
 TORCH_MODULE(TransformerEncoder);
 
 struct TransformerDecoderLayerImpl : torch::nn::Module {
-  TransformerDecoderLayerImpl(int64_t d, int64_t heads, int64_t hidden, double dropout);
+  TransformerDecoderLayerImpl(int64_t d, int64_t heads, int64_t hidden, double dropout, double feedforward_dropout);
   MultiHead selfattn{nullptr}, attention{nullptr};
   LayerNorm selfattn_norm{nullptr}, attention_norm{nullptr}, feedforward_norm{nullptr};
   LinearReLU feedforward{nullptr};
@@ -94,7 +94,7 @@ TORCH_MODULE(TransformerDecoderLayer);
 // Adds sinusoidal positions, then runs the layers; layer l attends to the
 // encoder's list element l + 1.
 struct TransformerDecoderImpl : torch::nn::Module {
-  TransformerDecoderImpl(int64_t d, int64_t heads, int64_t hidden, int64_t layers, double dropout);
+  TransformerDecoderImpl(int64_t d, int64_t heads, int64_t hidden, int64_t layers, double dropout, double feedforward_dropout);
   torch::Tensor forward(const torch::Tensor& x, const std::vector<torch::Tensor>& encoding,
                         const torch::Tensor& context_padding, const torch::Tensor& answer_padding);
   torch::nn::ModuleList layers;

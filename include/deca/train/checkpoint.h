@@ -26,12 +26,18 @@ std::vector<std::filesystem::path> checkpoint_folders(const std::filesystem::pat
 void load_optimizer(torch::optim::Optimizer& optimizer, const std::filesystem::path& file, const torch::Device& device);
 std::vector<torch::Tensor> load_rng_state(const std::filesystem::path& file);
 
-// Writes a checkpoint folder atomically; `state` is the trainer state (JSON).
+// Tensors to bytes and back (torch::save's format), e.g. to send random
+// generator states between processes. `what` names the bytes in errors.
+std::string tensors_to_bytes(const std::vector<torch::Tensor>& tensors);
+std::vector<torch::Tensor> tensors_from_bytes(const std::string& bytes, const std::string& what);
+
+// Writes a checkpoint folder atomically; `state` is the trainer state (JSON),
+// `rng` the random generator states (rng.pt, see Trainer).
 // Any failure (a full disk) removes the partial folder and throws Error naming
 // the checkpoint; an existing folder of that name is only replaced when the new
 // one is complete.
 void write_checkpoint(const std::filesystem::path& dir, const Config& config, const Tokenizer& tokenizer, const model::Seq2Seq& model,
-                      torch::optim::Optimizer* optimizer, const nlohmann::json& state);
+                      torch::optim::Optimizer* optimizer, const nlohmann::json& state, const std::vector<torch::Tensor>& rng);
 
 // Points the link `name` (last, best) in `checkpoints_dir` at `target`, atomically.
 void point_link(const std::filesystem::path& checkpoints_dir, const std::string& name, const std::filesystem::path& target);

@@ -28,7 +28,9 @@ struct StepOutcome {
   bool applied = false;   // the optimizer stepped: loss and gradient were finite
   double lr = 0;
   double seconds = 0;     // wall time of the step
-  long tokens = 0;        // context + question + answer tokens of the batch
+  double sync_seconds = 0;  // of which in the gradient all-reduce (several processes)
+  bool stop = false;        // several processes: a stop signal reached one of them by this step
+  long tokens = 0;        // context + question + answer tokens of the batch (all ranks')
   long examples = 0;
 };
 
@@ -71,7 +73,8 @@ class TrainLog {
   MetricsLog& metrics_;
   long every_, total_;
   std::map<std::string, std::pair<double, long>> loss_;  // task -> (sum, count)
-  double tokens_ = 0, examples_ = 0, seconds_ = 0;
+  double tokens_ = 0, examples_ = 0, seconds_ = 0, sync_seconds_ = 0;
+  long steps_ = 0;
 };
 
 // The progress line on a terminal (step, task, loss, ETA), rewritten in place.

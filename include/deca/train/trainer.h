@@ -7,12 +7,18 @@
 #include <string>
 
 #include "deca/core/config.h"
+#include "deca/core/launch.h"
 
 namespace deca {
 
 struct TrainerOptions {
   bool resume = false;     // continue from the newest complete checkpoint in <output>/checkpoints
   bool overwrite = false;  // start over in a run folder that holds an earlier run (deletes it)
+  // This process's place in a data-parallel run (one process by default) and
+  // how the processes talk. Rank 0 alone writes the run folder, which every
+  // rank must see (a shared filesystem across machines).
+  Launch launch;
+  DistOptions dist;
 };
 
 class Trainer {
