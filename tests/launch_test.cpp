@@ -34,6 +34,12 @@ TEST(Launch, TorchrunVariables) {
   EXPECT_EQ(l.local_world_size, 4);
   EXPECT_EQ(l.master_addr, "node07");
   EXPECT_EQ(l.master_port, 29400);
+  EXPECT_FALSE(l.agent_store);
+  // What torchrun itself sets beside: its agent serves the store.
+  const auto agent = launch({{"RANK", "1"}, {"WORLD_SIZE", "2"}, {"TORCHELASTIC_USE_AGENT_STORE", "True"},
+                             {"TORCHELASTIC_RESTART_COUNT", "3"}});
+  EXPECT_TRUE(agent.agent_store);
+  EXPECT_EQ(agent.restart, 3);
   // torchrun with one process is still one process.
   EXPECT_FALSE(launch({{"RANK", "0"}, {"WORLD_SIZE", "1"}}).distributed());
 }

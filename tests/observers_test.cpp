@@ -25,7 +25,7 @@ deca::StepOutcome outcome(long step, const std::string& task, double loss, bool 
   deca::StepOutcome s;
   s.step = step;
   s.task = task;
-  s.phase = "0";
+  s.phase = 0;
   s.loss = loss;
   s.applied = applied;
   s.lr = 0.5;

@@ -76,6 +76,8 @@ Launch launch_from_environment(const std::function<const char*(const char*)>& lo
     l.rank = env.number("RANK", 0, l.world_size - 1);
     l.local_world_size = env.has("LOCAL_WORLD_SIZE") ? env.number("LOCAL_WORLD_SIZE", 1, l.world_size) : l.world_size;
     l.local_rank = env.has("LOCAL_RANK") ? env.number("LOCAL_RANK", 0, l.local_world_size - 1) : l.rank % l.local_world_size;
+    l.agent_store = env.has("TORCHELASTIC_USE_AGENT_STORE") && std::string(env.raw("TORCHELASTIC_USE_AGENT_STORE")) == "True";
+    if (env.has("TORCHELASTIC_RESTART_COUNT")) l.restart = env.number("TORCHELASTIC_RESTART_COUNT", 0, kMax);
   } else if (env.has("SLURM_PROCID") && env.has("SLURM_NTASKS")) {
     l.launcher = "slurm";
     l.world_size = env.number("SLURM_NTASKS", 1, kMax);

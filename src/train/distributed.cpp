@@ -88,18 +88,22 @@ struct Communicator::Impl {
     return std::min(timeout, std::chrono::milliseconds(10000));
   }
 
-  c10::intrusive_ptr<::c10d::Store> connect(bool server, bool count_as_worker) const {
+  // A connection to the run's store: rank 0 serves it (unless torchrun's agent
+  // does) and waits there until every rank's main connection has come. deca's
+  // keys live under their own prefix, fresh for each of torchrun's restarts.
+  c10::intrusive_ptr<::c10d::Store> connect(bool main_connection) const {
     ::c10d::TCPStoreOptions o;
     o.port = static_cast<std::uint16_t>(launch.master_port);
-    o.isServer = server;
-    o.numWorkers = static_cast<std::size_t>(launch.world_size);
-    o.waitWorkers = count_as_worker;  // the server waits until every rank's main connection is there
+    o.isServer = main_connection && launch.rank == 0 && !launch.agent_store;
+    if (!launch.agent_store) o.numWorkers = static_cast<std::size_t>(launch.world_size);
+    o.waitWorkers = main_connection && !launch.agent_store;
     o.timeout = timeout;
-    return c10::make_intrusive<::c10d::TCPStore>(launch.master_addr, o);
+    auto raw = c10::make_intrusive<::c10d::TCPStore>(launch.master_addr, o);
+    return c10::make_intrusive<::c10d::PrefixStore>("deca/" + std::to_string(launch.restart), raw);
   }
 
   void start_heartbeat() {
-    auto own = connect(false, false);
+    auto own = connect(false);
     beat = std::thread([this, own] {
       std::unique_lock<std::mutex> lock(beat_mutex);
       while (!stopping) {
@@ -139,7 +143,7 @@ struct Communicator::Impl {
       }
       return n == 0 ? "" : (n == 1 ? "rank" : "ranks") + lost;
     } catch (const std::exception&) {
-      return launch.rank == 0 ? "" : "rank 0";
+      return launch.rank == 0 || launch.agent_store ? "" : "rank 0";  // the store went with its host
     }
   }
 
@@ -213,13 +217,14 @@ Communicator::Communicator(const Launch& launch, const DistOptions& options, boo
   const std::string where = launch.master_addr + ":" + std::to_string(launch.master_port);
   log::info("rank {} of {}: joining the run at {} ({})", launch.rank, launch.world_size, where, I.backend);
   try {
-    I.store = I.connect(launch.rank == 0, true);
+    I.store = I.connect(true);
   } catch (const std::exception& e) {
-    throw Error("rank " + std::to_string(launch.rank) + " cannot " + (launch.rank == 0 ? "open" : "join") +
+    const bool serving = launch.rank == 0 && !launch.agent_store;
+    throw Error("rank " + std::to_string(launch.rank) + " cannot " + (serving ? "open" : "join") +
                 " the rendezvous at " + where + " within " + std::to_string(I.timeout.count() / 1000) + " s: " +
                 first_line(e.what()) +
-                (launch.rank == 0 ? " (is the port in use by another run? set MASTER_PORT or --master-port)"
-                                  : " (is rank 0 running, and MASTER_ADDR/--master-addr its address?)"));
+                (serving ? " (is the port in use by another run? set MASTER_PORT or --master-port)"
+                         : " (is rank 0 running, and MASTER_ADDR/--master-addr its address?)"));
   }
   try {
     I.start_heartbeat();

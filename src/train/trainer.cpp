@@ -304,7 +304,7 @@ struct Trainer::Impl {
     s.step = step + 1;
     const auto pick = mixer->at(s.step);
     s.task = tasks[pick.task];
-    s.phase = pick.phase;
+    s.phase = static_cast<long>(pick.phase);
     const auto& data = train[pick.task].encoded;
     auto rows = streams[pick.task]->next(positions[pick.task]);
     s.examples = static_cast<long>(rows.size());

@@ -17,6 +17,10 @@ struct Launch {
   std::string master_addr = "127.0.0.1";     // where rank 0 listens for the rendezvous
   int master_port = 29500;
   std::string launcher;                      // "torchrun", "slurm", or empty for a single process
+  // torchrun's agent already serves the rendezvous store at master_addr:port
+  // (TORCHELASTIC_USE_AGENT_STORE): every rank connects to it as a client.
+  bool agent_store = false;
+  int restart = 0;  // torchrun's restart count (TORCHELASTIC_RESTART_COUNT): a fresh key space each time
   bool distributed() const { return world_size > 1; }
 };
 

@@ -23,7 +23,7 @@ namespace deca {
 struct StepOutcome {
   long step = 0;          // 1-based
   std::string task;       // the task whose batch it trained on
-  std::string phase;      // the curriculum phase
+  long phase = 0;        // the curriculum phase, 0-based
   double loss = 0;        // mean token loss (not finite when the step was skipped)
   bool applied = false;   // the optimizer stepped: loss and gradient were finite
   double lr = 0;
