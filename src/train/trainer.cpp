@@ -452,7 +452,14 @@ Trainer::Trainer(Config config, TrainerOptions options) : impl_(std::make_unique
       throw ConfigError("training.device " + I.config.training.device + " names one GPU for the " +
                         std::to_string(launch.local_world_size) + " processes of this machine; use cuda (each process "
                         "takes the GPU of its local rank)");
-    if (!I.device.has_index()) I.device = torch::Device(torch::kCUDA, static_cast<int8_t>(launch.local_rank));
+    if (!I.device.has_index()) {
+      // One GPU visible (a scheduler that binds one to each task): that one.
+      const auto gpus = static_cast<int>(torch::cuda::device_count());
+      if (gpus > 1 && launch.local_rank >= gpus)
+        throw ConfigError("local rank " + std::to_string(launch.local_rank) + " has no GPU: this machine shows " +
+                          std::to_string(gpus) + "; start at most one process per GPU");
+      I.device = torch::Device(torch::kCUDA, static_cast<int8_t>(gpus == 1 ? 0 : launch.local_rank));
+    }
   }
   I.tasks = I.config.all_tasks();
   I.val_tasks = I.config.training.val_tasks.empty() ? I.tasks : I.config.training.val_tasks;
