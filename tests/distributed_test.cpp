@@ -37,7 +37,7 @@ class Distributed : public ::testing::Test {
   std::string args(const fs::path& run, const std::string& extra = "") const {
     return bin() + " --config " + config() + " --data-root " + sample() + " --output " + run.string() +
            " --set tokenizer.model=" + (tokenizer_dir_ / "tokenizer.model").string() +
-           " --set training.threads=1 --set training.log_every=1 --set training.val_every=0 --set training.lr=0.0001"
+           " --set training.threads=1 --set training.log_every=1 --set training.val_every=0 --set training.lr=0.00003"
            " --set model.dropout=0 --set model.coattention_dropout=0 --set model.feedforward_dropout=0 " + extra;
   }
 
@@ -119,20 +119,20 @@ TEST_F(Distributed, TwoRanksTrainAsOneProcessOnTheWholeBatches) {
 // SIGTERM to one rank stops both after the same step with one checkpoint;
 // --resume continues exactly as the uninterrupted run.
 TEST_F(Distributed, StopSignalOnOneRankStopsAllAndResumeContinuesExactly) {
-  ASSERT_EQ(run_ranks(2, dir_ / "whole", "--steps 20"), "0 0") << log_of(dir_ / "whole", 0);
+  ASSERT_EQ(run_ranks(2, dir_ / "whole", "--steps 30"), "0 0") << log_of(dir_ / "whole", 0);
   const fs::path run = dir_ / "stopped";
-  const auto r = sh(start(2, run, "--steps 20") + "for i in $(seq 1 200); do sleep 0.05; grep -q '\"step\":3,' " +
+  const auto r = sh(start(2, run, "--steps 30") + "for i in $(seq 1 200); do sleep 0.05; grep -q '\"step\":3,' " +
                     (run / "metrics.jsonl").string() + " 2>/dev/null && break; done; kill -TERM $p1; wait $p0; c0=$?; "
                     "wait $p1; c1=$?; echo $c0 $c1");
   ASSERT_EQ(last_line(r.out), "130 130") << log_of(run, 0) << log_of(run, 1);
   const auto state = deca::testing::load_json(run / "checkpoints" / "last" / "trainer_state.json");
   const long stopped_at = state["step"].get<long>();
   EXPECT_GE(stopped_at, 3);
-  EXPECT_LT(stopped_at, 20) << "the signal came too late to test a resume";
+  EXPECT_LT(stopped_at, 30) << "the signal came too late to test a resume";
   EXPECT_NE(log_of(run, 0).find("stopped by signal"), std::string::npos) << log_of(run, 0);
-  ASSERT_EQ(run_ranks(2, run, "--steps 20 --resume"), "0 0") << log_of(run, 0) << log_of(run, 1);
+  ASSERT_EQ(run_ranks(2, run, "--steps 30 --resume"), "0 0") << log_of(run, 0) << log_of(run, 1);
   const auto a = losses(dir_ / "whole"), b = losses(run);
-  ASSERT_EQ(b.size(), 20u);
+  ASSERT_EQ(b.size(), 30u);
   for (size_t i = 0; i < a.size(); ++i) EXPECT_NEAR(b[i], a[i], 1e-7 * a[i]) << "step " << i + 1;
 }
 
