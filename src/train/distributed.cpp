@@ -193,7 +193,7 @@ struct Communicator::Impl {
   }
 };
 
-Communicator::Communicator(const Launch& launch, const DistOptions& options, bool cuda)
+Communicator::Communicator(const Launch& launch, const DistOptions& options, const torch::Device& device)
     : launch_(launch), impl_(std::make_unique<Impl>()) {
   auto& I = *impl_;
   I.launch = launch;
@@ -203,6 +203,7 @@ Communicator::Communicator(const Launch& launch, const DistOptions& options, boo
     I.backend = "none";
     return;
   }
+  const bool cuda = device.is_cuda();
   I.backend = options.backend == "auto" ? (cuda ? "nccl" : "gloo") : options.backend;
   if (I.backend != "gloo" && I.backend != "nccl")
     throw ConfigError("unknown distributed backend '" + options.backend + "' (expected auto, gloo or nccl)");
@@ -212,7 +213,7 @@ Communicator::Communicator(const Launch& launch, const DistOptions& options, boo
                                            : " (its LibTorch was built without Gloo, or gloo's headers were missing)") +
                       "; choose another with --dist-backend");
   if (I.backend == "nccl" && !cuda) throw ConfigError("--dist-backend nccl needs a CUDA device (training.device cuda)");
-  if (cuda && I.backend == "nccl") I.device = torch::Device(torch::kCUDA, static_cast<int8_t>(launch.local_rank));
+  if (I.backend == "nccl") I.device = device;
 
   const std::string where = launch.master_addr + ":" + std::to_string(launch.master_port);
   log::info("rank {} of {}: joining the run at {} ({})", launch.rank, launch.world_size, where, I.backend);
@@ -298,7 +299,8 @@ std::vector<std::string> Communicator::gather(const std::string& bytes, const st
   std::vector<std::string> all{bytes};
   for (int r = 1; r < world_size(); ++r) {
     const std::string key = prefix + std::to_string(r);
-    I.wait_for(key, r, what, /*with_deadline=*/false);
+    // The shares are balanced: the others finish about when rank 0 does.
+    I.wait_for(key, r, what, /*with_deadline=*/true);
     all.push_back(from_bytes(I.store->get(key)));
     I.store->deleteKey(key);
   }

@@ -474,7 +474,7 @@ Trainer::Trainer(Config config, TrainerOptions options) : impl_(std::make_unique
   torch::set_num_threads(static_cast<int>(I.config.training.threads > 0 ? I.config.training.threads : cores));
   torch::manual_seed(static_cast<uint64_t>(I.config.training.seed));
 
-  I.comm = std::make_unique<Communicator>(launch, options.dist, I.device.is_cuda());
+  I.comm = std::make_unique<Communicator>(launch, options.dist, I.device);
   // Rank 0 alone prepares the run folder and the data; the others wait, then read.
   std::vector<fs::path> damaged;
   const fs::path resume_from = I.comm->from_main(

@@ -26,10 +26,11 @@ bool backend_available(const std::string& backend);
 class Communicator {
  public:
   // Joins the run: rank 0 opens the store at launch.master_addr:master_port and
-  // waits for every rank (up to the timeout), the others connect to it. `cuda`:
-  // the tensors live on a GPU (backend auto -> nccl). Throws ConfigError for an
-  // unknown or unavailable backend, Error when the rendezvous fails.
-  Communicator(const Launch& launch, const DistOptions& options, bool cuda);
+  // waits for every rank (up to the timeout), the others connect to it.
+  // `device`: where this process trains (CUDA: backend auto is NCCL, and its
+  // tensors live there). Throws ConfigError for an unknown or unavailable
+  // backend, Error when the rendezvous fails.
+  Communicator(const Launch& launch, const DistOptions& options, const torch::Device& device);
   ~Communicator();
   Communicator(const Communicator&) = delete;
   Communicator& operator=(const Communicator&) = delete;
