@@ -217,6 +217,8 @@ void validate(const Config& c) {
   at_least("training.max_bad_steps", t.max_bad_steps, 1);
   static const std::set<std::string> kSchedules = {"transformer", "constant", "linear"};
   if (!kSchedules.count(c.training.lr_schedule)) fail("training.lr_schedule", "must be transformer, constant or linear");
+  static const std::set<std::string> kPrecisions = {"fp32", "tf32", "bf16"};
+  if (!kPrecisions.count(c.training.precision)) fail("training.precision", "must be fp32, tf32 or bf16");
   at_least("training.log_every", t.log_every, 1);
   at_least("training.save_every", t.save_every, 1);
   at_least("training.keep_last", t.keep_last, 1);

@@ -69,7 +69,8 @@ PointerSteps DualPointerDecoderImpl::run(const torch::Tensor& inputs, const torc
 
 torch::Tensor pointer_nll(torch::nn::Linear& out, const PointerSteps& s, const torch::Tensor& context_ids,
                           const torch::Tensor& question_ids, const torch::Tensor& targets, int64_t pad) {
-  auto logits = out->forward(s.output);                            // (B, T, V)
+  // The normaliser in fp32 also when the projection ran in bf16 (training.precision).
+  auto logits = out->forward(s.output).to(torch::kFloat);          // (B, T, V)
   auto log_norm = torch::logsumexp(logits, -1);                    // (B, T)
   auto target_logit = logits.gather(-1, targets.unsqueeze(-1)).squeeze(-1);
   auto p_vocab = torch::exp(target_logit - log_norm);              // (B, T)
@@ -91,7 +92,7 @@ torch::Tensor pointer_nll(torch::nn::Linear& out, const PointerSteps& s, const t
 
 torch::Tensor pointer_log_probs(torch::nn::Linear& out, const PointerStep& s, const torch::Tensor& context_ids,
                                 const torch::Tensor& question_ids) {
-  auto p = torch::softmax(out->forward(s.output), -1) * s.gamma;  // (B, V)
+  auto p = torch::softmax(out->forward(s.output).to(torch::kFloat), -1) * s.gamma;  // (B, V)
   if (s.question_attention.defined()) {
     p = p.scatter_add(1, context_ids, (1 - s.gamma) * s.lambda * s.context_attention);
     p = p.scatter_add(1, question_ids, (1 - s.gamma) * (1 - s.lambda) * s.question_attention);

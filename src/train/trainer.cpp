@@ -14,6 +14,7 @@
 #include "deca/data/batching.h"
 #include "deca/data/mixing.h"
 #include "deca/model/model.h"
+#include "deca/model/precision.h"
 #include "deca/model/safetensors.h"
 #include "deca/text/unicode.h"
 #include "deca/data/splits.h"
@@ -312,7 +313,7 @@ struct Trainer::Impl {
     optimizer->zero_grad();
     if (single()) {
       const auto batch = model::make_batch(data, rows, vocab, device);
-      auto loss = net->loss(batch);
+      const auto loss = forward(batch);
       s.loss = loss.item<double>();
       s.applied = std::isfinite(s.loss);
       if (s.applied) loss.backward();
@@ -332,6 +333,13 @@ struct Trainer::Impl {
     return s;
   }
 
+  // The training loss of a batch, its forward pass in the run's precision
+  // (backward runs outside autocast, as LibTorch's autocast expects).
+  torch::Tensor forward(const model::Batch& batch) {
+    model::Autocast autocast(device, config.training.precision == "bf16");
+    return net->loss(batch).to(torch::kFloat);
+  }
+
   // This rank's share of the step (see train_step) and the all-reduce that
   // sums the gradients with the step's totals: loss, bad ranks, input tokens
   // and stop requests.
@@ -344,7 +352,7 @@ struct Trainer::Impl {
     double loss_share = 0, bad_rank = 0, input_tokens = 0;
     if (!mine.empty()) {
       const auto batch = model::make_batch(data, mine, vocab, device);
-      auto loss = net->loss(batch) * (static_cast<double>(batch.target_tokens) / static_cast<double>(targets));
+      const auto loss = forward(batch) * (static_cast<double>(batch.target_tokens) / static_cast<double>(targets));
       loss_share = loss.item<double>();
       input_tokens = static_cast<double>(batch.input_tokens);
       if (std::isfinite(loss_share)) loss.backward();
@@ -473,6 +481,7 @@ Trainer::Trainer(Config config, TrainerOptions options) : impl_(std::make_unique
   const long cores = std::max(1L, static_cast<long>(std::thread::hardware_concurrency()) / std::max(1, launch.local_world_size));
   torch::set_num_threads(static_cast<int>(I.config.training.threads > 0 ? I.config.training.threads : cores));
   torch::manual_seed(static_cast<uint64_t>(I.config.training.seed));
+  model::set_matmul_precision(I.config.training.precision);
 
   I.comm = std::make_unique<Communicator>(launch, options.dist, I.device);
   // Rank 0 alone prepares the run folder and the data; the others wait, then read.

@@ -134,7 +134,8 @@ struct TrainOptions {
   std::vector<std::string> val_tasks;      // default: the tasks of the curriculum
   long val_max_examples = 0;               // per task; 0 = all
   std::string device = "cpu";              // cpu, cuda, cuda:N
-  long threads = 0;                        // torch threads; 0 = all cores
+  long threads = 0;                        // torch threads; 0 = the cores shared among this machine's processes
+  std::string precision = "fp32";          // fp32, tf32 (TF32 matrix products on CUDA), bf16 (autocast)
   long max_bad_steps = 20;                 // consecutive NaN/inf losses before stopping
   template <class V> void fields(V& v) {
     v("steps", steps, "total optimizer steps");
@@ -154,7 +155,9 @@ struct TrainOptions {
     v("val_tasks", val_tasks, "tasks to validate on (default: the curriculum's tasks)");
     v("val_max_examples", val_max_examples, "validation examples per task at most (0: all)");
     v("device", device, "cpu, cuda or cuda:N");
-    v("threads", threads, "CPU threads for torch (0: all cores)");
+    v("threads", threads, "CPU threads for torch (0: the machine's cores, divided among its processes of the run)");
+    v("precision", precision, "fp32; tf32 (fp32 with TF32 matrix products on CUDA, as fp32 on the CPU); bf16 (the forward pass "
+                              "autocast to bfloat16 on CUDA and the CPU, with fp32 weights, gradients and optimizer state)");
     v("max_bad_steps", max_bad_steps, "consecutive NaN/inf losses that stop the run");
   }
 };
