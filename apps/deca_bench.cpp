@@ -1,7 +1,8 @@
 // deca-bench: the speed and memory numbers of docs/benchmarks.md.
 //   deca-bench metrics --shared DIR                     scoring speed on decathlon-sized inputs
 //   deca-bench train --config FILE --data-root DIR [--tasks ...] [--max-tokens N] [--steps N]
-//   deca-bench decode --config FILE --data-root DIR --task squad [--beam N] [--steps-trained N]
+//                    [--device cpu|cuda] [--precision fp32|tf32|bf16] [--profile trace.json]
+//   deca-bench decode --config FILE --data-root DIR --task squad [--beam N] [--steps-trained N] [--device ...]
 // Prints one JSON object per measurement on stdout.
 #include <sys/resource.h>
 
@@ -11,6 +12,9 @@
 #include <numeric>
 
 #include <torch/csrc/autograd/profiler_legacy.h>
+#ifdef DECA_WITH_CUDA
+#include <c10/cuda/CUDACachingAllocator.h>
+#endif
 
 #include "app_common.h"
 #include "deca/data/batching.h"
@@ -22,6 +26,7 @@
 #include "deca/data/splits.h"
 #include "deca/infer/checkpoint.h"
 #include "deca/infer/predict.h"
+#include "deca/model/precision.h"
 
 namespace {
 
@@ -32,9 +37,28 @@ double peak_rss_mb() {
   getrusage(RUSAGE_SELF, &u);
   return static_cast<double>(u.ru_maxrss) / 1024.0;
 }
-void emit(nlohmann::ordered_json j) {
+// The most GPU memory the caching allocator held since the last reset (0 without CUDA).
+double peak_gpu_mb(const torch::Device& device) {
+#ifdef DECA_WITH_CUDA
+  if (device.is_cuda())
+    return static_cast<double>(c10::cuda::CUDACachingAllocator::getDeviceStats(device.index()).allocated_bytes[0].peak) / 1048576.0;
+#endif
+  (void)device;
+  return 0;
+}
+void emit(nlohmann::ordered_json j, const torch::Device& device = torch::kCPU) {
   j["peak_rss_mb"] = peak_rss_mb();
+  if (device.is_cuda()) j["peak_gpu_mb"] = peak_gpu_mb(device);
   std::cout << j.dump() << std::endl;
+}
+// The wall clock of GPU work needs the queue drained first.
+void sync(const torch::Device& device) {
+  if (device.is_cuda()) torch::cuda::synchronize(device.index());
+}
+torch::Device device_of(const deca::Config& config) {
+  auto d = deca::parse_device(config.training.device);
+  if (d.is_cuda() && !d.has_index()) d = torch::Device(torch::kCUDA, 0);
+  return d;
 }
 
 std::string words(const std::vector<std::string>& w, size_t from, size_t n) {
@@ -141,8 +165,12 @@ Prepared prepare(deca::Config config, const std::vector<std::string>& tasks) {
 int bench_train(deca::Config config, const std::vector<std::string>& tasks, long steps, long warmup,
                 const std::string& profile) {
   auto p = prepare(std::move(config), tasks);
+  const torch::Device device = device_of(p.config);
+  const bool bf16 = p.config.training.precision == "bf16";
+  deca::model::set_matmul_precision(p.config.training.precision);
   torch::manual_seed(1);
   auto net = deca::model::make_model(p.config.model, p.vocab);
+  net->to(device);
   net->train();
   torch::optim::Adam adam(net->parameters(), torch::optim::AdamOptions(1e-4).betas({0.9, 0.98}).eps(1e-9));
   std::vector<long> sizes;
@@ -156,24 +184,32 @@ int bench_train(deca::Config config, const std::vector<std::string>& tasks, long
   const deca::TaskMixer mixer({phase}, tasks, sizes, 7);
   std::vector<deca::StreamPosition> pos(tasks.size());
   std::vector<double> step_s, fwd_s, bwd_s, opt_s;
-  double tokens = 0, examples = 0;
+  double tokens = 0, target_tokens = 0, examples = 0;
   for (long step = 1; step <= warmup + steps; ++step) {
     const auto pick = mixer.at(step);
     const auto rows = streams[pick.task]->next(pos[pick.task]);
     // One step recorded by the autograd profiler (a Chrome trace) when asked.
     std::unique_ptr<torch::autograd::profiler::RecordProfile> recording;
     if (!profile.empty() && step == warmup + 1) recording = std::make_unique<torch::autograd::profiler::RecordProfile>(profile);
+    sync(device);
     const auto t0 = Clock::now();
-    const auto batch = deca::model::make_batch(p.train[pick.task].encoded, rows, p.vocab, torch::kCPU);
+    const auto batch = deca::model::make_batch(p.train[pick.task].encoded, rows, p.vocab, device);
     adam.zero_grad();
-    auto loss = net->loss(batch);
+    torch::Tensor loss;
+    {
+      deca::model::Autocast autocast(device, bf16);
+      loss = net->loss(batch).to(torch::kFloat);
+    }
+    sync(device);
     const double f = since(t0);
     const auto t1 = Clock::now();
     loss.backward();
     torch::nn::utils::clip_grad_norm_(net->parameters(), 1.0);
+    sync(device);
     const double b = since(t1);
     const auto t2 = Clock::now();
     adam.step();
+    sync(device);
     const double o = since(t2);
     recording.reset();
     if (step <= warmup) continue;
@@ -182,6 +218,7 @@ int bench_train(deca::Config config, const std::vector<std::string>& tasks, long
     bwd_s.push_back(b);
     opt_s.push_back(o);
     tokens += static_cast<double>(batch.input_tokens);
+    target_tokens += static_cast<double>(batch.target_tokens);
     examples += static_cast<double>(rows.size());
   }
   auto sum = [](const std::vector<double>& v) { return std::accumulate(v.begin(), v.end(), 0.0); };
@@ -190,21 +227,28 @@ int bench_train(deca::Config config, const std::vector<std::string>& tasks, long
   const double total = sum(step_s);
   std::string names;
   for (const auto& t : tasks) names += (names.empty() ? "" : ",") + t;
-  emit({{"bench", "train"}, {"tasks", names}, {"max_tokens", p.config.batching.max_tokens},
+  emit({{"bench", "train"}, {"device", device.str()}, {"precision", p.config.training.precision}, {"tasks", names},
+        {"max_tokens", p.config.batching.max_tokens},
         {"size_rule", p.config.batching.size_rule}, {"steps", steps}, {"threads", torch::get_num_threads()},
         {"parameters", deca::model::parameter_count(*net)}, {"vocab", p.vocab.size},
         {"seconds_per_step_median", sorted[sorted.size() / 2]}, {"seconds_per_step_min", sorted.front()},
         {"tokens_per_step", tokens / static_cast<double>(steps)}, {"tokens_per_s", tokens / total},
-        {"examples_per_s", examples / total}, {"forward_share", sum(fwd_s) / total},
-        {"backward_share", sum(bwd_s) / total}, {"optimizer_share", sum(opt_s) / total}});
+        {"examples_per_s", examples / total}, {"target_tokens_per_s", target_tokens / total},
+        {"steps_per_s", static_cast<double>(steps) / total},
+        {"hours_for_500k_steps", 500000.0 * total / static_cast<double>(steps) / 3600.0},
+        {"forward_share", sum(fwd_s) / total}, {"backward_share", sum(bwd_s) / total},
+        {"optimizer_share", sum(opt_s) / total}},
+       device);
   return 0;
 }
 
 // Decoding speed on a validation split: batched (token budget) against one example at a time.
 int bench_decode(deca::Config config, const std::string& task_name, long beam, long limit, long train_steps) {
   auto p = prepare(std::move(config), {task_name});
+  const torch::Device device = device_of(p.config);
   torch::manual_seed(1);
   auto net = deca::model::make_model(p.config.model, p.vocab);
+  net->to(device);
   if (train_steps > 0) {
     // A briefly trained model stops early, as decaNLP's "after 150 iterations" row.
     net->train();
@@ -213,7 +257,7 @@ int bench_decode(deca::Config config, const std::string& task_name, long beam, l
     deca::StreamPosition pos;
     for (long s = 0; s < train_steps; ++s) {
       adam.zero_grad();
-      net->loss(deca::model::make_batch(p.train[0].encoded, stream.next(pos), p.vocab, torch::kCPU)).backward();
+      net->loss(deca::model::make_batch(p.train[0].encoded, stream.next(pos), p.vocab, device)).backward();
       adam.step();
     }
   }
@@ -221,16 +265,17 @@ int bench_decode(deca::Config config, const std::string& task_name, long beam, l
   const auto split = deca::read_eval_split(p.config, deca::find_task(task_name, p.config.data.data_root),
                                            deca::Split::Validation, *p.tokenizer, {limit, {}});
   const auto& data = split.encoded;
-  const deca::Predictor predictor{net, p.tokenizer, p.vocab, torch::kCPU};
+  const deca::Predictor predictor{net, p.tokenizer, p.vocab, device};
   auto o = deca::EvalOptions::from(p.config);
   o.decode.beam = beam;
   for (long budget : {p.config.batching.eval_max_tokens, 1L}) {
     o.max_tokens = budget;
     const auto r = deca::predict_split(predictor, data, o);
-    emit({{"bench", "decode"}, {"task", task_name}, {"beam", beam}, {"trained_steps", train_steps},
+    emit({{"bench", "decode"}, {"device", device.str()}, {"task", task_name}, {"beam", beam}, {"trained_steps", train_steps},
           {"batching", budget == 1 ? "one example at a time" : "token budget " + std::to_string(budget)},
           {"examples", data.size()}, {"seconds", r.seconds}, {"examples_per_s", static_cast<double>(data.size()) / r.seconds},
-          {"generated_tokens_per_s", static_cast<double>(r.generated_tokens) / r.seconds}});
+          {"generated_tokens_per_s", static_cast<double>(r.generated_tokens) / r.seconds}},
+         device);
   }
   return 0;
 }
@@ -242,7 +287,7 @@ int main(int argc, char** argv) {
   cli.require_subcommand(1);
   std::string shared = "../shared", config_file = "configs/decanlp.json", data_root, output = "runs/bench", task = "squad";
   std::vector<std::string> tasks, sets;
-  std::string profile;
+  std::string profile, device, precision;
   long steps = 10, warmup = 2, max_tokens = 0, beam = 1, limit = 0, trained = 0, threads = 0;
   auto* m = cli.add_subcommand("metrics", "scoring speed");
   m->add_option("--shared", shared, "the shared folder (data/ inside)")->capture_default_str();
@@ -254,7 +299,9 @@ int main(int argc, char** argv) {
     sub->add_option("--output", output, "folder for the tokenizer and cache")->capture_default_str();
     sub->add_option("--set", sets, "config overrides");
     sub->add_option("--threads", threads, "torch threads (0: all cores)");
+    sub->add_option("--device", device, "cpu, cuda or cuda:N (default: the config's training.device)");
   }
+  t->add_option("--precision", precision, "fp32, tf32 or bf16 (default: the config's training.precision)");
   t->add_option("--tasks", tasks, "tasks mixed round-robin (default: the config's)");
   t->add_option("--max-tokens", max_tokens, "batch token budget (default: the config's)");
   t->add_option("--steps", steps, "measured steps")->capture_default_str();
@@ -272,6 +319,8 @@ int main(int argc, char** argv) {
     sets.push_back("data.data_root=" + nlohmann::json(data_root).dump());
     sets.push_back("output=" + nlohmann::json(output).dump());
     if (max_tokens > 0) sets.push_back("batching.max_tokens=" + std::to_string(max_tokens));
+    if (!device.empty()) sets.push_back("training.device=" + nlohmann::json(device).dump());
+    if (!precision.empty()) sets.push_back("training.precision=" + nlohmann::json(precision).dump());
     config = deca::apply_overrides(config, sets);
     if (*t) return bench_train(config, tasks.empty() ? config.all_tasks() : tasks, steps, warmup, profile);
     return bench_decode(config, task, beam, limit, trained);

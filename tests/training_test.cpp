@@ -44,24 +44,49 @@ class TrainingTest : public ::testing::Test {
   const fs::path& dir_ = tmp_.path();
 };
 
-TEST_F(TrainingTest, ResumeContinuesExactly) {
+// Trains 12 steps straight, and 7 + a resume to 12, on `device`; the two runs'
+// losses, step by step.
+std::pair<std::map<long, double>, std::map<long, double>> straight_and_resumed(const fs::path& dir, const std::string& device) {
+  auto config = [&](const fs::path& out) {
+    auto c = tiny_config(out);
+    c.training.device = device;
+    return c;
+  };
   {
-    deca::Trainer straight(tiny_config(dir_ / "straight"), {});
-    ASSERT_EQ(straight.run(), 0);
+    deca::Trainer straight(config(dir / "straight"), {});
+    EXPECT_EQ(straight.run(), 0);
   }
   {
-    auto first = tiny_config(dir_ / "resumed");
+    auto first = config(dir / "resumed");
     first.training.steps = 7;  // stop after step 7: the last checkpoint is at step 7
     deca::Trainer part1(first, {});
-    ASSERT_EQ(part1.run(), 0);
+    EXPECT_EQ(part1.run(), 0);
   }
   {
     deca::TrainerOptions resume;
     resume.resume = true;
-    deca::Trainer part2(tiny_config(dir_ / "resumed"), resume);
-    ASSERT_EQ(part2.run(), 0);
+    deca::Trainer part2(config(dir / "resumed"), resume);
+    EXPECT_EQ(part2.run(), 0);
   }
-  const auto a = losses(dir_ / "straight"), b = losses(dir_ / "resumed");
+  return {losses(dir / "straight"), losses(dir / "resumed")};
+}
+
+TEST_F(TrainingTest, ResumeContinuesExactly) {
+  const auto [a, b] = straight_and_resumed(dir_, "cpu");
+  ASSERT_EQ(a.size(), 12u);
+  ASSERT_EQ(b.size(), 12u);
+  for (const auto& [step, loss] : a) EXPECT_EQ(loss, b.at(step)) << "step " << step;  // bitwise
+}
+
+// The same on a GPU: the checkpoint holds the GPU generator's state (dropout
+// draws there), and LibTorch's deterministic algorithms make the kernels
+// repeatable (cuBLAS needs its workspace fixed before CUDA starts).
+TEST_F(TrainingTest, ResumeContinuesExactlyOnCuda) {
+  if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device";
+  ::setenv("CUBLAS_WORKSPACE_CONFIG", ":4096:8", 0);
+  at::globalContext().setDeterministicAlgorithms(true, false);
+  const auto [a, b] = straight_and_resumed(dir_, "cuda");
+  at::globalContext().setDeterministicAlgorithms(false, false);
   ASSERT_EQ(a.size(), 12u);
   ASSERT_EQ(b.size(), 12u);
   for (const auto& [step, loss] : a) EXPECT_EQ(loss, b.at(step)) << "step " << step;  // bitwise
