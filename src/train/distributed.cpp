@@ -167,7 +167,7 @@ struct Communicator::Impl {
   }
 
   // Waits for `key`, sent by `sender`, for as long as its heartbeat goes on
-  // (and no longer than `deadline` when there is one).
+  // (and, with_deadline, no longer than the timeout).
   void wait_for(const std::string& key, int sender, const std::string& what, bool with_deadline) {
     const auto start = Clock::now();
     auto changed = start;
