@@ -32,6 +32,9 @@ Batch make_batch(const EncodedSplit& data, const std::vector<uint32_t>& rows, co
     row[len + 1] = vocab.eos;
     return len + 2;
   };
+  // To a GPU from pinned memory, without waiting for the copy (the trainer
+  // prepares the next batch on another thread while the GPU computes).
+  auto to_device = [&](const torch::Tensor& t) { return device.is_cuda() ? t.pin_memory().to(device, /*non_blocking=*/true) : t.to(device); };
   auto c = context.accessor<int64_t, 2>(), q = question.accessor<int64_t, 2>();
   auto cl = clen.accessor<int64_t, 1>(), ql = qlen.accessor<int64_t, 1>();
   Batch batch;
@@ -41,8 +44,8 @@ Batch make_batch(const EncodedSplit& data, const std::vector<uint32_t>& rows, co
     ql[i] = fill(q[i], data.question(r), data.question_len(r));
     batch.input_tokens += cl[i] + ql[i];
   }
-  batch.context = context.to(device);
-  batch.question = question.to(device);
+  batch.context = to_device(context);
+  batch.question = to_device(question);
   batch.context_lengths = clen;
   batch.question_lengths = qlen;
   if (with_answers) {
@@ -61,8 +64,8 @@ Batch make_batch(const EncodedSplit& data, const std::vector<uint32_t>& rows, co
       batch.target_tokens += la + 1;
       batch.input_tokens += la + 1;
     }
-    batch.answer_in = in.to(device);
-    batch.answer_out = out.to(device);
+    batch.answer_in = to_device(in);
+    batch.answer_out = to_device(out);
   }
   return batch;
 }

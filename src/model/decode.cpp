@@ -39,11 +39,14 @@ std::vector<std::vector<Hypothesis>> decode(Seq2Seq& model, const Batch& batch, 
   for (int64_t t = 0; t < max_steps && !alive.empty(); ++t) {
     stop::check();  // a stop signal ends decoding within one step
     const int64_t n = static_cast<int64_t>(alive.size());
-    auto logp = model.step(*state, previous).to(torch::kCPU).to(torch::kFloat64);  // (n*k, V)
-    auto base = torch::tensor(scores, torch::kFloat64).view({n * k, 1});
+    // The candidates' scores and their top 2k stay on the model's device; only
+    // those (n, 2k) come to the host for the bookkeeping below.
+    auto logp = model.step(*state, previous).to(torch::kFloat64);  // (n*k, V)
+    auto base = torch::tensor(scores, torch::kFloat64).view({n * k, 1}).to(device);
     auto cand = (logp + base).view({n, -1});  // (n, k*V)
     const int64_t width = std::min<int64_t>(2 * k, cand.size(1));
-    auto [top_scores, top_index] = cand.topk(width, 1);
+    auto [top_scores_d, top_index_d] = cand.topk(width, 1);
+    const auto top_scores = top_scores_d.to(torch::kCPU), top_index = top_index_d.to(torch::kCPU);
     auto ts = top_scores.accessor<double, 2>();
     auto ti = top_index.accessor<int64_t, 2>();
     const int64_t vsize = logp.size(1);

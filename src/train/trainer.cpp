@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstring>
+#include <future>
 #include <optional>
 #include <thread>
 
@@ -303,23 +304,22 @@ struct Trainer::Impl {
     const auto& t = config.training;
     StepOutcome s;
     s.step = step + 1;
-    const auto pick = mixer->at(s.step);
-    s.task = tasks[pick.task];
-    s.phase = static_cast<long>(pick.phase);
-    const auto& data = train[pick.task].encoded;
-    auto rows = streams[pick.task]->next(positions[pick.task]);
-    s.examples = static_cast<long>(rows.size());
+    PreparedStep p = take_prepared(s.step);
+    positions[p.task] = p.after;
+    if (s.step < t.steps) prefetch(s.step + 1);  // while this step computes
+    s.task = tasks[p.task];
+    s.phase = p.phase;
+    s.examples = static_cast<long>(p.rows);
     net->train();
     optimizer->zero_grad();
     if (single()) {
-      const auto batch = model::make_batch(data, rows, vocab, device);
-      const auto loss = forward(batch);
+      const auto loss = forward(*p.batch);
       s.loss = loss.item<double>();
       s.applied = std::isfinite(s.loss);
       if (s.applied) loss.backward();
-      s.tokens = batch.input_tokens;
+      s.tokens = p.batch->input_tokens;
     } else {
-      sharded_step(data, rows, s);
+      sharded_step(p, s);
     }
     if (s.applied && t.grad_clip > 0) s.applied = std::isfinite(torch::nn::utils::clip_grad_norm_(parameters, t.grad_clip));
     s.lr = learning_rate(t, config.model.dimension, s.step);
@@ -333,6 +333,58 @@ struct Trainer::Impl {
     return s;
   }
 
+  // A step's batch, ready to train on: the task the curriculum picks, this
+  // rank's share of the batch as tensors on the device, and the task's stream
+  // position after it. A pure function of the step and the positions, so it
+  // can be made ahead on another thread.
+  struct PreparedStep {
+    long step = 0, phase = 0;
+    size_t task = 0, rows = 0;           // rows: of the whole batch (all ranks)
+    StreamPosition after;
+    std::optional<model::Batch> batch;   // none: no rows for this rank
+    long targets = 0;                    // target tokens of the whole batch
+  };
+  // Declared after everything prepare() reads, so that it is destroyed (and
+  // its thread joined) before them.
+  std::future<PreparedStep> next_step;
+
+  PreparedStep prepare(long at_step, std::vector<StreamPosition> from) const {
+    PreparedStep p;
+    p.step = at_step;
+    const auto pick = mixer->at(at_step);
+    p.task = pick.task;
+    p.phase = static_cast<long>(pick.phase);
+    p.after = from[pick.task];
+    const BatchRows all = streams[pick.task]->next(p.after);
+    const auto& data = train[pick.task].encoded;
+    p.rows = all.size();
+    if (single()) {
+      p.batch = model::make_batch(data, all, vocab, device);
+      return p;
+    }
+    // Several processes: every world_size-th row from this rank's.
+    BatchRows mine;
+    for (size_t i = static_cast<size_t>(comm->rank()); i < all.size(); i += static_cast<size_t>(comm->world_size()))
+      mine.push_back(all[i]);
+    for (uint32_t r : all) p.targets += data.answer_len(r) + 1;
+    if (!mine.empty()) p.batch = model::make_batch(data, mine, vocab, device);
+    return p;
+  }
+
+  // Prepares step `at_step` on a background thread (one at a time: the
+  // streams are only ever used by one thread).
+  void prefetch(long at_step) {
+    next_step = std::async(std::launch::async, [this, at_step, from = positions] { return prepare(at_step, from); });
+  }
+
+  PreparedStep take_prepared(long at_step) {
+    if (next_step.valid()) {
+      PreparedStep p = next_step.get();
+      if (p.step == at_step) return p;
+    }
+    return prepare(at_step, positions);
+  }
+
   // The training loss of a batch, its forward pass in the run's precision
   // (backward runs outside autocast, as LibTorch's autocast expects).
   torch::Tensor forward(const model::Batch& batch) {
@@ -343,18 +395,12 @@ struct Trainer::Impl {
   // This rank's share of the step (see train_step) and the all-reduce that
   // sums the gradients with the step's totals: loss, bad ranks, input tokens
   // and stop requests.
-  void sharded_step(const EncodedSplit& data, const BatchRows& all, StepOutcome& s) {
-    long targets = 0;  // of the whole batch: answer tokens and <eos>
-    for (uint32_t r : all) targets += data.answer_len(r) + 1;
-    BatchRows mine;
-    for (size_t i = static_cast<size_t>(comm->rank()); i < all.size(); i += static_cast<size_t>(comm->world_size()))
-      mine.push_back(all[i]);
+  void sharded_step(const PreparedStep& p, StepOutcome& s) {
     double loss_share = 0, bad_rank = 0, input_tokens = 0;
-    if (!mine.empty()) {
-      const auto batch = model::make_batch(data, mine, vocab, device);
-      const auto loss = forward(batch) * (static_cast<double>(batch.target_tokens) / static_cast<double>(targets));
+    if (p.batch) {
+      const auto loss = forward(*p.batch) * (static_cast<double>(p.batch->target_tokens) / static_cast<double>(p.targets));
       loss_share = loss.item<double>();
-      input_tokens = static_cast<double>(batch.input_tokens);
+      input_tokens = static_cast<double>(p.batch->input_tokens);
       if (std::isfinite(loss_share)) loss.backward();
       else bad_rank = 1, loss_share = 0;
     }
