@@ -127,6 +127,64 @@ TEST(GoldenMetrics, LogicalFormExactMatch) {
 
 // ---- Cases checked by hand against the reference's definitions ------------
 
+// conlleval.pl's counts and scores, including its own handling of I- tags
+// that start chunks and of type changes inside a chunk.
+TEST(GoldenMetrics, Conlleval) {
+  // conlleval prints per-type scores with %6.2f.
+  auto printed = [](double x) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.2f", x);
+    return std::strtod(buf, nullptr);
+  };
+  for (const auto& c : golden_cases("conlleval")) {
+    const std::string id = c["name"];
+    std::vector<dm::TaggedSentence> sentences;
+    for (const auto& sentence : c["sentences"]) {
+      sentences.emplace_back();
+      for (const auto& token : sentence) sentences.back().emplace_back(token[1], token[2]);
+    }
+    const auto r = dm::conlleval(sentences);
+    const auto& e = c["expected"];
+    EXPECT_EQ(r.tokens, e["tokens"].get<long>()) << id;
+    EXPECT_EQ(r.overall.gold, e["gold_phrases"].get<long>()) << id;
+    EXPECT_EQ(r.overall.found, e["found_phrases"].get<long>()) << id;
+    EXPECT_EQ(r.overall.correct, e["correct_phrases"].get<long>()) << id;
+    expect_close(e["precision"], r.overall.precision, id + " precision");
+    expect_close(e["recall"], r.overall.recall, id + " recall");
+    expect_close(e["f1"], r.overall.f1, id + " f1");
+    ASSERT_EQ(r.per_type.size(), e["per_type"].size()) << id;
+    for (const auto& [type, x] : e["per_type"].items()) {
+      ASSERT_TRUE(r.per_type.count(type)) << id << " " << type;
+      const auto& got = r.per_type.at(type);
+      EXPECT_EQ(printed(got.precision), x["precision"].get<double>()) << id << " " << type;
+      EXPECT_EQ(printed(got.recall), x["recall"].get<double>()) << id << " " << type;
+      EXPECT_EQ(printed(got.f1), x["f1"].get<double>()) << id << " " << type;
+      EXPECT_EQ(got.found, x["found"].get<long>()) << id << " " << type;
+    }
+  }
+}
+
+// A hand-checked case: an I- tag after O starts a phrase, a type change ends one.
+TEST(Metrics, ConllevalCountsPhrasesAsConlleval) {
+  const std::vector<dm::TaggedSentence> sentences = {
+      {{"B-LOC", "B-LOC"}, {"I-LOC", "I-LOC"}, {"O", "O"}, {"B-PER", "I-PER"}},  // both right: I-PER after O starts PER
+      {{"B-ORG", "B-ORG"}, {"I-ORG", "I-LOC"}, {"O", "O"}}};                     // wrong: the type changes inside
+  const auto r = dm::conlleval(sentences);
+  EXPECT_EQ(r.tokens, 7);
+  EXPECT_EQ(r.correct_tags, 5);
+  EXPECT_EQ(r.overall.gold, 3);
+  EXPECT_EQ(r.overall.found, 4);  // ORG and LOC in the second sentence
+  EXPECT_EQ(r.overall.correct, 2);
+  EXPECT_DOUBLE_EQ(r.overall.precision, 50.0);
+  EXPECT_NEAR(r.overall.recall, 200.0 / 3, 1e-12);
+  EXPECT_EQ(r.per_type.at("LOC").found, 2);
+  EXPECT_EQ(r.per_type.at("LOC").correct, 1);
+  const auto none = dm::conlleval({});
+  EXPECT_EQ(none.tokens, 0);
+  EXPECT_EQ(none.overall.f1, 0.0);
+  EXPECT_TRUE(none.per_type.empty());
+}
+
 TEST(Metrics, NormalizeAnswerFollowsSquad) {
   EXPECT_EQ(dm::normalize_answer("The  Denver Broncos!"), "denver broncos");
   EXPECT_EQ(dm::normalize_answer("an apple a day"), "apple day");

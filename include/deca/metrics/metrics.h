@@ -5,6 +5,7 @@
 // lists (predictions and golds) throw deca::Error when their lengths differ.
 #pragma once
 
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -119,5 +120,25 @@ double lfem(const std::vector<std::string>& predictions,
 nlohmann::ordered_json logical_form_record(std::string_view prediction, const std::vector<std::string>& header);
 // Python's str() of a JSON scalar (str, int, float as repr, bool, None).
 std::string python_str(const nlohmann::json& value);
+
+// --- Tagging (CoNLL column files) ------------------------------------------------
+// Per sentence, the gold and the predicted tag of each token: "O", or
+// "<B|I|E|[|]|.>-<TYPE>" (the type is everything after the first hyphen).
+using TaggedSentence = std::vector<std::pair<std::string, std::string>>;
+struct ChunkScores {
+  long gold = 0, found = 0, correct = 0;   // phrases
+  double precision = 0, recall = 0, f1 = 0;  // percent, 0 when undefined
+};
+struct ConllScores {
+  long tokens = 0, correct_tags = 0;
+  double accuracy = 0;                      // percent of tokens whose tag and type agree
+  ChunkScores overall;
+  std::map<std::string, ChunkScores> per_type;  // every type seen in gold or predictions
+};
+// Entity-level scores exactly as conlleval.pl (2004-01-26, the CoNLL-2000/2003
+// scorer) counts them with its default options: its chunk start/end rules
+// (an I- tag after O starts a chunk, a type change ends one), sentences
+// separated as by its blank lines.
+ConllScores conlleval(const std::vector<TaggedSentence>& sentences);
 
 }  // namespace deca::metrics
