@@ -166,6 +166,15 @@ struct Communicator::Impl {
     }
   }
 
+  // Runs a collective on `t` in place, through a copy on the backend's device
+  // when `t` lives elsewhere.
+  void in_place(torch::Tensor& t, const std::string& what,
+                const std::function<c10::intrusive_ptr<::c10d::Work>(std::vector<torch::Tensor>&)>& op) {
+    std::vector<torch::Tensor> v{t.device() == device ? t : t.to(device)};
+    run(what, [&] { return op(v); });
+    if (!v[0].is_same(t)) t.copy_(v[0]);
+  }
+
   // Waits for `key`, sent by `sender`, for as long as its heartbeat goes on
   // (and, with_deadline, no longer than the timeout).
   void wait_for(const std::string& key, int sender, const std::string& what, bool with_deadline) {
@@ -194,7 +203,7 @@ struct Communicator::Impl {
 };
 
 Communicator::Communicator(const Launch& launch, const DistOptions& options, const torch::Device& device)
-    : launch_(launch), impl_(std::make_unique<Impl>()) {
+    : impl_(std::make_unique<Impl>()) {
   auto& I = *impl_;
   I.launch = launch;
   if (options.timeout_seconds <= 0) throw ConfigError("--dist-timeout must be positive");
@@ -259,22 +268,17 @@ Communicator::~Communicator() {
   if (impl_) impl_->stop_heartbeat();
 }
 
+const Launch& Communicator::launch() const { return impl_->launch; }
 std::string Communicator::backend() const { return impl_->backend; }
 
 void Communicator::sum(torch::Tensor& t, const std::string& what) {
   if (world_size() == 1) return;
-  auto& I = *impl_;
-  std::vector<torch::Tensor> v{t.device() == I.device ? t : t.to(I.device)};
-  I.run(what, [&] { return I.group->allreduce(v); });
-  if (!v[0].is_same(t)) t.copy_(v[0]);
+  impl_->in_place(t, what, [&](std::vector<torch::Tensor>& v) { return impl_->group->allreduce(v); });
 }
 
 void Communicator::broadcast(torch::Tensor& t, const std::string& what) {
   if (world_size() == 1) return;
-  auto& I = *impl_;
-  std::vector<torch::Tensor> v{t.device() == I.device ? t : t.to(I.device)};
-  I.run(what, [&] { return I.group->broadcast(v); });
-  if (!v[0].is_same(t)) t.copy_(v[0]);
+  impl_->in_place(t, what, [&](std::vector<torch::Tensor>& v) { return impl_->group->broadcast(v); });
 }
 
 bool Communicator::any(bool flag, const std::string& what) {

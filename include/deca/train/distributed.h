@@ -35,10 +35,10 @@ class Communicator {
   Communicator(const Communicator&) = delete;
   Communicator& operator=(const Communicator&) = delete;
 
-  int rank() const { return launch_.rank; }
-  int world_size() const { return launch_.world_size; }
-  bool main() const { return launch_.rank == 0; }
-  const Launch& launch() const { return launch_; }
+  const Launch& launch() const;
+  int rank() const { return launch().rank; }
+  int world_size() const { return launch().world_size; }
+  bool main() const { return rank() == 0; }
   std::string backend() const;  // "gloo", "nccl", or "none" for one process
 
   // In place, over all ranks: the sum of `t`; rank 0's `t` (same shape everywhere).
@@ -57,7 +57,6 @@ class Communicator {
 
  private:
   struct Impl;
-  Launch launch_;
   std::unique_ptr<Impl> impl_;
 };
 
