@@ -11,7 +11,7 @@
 #include <iostream>
 #include <numeric>
 
-#include <torch/csrc/autograd/profiler_legacy.h>
+#include <torch/csrc/autograd/profiler_kineto.h>
 #ifdef DECA_WITH_CUDA
 #include <c10/cuda/CUDACachingAllocator.h>
 #endif
@@ -27,6 +27,7 @@
 #include "deca/infer/checkpoint.h"
 #include "deca/infer/predict.h"
 #include "deca/model/precision.h"
+#include "deca/train/adam.h"
 
 namespace {
 
@@ -55,6 +56,53 @@ void emit(nlohmann::ordered_json j, const torch::Device& device = torch::kCPU) {
 void sync(const torch::Device& device) {
   if (device.is_cuda()) torch::cuda::synchronize(device.index());
 }
+// A Kineto trace (Chrome trace format; on CUDA with the GPU's kernels and
+// copies) of what runs while it is recording.
+class KinetoTrace {
+ public:
+  KinetoTrace(std::string file, const torch::Device& device) : file_(std::move(file)) {
+    namespace prof = torch::profiler::impl;
+    const prof::ProfilerConfig config(prof::ProfilerState::KINETO);
+    std::set<prof::ActivityType> activities{prof::ActivityType::CPU};
+    if (device.is_cuda()) activities.insert(prof::ActivityType::CUDA);
+    torch::autograd::profiler::prepareProfiler(config, activities);
+    torch::autograd::profiler::enableProfiler(config, activities);
+    start_ = Clock::now();
+  }
+  // Stops and writes the trace. Returns the share of the recorded wall time
+  // in which the GPU ran something (its events' intervals merged): the rest is
+  // the GPU waiting for the host. Zero on the CPU.
+  double finish() {
+    const double wall_us = since(start_) * 1e6;
+    const auto result = torch::autograd::profiler::disableProfiler();
+    std::vector<std::pair<double, double>> busy;  // [start, end) in microseconds
+    for (const auto& e : result->events())
+      if (e.deviceType() == c10::DeviceType::CUDA) busy.push_back(interval_us(e));
+    result->save(file_);
+    std::sort(busy.begin(), busy.end());
+    double covered = 0, reach = -1;
+    for (const auto& [begin, end] : busy) {
+      if (end <= reach) continue;
+      covered += end - std::max(begin, reach);
+      reach = end;
+    }
+    return wall_us > 0 ? std::min(1.0, covered / wall_us) : 0.0;
+  }
+
+ private:
+  // KinetoEvent counts microseconds in LibTorch 1.x, nanoseconds in 2.x.
+  template <class E>
+  static auto interval_us(const E& e) -> decltype(e.startUs(), std::pair<double, double>()) {
+    return {static_cast<double>(e.startUs()), static_cast<double>(e.startUs() + e.durationUs())};
+  }
+  template <class E>
+  static auto interval_us(const E& e) -> decltype(e.startNs(), std::pair<double, double>()) {
+    return {static_cast<double>(e.startNs()) / 1e3, static_cast<double>(e.startNs() + e.durationNs()) / 1e3};
+  }
+  std::string file_;
+  Clock::time_point start_;
+};
+
 torch::Device device_of(const deca::Config& config) {
   auto d = deca::parse_device(config.training.device);
   if (d.is_cuda() && !d.has_index()) d = torch::Device(torch::kCUDA, 0);
@@ -161,7 +209,10 @@ Prepared prepare(deca::Config config, const std::vector<std::string>& tasks) {
   return p;
 }
 
-// Training speed: forward, backward and optimizer timed separately over a fixed set of batches.
+// Training speed on a fixed sequence of batches, twice: with the device
+// drained between forward, backward and optimizer (their shares of the step),
+// then as training runs, nothing waited for until the end (steps/s, and the
+// profile when asked: a Kineto trace of the first steps of that pass).
 int bench_train(deca::Config config, const std::vector<std::string>& tasks, long steps, long warmup,
                 const std::string& profile) {
   auto p = prepare(std::move(config), tasks);
@@ -172,7 +223,9 @@ int bench_train(deca::Config config, const std::vector<std::string>& tasks, long
   auto net = deca::model::make_model(p.config.model, p.vocab);
   net->to(device);
   net->train();
-  torch::optim::Adam adam(net->parameters(), torch::optim::AdamOptions(1e-4).betas({0.9, 0.98}).eps(1e-9));
+  std::vector<std::pair<std::string, torch::Tensor>> named;
+  for (const auto& q : net->named_parameters(true)) named.emplace_back(q.key(), q.value());
+  deca::Adam adam(named, {0.9, 0.98, 1e-9, 1.0});
   std::vector<long> sizes;
   std::vector<std::unique_ptr<deca::TrainStream>> streams;
   for (size_t k = 0; k < tasks.size(); ++k) {
@@ -183,35 +236,37 @@ int bench_train(deca::Config config, const std::vector<std::string>& tasks, long
   phase.tasks = tasks;
   const deca::TaskMixer mixer({phase}, tasks, sizes, 7);
   std::vector<deca::StreamPosition> pos(tasks.size());
+  // The batches, made once: both passes train on the same ones.
+  std::vector<deca::model::Batch> batches;
+  std::vector<size_t> rows;
+  for (long step = 1; step <= warmup + steps; ++step) {
+    const auto pick = mixer.at(step);
+    const auto r = streams[pick.task]->next(pos[pick.task]);
+    batches.push_back(deca::model::make_batch(p.train[pick.task].encoded, r, p.vocab, device));
+    rows.push_back(r.size());
+  }
+  auto forward = [&](const deca::model::Batch& batch) {
+    adam.zero_grad();
+    deca::model::Autocast autocast(device, bf16);
+    return net->loss(batch).to(torch::kFloat);
+  };
   std::vector<double> step_s, fwd_s, bwd_s, opt_s;
   double tokens = 0, target_tokens = 0, examples = 0;
   for (long step = 1; step <= warmup + steps; ++step) {
-    const auto pick = mixer.at(step);
-    const auto rows = streams[pick.task]->next(pos[pick.task]);
-    // One step recorded by the autograd profiler (a Chrome trace) when asked.
-    std::unique_ptr<torch::autograd::profiler::RecordProfile> recording;
-    if (!profile.empty() && step == warmup + 1) recording = std::make_unique<torch::autograd::profiler::RecordProfile>(profile);
+    const auto& batch = batches[static_cast<size_t>(step - 1)];
     sync(device);
     const auto t0 = Clock::now();
-    const auto batch = deca::model::make_batch(p.train[pick.task].encoded, rows, p.vocab, device);
-    adam.zero_grad();
-    torch::Tensor loss;
-    {
-      deca::model::Autocast autocast(device, bf16);
-      loss = net->loss(batch).to(torch::kFloat);
-    }
+    const auto loss = forward(batch);
     sync(device);
     const double f = since(t0);
     const auto t1 = Clock::now();
     loss.backward();
-    torch::nn::utils::clip_grad_norm_(net->parameters(), 1.0);
     sync(device);
     const double b = since(t1);
     const auto t2 = Clock::now();
-    adam.step();
+    adam.step(loss, 1e-4);  // with the clipping to norm 1
     sync(device);
     const double o = since(t2);
-    recording.reset();
     if (step <= warmup) continue;
     step_s.push_back(since(t0));
     fwd_s.push_back(f);
@@ -219,26 +274,51 @@ int bench_train(deca::Config config, const std::vector<std::string>& tasks, long
     opt_s.push_back(o);
     tokens += static_cast<double>(batch.input_tokens);
     target_tokens += static_cast<double>(batch.target_tokens);
-    examples += static_cast<double>(rows.size());
+    examples += static_cast<double>(rows[static_cast<size_t>(step - 1)]);
   }
+  // As training runs: the host queues work, the device is waited for once.
+  std::optional<KinetoTrace> trace;
+  double gpu_busy = -1;
+  const long traced = std::min(steps, 3L);
+  sync(device);
+  const auto t0 = Clock::now();
+  for (long step = warmup + 1; step <= warmup + steps; ++step) {
+    if (!profile.empty() && step == warmup + 1) trace.emplace(profile, device);
+    const auto loss = forward(batches[static_cast<size_t>(step - 1)]);
+    loss.backward();
+    adam.step(loss, 1e-4);
+    if (trace && step == warmup + traced) {
+      sync(device);
+      gpu_busy = trace->finish();
+      trace.reset();
+    }
+  }
+  sync(device);
+  const double pipelined = since(t0);
   auto sum = [](const std::vector<double>& v) { return std::accumulate(v.begin(), v.end(), 0.0); };
   auto sorted = step_s;
   std::sort(sorted.begin(), sorted.end());
   const double total = sum(step_s);
   std::string names;
   for (const auto& t : tasks) names += (names.empty() ? "" : ",") + t;
-  emit({{"bench", "train"}, {"device", device.str()}, {"precision", p.config.training.precision}, {"tasks", names},
+  nlohmann::ordered_json j{{"bench", "train"}, {"device", device.str()}, {"precision", p.config.training.precision}, {"tasks", names},
         {"max_tokens", p.config.batching.max_tokens},
         {"size_rule", p.config.batching.size_rule}, {"steps", steps}, {"threads", torch::get_num_threads()},
         {"parameters", deca::model::parameter_count(*net)}, {"vocab", p.vocab.size},
         {"seconds_per_step_median", sorted[sorted.size() / 2]}, {"seconds_per_step_min", sorted.front()},
-        {"tokens_per_step", tokens / static_cast<double>(steps)}, {"tokens_per_s", tokens / total},
-        {"examples_per_s", examples / total}, {"target_tokens_per_s", target_tokens / total},
-        {"steps_per_s", static_cast<double>(steps) / total},
-        {"hours_for_500k_steps", 500000.0 * total / static_cast<double>(steps) / 3600.0},
+        {"tokens_per_step", tokens / static_cast<double>(steps)}, {"tokens_per_s", tokens / pipelined},
+        {"examples_per_s", examples / pipelined}, {"target_tokens_per_s", target_tokens / pipelined},
+        {"steps_per_s", static_cast<double>(steps) / pipelined},
+        {"steps_per_s_synchronised", static_cast<double>(steps) / total},
+        {"hours_for_500k_steps", 500000.0 * pipelined / static_cast<double>(steps) / 3600.0},
         {"forward_share", sum(fwd_s) / total}, {"backward_share", sum(bwd_s) / total},
-        {"optimizer_share", sum(opt_s) / total}},
-       device);
+        {"optimizer_share", sum(opt_s) / total}};
+  if (!profile.empty()) {
+    j["trace"] = profile;
+    j["traced_steps"] = traced;
+    if (device.is_cuda()) j["gpu_busy_share"] = gpu_busy;
+  }
+  emit(j, device);
   return 0;
 }
 
@@ -252,13 +332,16 @@ int bench_decode(deca::Config config, const std::string& task_name, long beam, l
   if (train_steps > 0) {
     // A briefly trained model stops early, as decaNLP's "after 150 iterations" row.
     net->train();
-    torch::optim::Adam adam(net->parameters(), torch::optim::AdamOptions(1e-3));
+    std::vector<std::pair<std::string, torch::Tensor>> named;
+    for (const auto& q : net->named_parameters(true)) named.emplace_back(q.key(), q.value());
+    deca::Adam adam(named, {});
     deca::TrainStream stream(p.train[0].encoded, p.config.batching, 3, 0);
     deca::StreamPosition pos;
     for (long s = 0; s < train_steps; ++s) {
       adam.zero_grad();
-      net->loss(deca::model::make_batch(p.train[0].encoded, stream.next(pos), p.vocab, device)).backward();
-      adam.step();
+      const auto loss = net->loss(deca::model::make_batch(p.train[0].encoded, stream.next(pos), p.vocab, device));
+      loss.backward();
+      adam.step(loss, 1e-3);
     }
   }
   net->eval();
@@ -306,7 +389,7 @@ int main(int argc, char** argv) {
   t->add_option("--max-tokens", max_tokens, "batch token budget (default: the config's)");
   t->add_option("--steps", steps, "measured steps")->capture_default_str();
   t->add_option("--warmup", warmup, "unmeasured steps first")->capture_default_str();
-  t->add_option("--profile", profile, "write a Chrome trace of the first measured step to this file");
+  t->add_option("--profile", profile, "write a Kineto trace (Chrome format; GPU kernels on CUDA) of the first 3 measured steps to this file");
   d->add_option("--task", task, "task")->capture_default_str();
   d->add_option("--beam", beam, "beam size")->capture_default_str();
   d->add_option("--limit", limit, "decode at most this many examples");

@@ -143,14 +143,14 @@ TEST_F(RunFolder, AFailedResumeChangesNothing) {
 
 TEST_F(RunFolder, ResumeFallsBackToTheNewestCompleteCheckpoint) {
   train(tiny_config(run_));  // checkpoints 10 and 12
-  flip_byte(ck_ / "step-00000012" / "optimizer.pt", 100);
-  EXPECT_NE(deca::checkpoint_problem(ck_ / "step-00000012").value_or("").find("optimizer.pt is damaged"), std::string::npos);
+  flip_byte(ck_ / "step-00000012" / "optimizer.safetensors", 100);
+  EXPECT_NE(deca::checkpoint_problem(ck_ / "step-00000012").value_or("").find("optimizer.safetensors is damaged"), std::string::npos);
   auto longer = tiny_config(run_);
   longer.training.steps = 14;
   train(longer, resume());
   // Resumed at 10: the damaged step 12 was set aside, not deleted, and
   // metrics.jsonl holds every step once, in order.
-  EXPECT_TRUE(fs::exists(ck_ / "damaged-step-00000012" / "optimizer.pt"));
+  EXPECT_TRUE(fs::exists(ck_ / "damaged-step-00000012" / "optimizer.safetensors"));
   EXPECT_EQ(fs::read_symlink(ck_ / "last").string(), "step-00000014");
   std::vector<long> expected(14);
   std::iota(expected.begin(), expected.end(), 1);
@@ -180,11 +180,11 @@ TEST_F(RunFolder, ErrorsInOldCheckpointsNameTheirFile) {
   train(tiny_config(run_));
   const fs::path last = ck_ / "step-00000012";
   fs::remove(last / "checksums.sha1");
-  fs::resize_file(last / "optimizer.pt", 100);
+  fs::resize_file(last / "optimizer.safetensors", 100);
   auto longer = tiny_config(run_);
   longer.training.steps = 13;
   auto msg = what_of([&] { deca::Trainer t(longer, resume()); });
-  EXPECT_NE(msg.find((last / "optimizer.pt").string()), std::string::npos) << msg;
+  EXPECT_NE(msg.find((last / "optimizer.safetensors").string()), std::string::npos) << msg;
   EXPECT_EQ(msg.find("unexpected"), std::string::npos) << msg;
   deca::write_file_atomic(last / "trainer_state.json", "{\"step\": 12, \"positi");
   msg = what_of([&] { deca::Trainer t(longer, resume()); });

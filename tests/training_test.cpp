@@ -127,7 +127,7 @@ TEST_F(TrainingTest, CheckpointLayoutAndLinks) {
   const fs::path ck = dir_ / "run" / "checkpoints";
   EXPECT_TRUE(fs::is_symlink(ck / "last"));
   EXPECT_EQ(fs::read_symlink(ck / "last").string(), "step-00000012");
-  for (const char* f : {"config.json", "tokenizer.model", "tokenizer.json", "model.safetensors", "optimizer.pt", "rng.pt",
+  for (const char* f : {"config.json", "tokenizer.model", "tokenizer.json", "model.safetensors", "optimizer.safetensors", "rng.pt",
                         "trainer_state.json"})
     EXPECT_TRUE(fs::exists(ck / "last" / f)) << f;
   // keep_last 2: steps 10 and 12 remain, step 5 was pruned.

@@ -25,11 +25,12 @@ std::map<std::string, torch::Tensor> named_tensors(const torch::nn::Module& modu
 
 }  // namespace
 
-std::string encode_safetensors(const torch::nn::Module& module, const std::map<std::string, std::string>& metadata) {
+std::string encode_safetensors(const std::map<std::string, torch::Tensor>& tensors,
+                               const std::map<std::string, std::string>& metadata) {
   nlohmann::ordered_json header;
   if (!metadata.empty()) header["__metadata__"] = metadata;
   std::string data;
-  for (const auto& [name, tensor] : named_tensors(module)) {
+  for (const auto& [name, tensor] : tensors) {
     auto t = tensor.detach().to(torch::kCPU).contiguous();
     const size_t bytes = static_cast<size_t>(t.numel()) * t.element_size();
     header[name] = {{"dtype", kNames.at(t.scalar_type())},
@@ -45,6 +46,10 @@ std::string encode_safetensors(const torch::nn::Module& module, const std::map<s
   out += head;
   out += data;
   return out;
+}
+
+std::string encode_safetensors(const torch::nn::Module& module, const std::map<std::string, std::string>& metadata) {
+  return encode_safetensors(named_tensors(module), metadata);
 }
 
 void save_safetensors(const torch::nn::Module& module, const std::filesystem::path& path,

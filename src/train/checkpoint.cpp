@@ -55,14 +55,6 @@ std::vector<fs::path> checkpoint_folders(const fs::path& checkpoints_dir) {
   return dirs;
 }
 
-void load_optimizer(torch::optim::Optimizer& optimizer, const fs::path& file, const torch::Device& device) {
-  try {
-    torch::load(optimizer, file.string(), device);
-  } catch (const c10::Error& e) {
-    throw DataError::at(file.string(), 0, "cannot read the optimizer state: " + first_line(e.what()));
-  }
-}
-
 std::vector<torch::Tensor> load_rng_state(const fs::path& file) {
   std::vector<torch::Tensor> rng;
   try {
@@ -75,7 +67,7 @@ std::vector<torch::Tensor> load_rng_state(const fs::path& file) {
 }
 
 void write_checkpoint(const fs::path& dir, const Config& config, const Tokenizer& tokenizer, const model::Seq2Seq& model,
-                      torch::optim::Optimizer* optimizer, const nlohmann::json& state, const std::vector<torch::Tensor>& rng) {
+                      const Adam* optimizer, const nlohmann::json& state, const std::vector<torch::Tensor>& rng) {
   const fs::path tmp = dir.parent_path() / (".tmp-" + dir.filename().string() + "-" + std::to_string(::getpid()));
   try {
     fs::remove_all(tmp);
@@ -91,7 +83,7 @@ void write_checkpoint(const fs::path& dir, const Config& config, const Tokenizer
     side.replace_extension(".json");
     if (fs::exists(side)) put("tokenizer.json", read_file(side));
     put("model.safetensors", model::encode_safetensors(model, {{"format", "pt"}, {"model", config.model.type}}));
-    if (optimizer) put("optimizer.pt", torch_bytes(*optimizer));
+    if (optimizer) put("optimizer.safetensors", optimizer->to_bytes());
     put("rng.pt", torch_bytes(rng));
     put("trainer_state.json", state.dump(2) + "\n");
     std::string sums;

@@ -21,6 +21,7 @@
 #include "deca/data/splits.h"
 #include "deca/eval/files.h"
 #include "deca/infer/predict.h"
+#include "deca/train/adam.h"
 #include "deca/train/checkpoint.h"
 #include "deca/train/distributed.h"
 #include "deca/train/embeddings.h"
@@ -143,8 +144,7 @@ struct Trainer::Impl {
   std::vector<StreamPosition> positions;
   std::unique_ptr<TaskMixer> mixer;
   std::shared_ptr<model::Seq2Seq> net;
-  std::unique_ptr<torch::optim::Adam> optimizer;
-  std::vector<torch::Tensor> parameters;  // of net, for gradient clipping
+  std::unique_ptr<Adam> optimizer;
   std::vector<torch::Tensor> trained;     // the parameters that learn (several processes: their gradients are summed)
   torch::Tensor sync_buffer;              // several processes: the gradients and step totals, summed in one all-reduce
   std::unique_ptr<MetricsLog> metrics;    // rank 0
@@ -272,7 +272,8 @@ struct Trainer::Impl {
     }
     model::load_safetensors(*net, dir / "model.safetensors");
     net->to(device);
-    load_optimizer(*optimizer, dir / "optimizer.pt", device);
+    // optimizer.pt: checkpoints of deca before its own Adam (torch::optim's format).
+    optimizer->load(fs::exists(dir / "optimizer.safetensors") ? dir / "optimizer.safetensors" : dir / "optimizer.pt", device);
     const fs::path rng_file = dir / "rng.pt";
     const auto rng = load_rng_state(rng_file);
     if (saved_world < 1 || rng_per_rank < 1 || rng.size() != static_cast<size_t>(saved_world) * rng_per_rank)
@@ -294,12 +295,21 @@ struct Trainer::Impl {
     deca::log::info("resumed from {} at step {}", dir.string(), step);
   }
 
+  // A step whose loss and skip flag are still on the device.
+  struct PendingStep {
+    StepOutcome outcome;
+    torch::Tensor loss, applied;  // 0-dim
+  };
+  std::vector<PendingStep> pending;
+  bool stop_agreed = false;  // several processes: the last step's all-reduce carried a stop request
+
   // One optimizer step on the next batch of the task the curriculum picks; a
   // non-finite loss or gradient skips the update. Several processes split the
   // batch: each takes every world_size-th example, and the gradients, weighted
   // by each rank's share of the target tokens, are summed over the ranks, so
   // that the update is the one a single process makes on the whole batch.
-  StepOutcome train_step() {
+  // Nothing waits for the device (one process): the outcome joins `pending`.
+  void train_step() {
     const auto start = std::chrono::steady_clock::now();
     const auto& t = config.training;
     StepOutcome s;
@@ -312,25 +322,48 @@ struct Trainer::Impl {
     s.examples = static_cast<long>(p.rows);
     net->train();
     optimizer->zero_grad();
+    torch::Tensor loss;
     if (single()) {
-      const auto loss = forward(*p.batch);
-      s.loss = loss.item<double>();
-      s.applied = std::isfinite(s.loss);
-      if (s.applied) loss.backward();
+      // A non-finite loss gives non-finite gradients: the optimizer skips the step.
+      loss = forward(*p.batch);
+      loss.backward();
       s.tokens = p.batch->input_tokens;
     } else {
-      sharded_step(p, s);
+      sharded_step(p, s);  // reads the step's totals on the host anyway
+      loss = torch::scalar_tensor(s.loss, torch::TensorOptions().dtype(torch::kFloat).device(device));
+      stop_agreed = s.stop;
     }
-    if (s.applied && t.grad_clip > 0) s.applied = std::isfinite(torch::nn::utils::clip_grad_norm_(parameters, t.grad_clip));
     s.lr = learning_rate(t, config.model.dimension, s.step);
-    if (s.applied) {
-      for (auto& group : optimizer->param_groups()) static_cast<torch::optim::AdamOptions&>(group.options()).lr(s.lr);
-      optimizer->step();
-    }
+    const auto applied = optimizer->step(loss, s.lr);
     step = s.step;
     s.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     elapsed += s.seconds;
-    return s;
+    pending.push_back({std::move(s), loss.detach(), applied});
+  }
+
+  // The pending steps' outcomes, read from the device in one copy (the wait
+  // counts as the last step's time).
+  std::vector<StepOutcome> take_outcomes() {
+    std::vector<StepOutcome> out;
+    if (pending.empty()) return out;
+    const auto start = std::chrono::steady_clock::now();
+    std::vector<torch::Tensor> values;
+    for (const auto& p : pending) {
+      values.push_back(p.loss.reshape({}).to(torch::kFloat64));
+      values.push_back(p.applied.to(torch::kFloat64));
+    }
+    const auto host = torch::stack(values).to(torch::kCPU);
+    const double* v = host.data_ptr<double>();
+    for (size_t i = 0; i < pending.size(); ++i) {
+      out.push_back(std::move(pending[i].outcome));
+      out.back().loss = v[2 * i];
+      out.back().applied = v[2 * i + 1] > 0;
+    }
+    pending.clear();
+    const double wait = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    out.back().seconds += wait;
+    elapsed += wait;
+    return out;
   }
 
   // A step's batch, ready to train on: the task the curriculum picks, this
@@ -440,7 +473,6 @@ struct Trainer::Impl {
       at += p.numel();
     }
     s.loss = v[1] > 0 ? std::numeric_limits<double>::quiet_NaN() : v[0];
-    s.applied = std::isfinite(s.loss);
     s.tokens = static_cast<long>(std::llround(v[2]));
     s.stop = v[3] > 0;
   }
@@ -562,15 +594,16 @@ Trainer::Trainer(Config config, TrainerOptions options) : impl_(std::make_unique
   if (I.config.model.freeze_embeddings) freeze_embeddings(*I.net);
   I.net->to(I.device);
   const auto& t = I.config.training;
-  I.optimizer = std::make_unique<torch::optim::Adam>(
-      I.net->parameters(), torch::optim::AdamOptions(learning_rate(t, I.config.model.dimension, 1)).betas({t.beta1, t.beta2}).eps(t.eps));
-  I.parameters = I.net->parameters();
-  for (const auto& p : I.parameters)
-    if (p.requires_grad()) I.trained.push_back(p);
+  {
+    std::vector<std::pair<std::string, torch::Tensor>> named;
+    for (const auto& p : I.net->named_parameters(true)) named.emplace_back(p.key(), p.value());
+    I.optimizer = std::make_unique<Adam>(named, AdamOptions{t.beta1, t.beta2, t.eps, t.grad_clip});
+    I.trained = I.optimizer->parameters();
+  }
   if (!I.single()) {
     // Every rank starts from rank 0's weights, and draws its own dropout.
     torch::NoGradGuard no_grad;
-    for (auto& p : I.parameters) I.comm->broadcast(p, "the broadcast of the initial weights");
+    for (auto p : I.net->parameters()) I.comm->broadcast(p, "the broadcast of the initial weights");
     torch::manual_seed(splitmix64(static_cast<uint64_t>(I.config.training.seed) ^ splitmix64(static_cast<uint64_t>(launch.rank))));
   }
   if (options.resume) I.restore(resume_from);
@@ -615,22 +648,31 @@ int Trainer::run() {
   if (I.comm->main()) train_log.emplace(*I.metrics, t.log_every, t.steps);
   // One process looks at its own stop signal; several agree on one, carried by
   // each step's all-reduce, so that all stop after the same step.
-  auto stop_now = [&](const StepOutcome& s) { return I.single() ? stop::requested() : s.stop; };
+  auto stop_now = [&] { return I.single() ? stop::requested() : I.stop_agreed; };
+  // On a GPU the steps' outcomes (loss, skipped or not) are read at log lines,
+  // checkpoints and a stop, or after kMaxPendingSteps, so that no step waits
+  // for the device; on the CPU there is nothing to wait for: every step.
+  constexpr size_t kMaxPendingSteps = 100;
   while (I.step < t.steps) {
-    const StepOutcome s = I.train_step();
-    I.bad.after_step(s, t.max_bad_steps, I.checkpoints_dir / "last");
-    if (train_log) {
-      progress.after_step(s, eta);
-      if (train_log->due(s.step)) progress.clear();
-      train_log->after_step(s, eta);
+    I.train_step();
+    const long step = I.step;
+    const bool stop = stop_now();
+    const bool validate_now = t.val_every > 0 && (step % t.val_every == 0 || step == t.steps) && !stop;
+    const bool save_now = validate_now || step % t.save_every == 0 || step == t.steps;
+    if (!I.device.is_cuda() || step % t.log_every == 0 || save_now || stop || I.pending.size() >= kMaxPendingSteps) {
+      for (const StepOutcome& s : I.take_outcomes()) {
+        I.bad.after_step(s, t.max_bad_steps, I.checkpoints_dir / "last");
+        if (!train_log) continue;
+        progress.after_step(s, eta);
+        if (train_log->due(s.step)) progress.clear();
+        train_log->after_step(s, eta);
+      }
     }
-    const bool validate_now = t.val_every > 0 && (s.step % t.val_every == 0 || s.step == t.steps) && !stop_now(s);
     const bool interrupted = validate_now && I.validate();
-    const bool save_now = validate_now || s.step % t.save_every == 0 || s.step == t.steps;
     if (save_now) I.save(validate_now ? "validation" : "periodic");
-    if (interrupted || stop_now(s)) {
+    if (interrupted || stop) {
       if (!save_now) I.save("interrupted");
-      log::warn("stopped by signal {} after step {}; resume with --resume (checkpoint {})", stop::signal_number(), s.step,
+      log::warn("stopped by signal {} after step {}; resume with --resume (checkpoint {})", stop::signal_number(), step,
                 (I.checkpoints_dir / "last").string());
       return 130;
     }

@@ -11,7 +11,10 @@
 
 namespace deca::model {
 
-// The file's bytes: every parameter and buffer of `module` (contiguous, CPU, little endian).
+// The file's bytes: the tensors by name (contiguous, CPU, little endian).
+std::string encode_safetensors(const std::map<std::string, torch::Tensor>& tensors,
+                               const std::map<std::string, std::string>& metadata = {});
+// The same for every parameter and buffer of `module`.
 std::string encode_safetensors(const torch::nn::Module& module, const std::map<std::string, std::string>& metadata = {});
 
 // Writes every parameter and buffer of `module` (contiguous, CPU, little endian), atomically.

@@ -1,0 +1,199 @@
+#include "deca/train/adam.h"
+
+#include <cmath>
+#include <sstream>
+#include <type_traits>
+
+#include "deca/core/error.h"
+#include "deca/model/safetensors.h"
+
+namespace fs = std::filesystem;
+
+namespace deca {
+
+Adam::Adam(const std::vector<std::pair<std::string, torch::Tensor>>& named_parameters, AdamOptions options)
+    : options_(options) {
+  torch::NoGradGuard no_grad;
+  for (const auto& [name, p] : named_parameters) {
+    all_.push_back(p);
+    if (!p.requires_grad()) continue;
+    names_.push_back(name);
+    params_.push_back(p);
+    state_.push_back({torch::zeros_like(p, torch::MemoryFormat::Contiguous), torch::zeros_like(p, torch::MemoryFormat::Contiguous)});
+  }
+  const auto device = params_.empty() ? torch::Device(torch::kCPU) : params_.front().device();
+  steps_ = torch::zeros({static_cast<int64_t>(params_.size())}, torch::TensorOptions().dtype(torch::kFloat64).device(device));
+}
+
+void Adam::zero_grad() {
+  for (auto& p : params_) p.mutable_grad() = torch::Tensor();
+}
+
+torch::Tensor Adam::step(const torch::Tensor& loss, double lr) {
+  torch::NoGradGuard no_grad;
+  std::vector<size_t> with_grad;
+  for (size_t i = 0; i < params_.size(); ++i)
+    if (params_[i].grad().defined()) with_grad.push_back(i);
+  if (with_grad.empty()) return torch::isfinite(loss.detach()).reshape({});
+  if (steps_.is_cpu() && !options_.tensor_ops_on_cpu) return step_fused_on_cpu(loss, lr, with_grad);
+  return step_with_tensor_ops(loss, lr, with_grad);
+}
+
+torch::Tensor Adam::step_fused_on_cpu(const torch::Tensor& loss, double lr, const std::vector<size_t>& with_grad) {
+  double coef = 1;
+  bool ok = std::isfinite(loss.item<double>());
+  if (ok && options_.clip > 0) {
+    std::vector<torch::Tensor> norms;
+    for (size_t i : with_grad) norms.push_back(params_[i].grad().norm());
+    const double total = torch::stack(norms).norm().item<double>();
+    ok = std::isfinite(total);
+    // As clip_grad_norm_: in float, from the norm rounded to float.
+    coef = std::min(1.0, static_cast<double>(static_cast<float>(options_.clip) / (static_cast<float>(total) + 1e-6f)));
+  }
+  if (!ok) return torch::scalar_tensor(false);
+  double* steps = steps_.data_ptr<double>();
+  const float b1 = static_cast<float>(options_.beta1), b2 = static_cast<float>(options_.beta2);
+  const float eps = static_cast<float>(options_.eps), scale = static_cast<float>(coef);
+  for (size_t i : with_grad) {
+    const double n = ++steps[i];
+    const float step_size = static_cast<float>(lr / (1 - std::pow(options_.beta1, n)));
+    const float inv_sqrt_bc2 = static_cast<float>(1 / std::sqrt(1 - std::pow(options_.beta2, n)));
+    auto& p = params_[i];
+    TORCH_CHECK(p.scalar_type() == torch::kFloat && p.is_contiguous(), "deca::Adam: parameter ", names_[i], " is not contiguous fp32");
+    const auto grad = p.grad().contiguous();
+    float* __restrict w = p.data_ptr<float>();
+    float* __restrict m = state_[i].exp_avg.data_ptr<float>();
+    float* __restrict v = state_[i].exp_avg_sq.data_ptr<float>();
+    const float* __restrict g = grad.data_ptr<float>();
+    at::parallel_for(0, p.numel(), 1 << 14, [&](int64_t begin, int64_t end) {
+      for (int64_t k = begin; k < end; ++k) {
+        const float gk = g[k] * scale;
+        m[k] = b1 * m[k] + (1 - b1) * gk;
+        v[k] = b2 * v[k] + (1 - b2) * gk * gk;
+        w[k] -= step_size * m[k] / (std::sqrt(v[k]) * inv_sqrt_bc2 + eps);
+      }
+    });
+  }
+  return torch::scalar_tensor(true);
+}
+
+torch::Tensor Adam::step_with_tensor_ops(const torch::Tensor& loss, double lr, const std::vector<size_t>& with_grad) {
+  torch::Tensor ok = torch::isfinite(loss.detach()).reshape({});
+  torch::Tensor coef;  // the clipping factor, as LibTorch's clip_grad_norm_ computes it
+  if (options_.clip > 0) {
+    std::vector<torch::Tensor> norms;
+    for (size_t i : with_grad) norms.push_back(params_[i].grad().norm());
+    const auto total = torch::stack(norms).norm();
+    ok = ok.logical_and(torch::isfinite(total));
+    coef = (options_.clip / (total + 1e-6)).clamp_max(1.0).masked_fill(ok.logical_not(), 0.0).to(torch::kFloat);
+  }
+  const auto okf = ok.to(torch::kFloat64);
+  // Per parameter, from its count of applied steps (float64: exact counts,
+  // the bias corrections as LibTorch computes them in double).
+  if (with_grad.size() == params_.size()) {
+    steps_.add_(okf);
+  } else {
+    const auto index = torch::tensor(std::vector<int64_t>(with_grad.begin(), with_grad.end())).to(steps_.device());
+    steps_.index_add_(0, index, okf.expand({index.size(0)}));
+  }
+  const auto counted = steps_.clamp_min(1.0);  // a parameter never updated: any finite value, it is multiplied by 0
+  const auto step_size = (-lr * okf / (1 - torch::pow(options_.beta1, counted))).to(torch::kFloat);
+  const auto inv_sqrt_bc2 = torch::rsqrt(1 - torch::pow(options_.beta2, counted)).to(torch::kFloat);
+  const auto keep1 = torch::where(ok, torch::scalar_tensor(options_.beta1, okf.options()), 1.0).to(torch::kFloat);
+  const auto keep2 = torch::where(ok, torch::scalar_tensor(options_.beta2, okf.options()), 1.0).to(torch::kFloat);
+  const auto skip = ok.logical_not();
+  for (size_t i : with_grad) {
+    auto& p = params_[i];
+    auto& s = state_[i];
+    // A skipped step's gradient counts as zero, and the moments' decay as 1:
+    // nothing changes, with no branch on the host.
+    auto g = p.grad().masked_fill(skip, 0.0);
+    if (coef.defined()) g.mul_(coef);
+    s.exp_avg.mul_(keep1).add_(g, 1 - options_.beta1);
+    s.exp_avg_sq.mul_(keep2).addcmul_(g, g, 1 - options_.beta2);
+    const auto denom = s.exp_avg_sq.sqrt().mul_(inv_sqrt_bc2[static_cast<int64_t>(i)]).add_(options_.eps);
+    p.addcmul_(s.exp_avg / denom, step_size[static_cast<int64_t>(i)]);
+  }
+  return ok;
+}
+
+std::string Adam::to_bytes() const {
+  std::map<std::string, torch::Tensor> tensors;
+  const auto steps = steps_.to(torch::kCPU);
+  for (size_t i = 0; i < params_.size(); ++i) {
+    tensors[names_[i] + ".exp_avg"] = state_[i].exp_avg;
+    tensors[names_[i] + ".exp_avg_sq"] = state_[i].exp_avg_sq;
+    tensors[names_[i] + ".step"] = steps[static_cast<int64_t>(i)].clone();
+  }
+  return model::encode_safetensors(tensors, {{"format", "deca-adam"}});
+}
+
+namespace {
+
+std::string first_line(const char* what) {
+  std::string s(what);
+  return s.substr(0, s.find('\n'));
+}
+
+// torch::optim's state key of a parameter: its TensorImpl's address, printed
+// (LibTorch 1.x) or itself (2.x).
+template <class Map>
+typename Map::key_type state_key(const Map&, const torch::Tensor& p) {
+  if constexpr (std::is_same_v<typename Map::key_type, std::string>) {
+    std::ostringstream key;
+    key << static_cast<const void*>(p.unsafeGetTensorImpl());
+    return key.str();
+  } else {
+    return p.unsafeGetTensorImpl();
+  }
+}
+
+}  // namespace
+
+void Adam::load(const fs::path& file, const torch::Device& device) {
+  torch::NoGradGuard no_grad;
+  std::vector<torch::Tensor> steps(params_.size());
+  if (file.extension() == ".safetensors") {
+    auto stored = model::read_safetensors(file);
+    auto take = [&](const std::string& name, c10::IntArrayRef shape) {
+      auto it = stored.find(name);
+      if (it == stored.end()) throw DataError::at(file.string(), 0, "has no optimizer state \"" + name + "\" for the model's parameters");
+      if (it->second.sizes() != shape)
+        throw DataError::at(file.string(), 0, "optimizer state \"" + name + "\" has shape " + c10::str(it->second.sizes()) +
+                                                  ", the parameter has " + c10::str(shape));
+      auto t = it->second;
+      stored.erase(it);
+      return t;
+    };
+    for (size_t i = 0; i < params_.size(); ++i) {
+      state_[i].exp_avg.copy_(take(names_[i] + ".exp_avg", params_[i].sizes()));
+      state_[i].exp_avg_sq.copy_(take(names_[i] + ".exp_avg_sq", params_[i].sizes()));
+      steps[i] = take(names_[i] + ".step", {}).to(torch::kFloat64);
+    }
+    if (!stored.empty())
+      throw DataError::at(file.string(), 0, "has optimizer state \"" + stored.begin()->first + "\" for a parameter the model does not train");
+  } else {
+    // torch::optim::Adam's archive, over every parameter in the model's order.
+    torch::optim::Adam legacy(all_, torch::optim::AdamOptions());
+    try {
+      torch::load(legacy, file.string(), device);
+    } catch (const c10::Error& e) {
+      throw DataError::at(file.string(), 0, "cannot read the optimizer state: " + first_line(e.what()));
+    }
+    const auto& states = legacy.state();
+    for (size_t i = 0; i < params_.size(); ++i) {
+      auto it = states.find(state_key(states, params_[i]));
+      if (it == states.end()) {
+        steps[i] = torch::zeros({}, torch::kFloat64);
+        continue;
+      }
+      const auto& s = static_cast<const torch::optim::AdamParamState&>(*it->second);
+      state_[i].exp_avg.copy_(s.exp_avg());
+      state_[i].exp_avg_sq.copy_(s.exp_avg_sq());
+      steps[i] = torch::full({}, static_cast<double>(s.step()), torch::kFloat64);
+    }
+  }
+  if (!params_.empty()) steps_.copy_(torch::stack(steps).to(steps_.device()));
+}
+
+}  // namespace deca
