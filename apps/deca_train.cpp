@@ -1,6 +1,6 @@
 // deca-train: multitask training from a JSON config.
 //   deca-train --config FILE [--set key=value ...] [--data-root DIR] [--output DIR]
-//              [--steps N] [--device cpu|cuda|cuda:N] [--resume | --overwrite] [--print-config]
+//              [--steps N] [--device cpu|cuda|cuda:N] [--resume | --overwrite] [--init-from CHECKPOINT] [--print-config]
 //              [--rank R --world-size N --local-rank L --master-addr HOST --master-port P]
 //              [--dist-backend auto|gloo|nccl] [--dist-timeout SECONDS]
 // Several processes train one model when launched by torchrun or srun (their
@@ -26,6 +26,10 @@ int main(int argc, char** argv) {
   cli.add_option("--device", device, "cpu, cuda or cuda:N (training.device)");
   cli.add_flag("--resume", resume, "continue the run in --output from its newest complete checkpoint, exactly");
   cli.add_flag("--overwrite", overwrite, "start a new run in an --output that holds an earlier one (deletes its checkpoints)");
+  std::string init_from;
+  cli.add_option("--init-from", init_from,
+                 "start a new run from a checkpoint's weights and tokenizer (a checkpoint folder, or a run folder: its best); "
+                 "new config, fresh optimizer");
   cli.add_flag("--print-config", print_config, "print the resolved config and exit");
   cli.add_flag("--help-config", help_config, "print every config key with its type, default and meaning, and exit");
   cli.add_flag("-v,--verbose", verbose, "debug logging");
@@ -69,7 +73,10 @@ int main(int argc, char** argv) {
     deca::TrainerOptions options;
     options.resume = resume;
     options.overwrite = overwrite;
+    options.init_from = init_from;
     if (resume && overwrite) throw deca::ConfigError("--resume and --overwrite exclude each other");
+    if (resume && !init_from.empty())
+      throw deca::ConfigError("--init-from starts a new run, --resume continues one (it already holds the weights): use one of them");
     auto& launch = options.launch = deca::launch_from_environment();
     if (rank >= 0) launch.rank = rank;
     if (world_size > 0) launch.world_size = world_size;

@@ -145,9 +145,12 @@ std::string config_help() {
 
 std::vector<std::string> Config::all_tasks() const {
   std::vector<std::string> out;
-  for (const auto& p : curriculum)
+  for (const auto& p : curriculum) {
     for (const auto& t : p.tasks)
       if (std::find(out.begin(), out.end(), t) == out.end()) out.push_back(t);
+    for (const auto& t : p.rehearse)
+      if (std::find(out.begin(), out.end(), t) == out.end()) out.push_back(t);
+  }
   return out;
 }
 
@@ -169,6 +172,18 @@ void validate(const Config& c) {
     if (p.mixing == "temperature" && !(p.temperature > 0)) fail(at + ".temperature", "must be > 0");
     if (p.steps < 0) fail(at + ".steps", "must be >= 0");
     if (p.steps == 0 && i + 1 != c.curriculum.size()) fail(at + ".steps", "only the last phase may run until the end (steps 0)");
+    if (p.rehearse.empty() != (p.rehearsal == 0))
+      fail(at + (p.rehearse.empty() ? ".rehearse" : ".rehearsal"), "rehearse (the tasks replayed) and rehearsal (their share) go together");
+    if (!p.rehearse.empty() && !(p.rehearsal > 0 && p.rehearsal < 1)) fail(at + ".rehearsal", "must be in (0, 1)");
+    for (const auto& t : p.rehearse)
+      if (std::find(p.tasks.begin(), p.tasks.end(), t) != p.tasks.end())
+        fail(at + ".rehearse", "task " + t + " is also one of the phase's tasks");
+  }
+  for (size_t i = 0; i < c.training.lr_scales.size(); ++i) {
+    const auto& s = c.training.lr_scales[i];
+    const std::string at = "training.lr_scales." + std::to_string(i);
+    if (s.part.empty()) fail(at + ".part", "names no part");
+    if (!(s.scale > 0)) fail(at + ".scale", "must be > 0 (to keep a part fixed, list it in model.freeze)");
   }
   auto at_least = [&](const std::string& key, long value, long minimum) {
     if (value < minimum) fail(key, "must be >= " + std::to_string(minimum) + ", got " + std::to_string(value));

@@ -18,12 +18,15 @@ TaskMixer::TaskMixer(const std::vector<PhaseOptions>& phases, const std::vector<
     ph.first_step = first;
     ph.last_step = opt.steps > 0 ? first + opt.steps - 1 : 0;
     first += opt.steps;
-    std::vector<size_t> idx;
-    for (const auto& name : opt.tasks) {
+    auto index_of = [&](const std::string& name) {
       auto it = std::find(tasks.begin(), tasks.end(), name);
       if (it == tasks.end()) throw ConfigError("curriculum." + std::to_string(pi) + ": task " + name + " is unknown");
-      idx.push_back(static_cast<size_t>(it - tasks.begin()));
-    }
+      return static_cast<size_t>(it - tasks.begin());
+    };
+    std::vector<size_t> idx;
+    for (const auto& name : opt.tasks) idx.push_back(index_of(name));
+    for (const auto& name : opt.rehearse) ph.rehearse.push_back(index_of(name));
+    ph.rehearsal = opt.rehearsal;
     ph.round_robin = opt.mixing == "round_robin";
     ph.tasks = idx;
     std::vector<double> w(idx.size());
@@ -53,7 +56,15 @@ TaskMixer::Pick TaskMixer::at(long step) const {
   size_t pi = 0;
   while (pi + 1 < phases_.size() && phases_[pi].last_step != 0 && step > phases_[pi].last_step) ++pi;
   const Phase& ph = phases_[pi];
-  const long k = step - ph.first_step;
+  long k = step - ph.first_step;
+  if (!ph.rehearse.empty()) {
+    // Step k is the r-th replay when floor((k + 1) share) passes r: replays
+    // evenly spaced, exactly `share` of any long stretch.
+    const auto replays = [&](long n) { return static_cast<long>(std::floor(static_cast<double>(n) * ph.rehearsal)); };
+    const long before = replays(k), after = replays(k + 1);
+    if (after > before) return {pi, ph.rehearse[static_cast<size_t>(before) % ph.rehearse.size()]};
+    k -= before;  // the phase's own tasks continue their rule where they left off
+  }
   if (ph.round_robin) return {pi, ph.cycle[static_cast<size_t>(k) % ph.cycle.size()]};
   const double u = uniform01(seed_ ^ splitmix64(static_cast<uint64_t>(step) * 0x2545F4914F6CDD1Dull));
   size_t j = static_cast<size_t>(std::upper_bound(ph.cdf.begin(), ph.cdf.end(), u) - ph.cdf.begin());

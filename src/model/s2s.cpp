@@ -99,6 +99,16 @@ class S2s : public Seq2Seq {
 
 std::shared_ptr<Seq2Seq> make_mqan(const ModelOptions& o, const Vocabulary& v);
 
+std::string part_of(const std::string& parameter_name) {
+  const std::string module = parameter_name.substr(0, parameter_name.find('.'));
+  if (module == "embedding") return "embeddings";
+  if (module == "out") return "output";
+  if (module == "decoder_embeddings" || module == "self_attentive_decoder" || module == "dual_ptr_rnn_decoder" ||
+      module == "decoder")
+    return "decoder";
+  return "encoder";
+}
+
 std::shared_ptr<Seq2Seq> make_model(const ModelOptions& o, const Vocabulary& v) {
   if (o.type == "s2s") return std::make_shared<S2s>(o, v);
   return make_mqan(o, v);

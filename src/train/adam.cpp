@@ -1,5 +1,6 @@
 #include "deca/train/adam.h"
 
+#include <algorithm>
 #include <cmath>
 #include <sstream>
 #include <type_traits>
@@ -21,8 +22,16 @@ Adam::Adam(const std::vector<std::pair<std::string, torch::Tensor>>& named_param
     params_.push_back(p);
     state_.push_back({torch::zeros_like(p, torch::MemoryFormat::Contiguous), torch::zeros_like(p, torch::MemoryFormat::Contiguous)});
   }
+  lr_scale_.assign(params_.size(), 1.0);
   const auto device = params_.empty() ? torch::Device(torch::kCPU) : params_.front().device();
   steps_ = torch::zeros({static_cast<int64_t>(params_.size())}, torch::TensorOptions().dtype(torch::kFloat64).device(device));
+}
+
+void Adam::scale_lr(const std::string& name, double scale) {
+  const auto it = std::find(names_.begin(), names_.end(), name);
+  if (it == names_.end()) throw Error("deca::Adam: no trained parameter " + name);
+  lr_scale_[static_cast<size_t>(it - names_.begin())] = scale;
+  lr_scale_on_device_ = torch::tensor(lr_scale_, torch::kFloat64).to(steps_.device());
 }
 
 void Adam::zero_grad() {
@@ -56,7 +65,7 @@ torch::Tensor Adam::step_fused_on_cpu(const torch::Tensor& loss, double lr, cons
   const float eps = static_cast<float>(options_.eps), scale = static_cast<float>(coef);
   for (size_t i : with_grad) {
     const double n = ++steps[i];
-    const float step_size = static_cast<float>(lr / (1 - std::pow(options_.beta1, n)));
+    const float step_size = static_cast<float>(lr * lr_scale_[i] / (1 - std::pow(options_.beta1, n)));
     const float inv_sqrt_bc2 = static_cast<float>(1 / std::sqrt(1 - std::pow(options_.beta2, n)));
     auto& p = params_[i];
     TORCH_CHECK(p.scalar_type() == torch::kFloat && p.is_contiguous(), "deca::Adam: parameter ", names_[i], " is not contiguous fp32");
@@ -97,7 +106,9 @@ torch::Tensor Adam::step_with_tensor_ops(const torch::Tensor& loss, double lr, c
     steps_.index_add_(0, index, okf.expand({index.size(0)}));
   }
   const auto counted = steps_.clamp_min(1.0);  // a parameter never updated: any finite value, it is multiplied by 0
-  const auto step_size = (-lr * okf / (1 - torch::pow(options_.beta1, counted))).to(torch::kFloat);
+  auto step_size = -lr * okf / (1 - torch::pow(options_.beta1, counted));
+  if (lr_scale_on_device_.defined()) step_size = step_size * lr_scale_on_device_;
+  step_size = step_size.to(torch::kFloat);
   const auto inv_sqrt_bc2 = torch::rsqrt(1 - torch::pow(options_.beta2, counted)).to(torch::kFloat);
   const auto keep1 = torch::where(ok, torch::scalar_tensor(options_.beta1, okf.options()), 1.0).to(torch::kFloat);
   const auto keep2 = torch::where(ok, torch::scalar_tensor(options_.beta2, okf.options()), 1.0).to(torch::kFloat);

@@ -5,12 +5,14 @@
 #include <cstring>
 #include <future>
 #include <optional>
+#include <set>
 #include <thread>
 
 #include "deca/core/error.h"
 #include "deca/core/io.h"
 #include "deca/core/log.h"
 #include "deca/core/run_lock.h"
+#include "deca/core/sha1.h"
 #include "deca/core/stop.h"
 #include "deca/data/batching.h"
 #include "deca/data/mixing.h"
@@ -115,6 +117,37 @@ void unpack_answers(const std::string& bytes, std::vector<std::string>& answers)
   }
 }
 
+// Whether `selector` (a part, model::part_of, or a top-level module's name)
+// selects the parameter `name`.
+bool selects(const std::string& selector, const std::string& name) {
+  return model::part_of(name) == selector || name.substr(0, name.find('.')) == selector;
+}
+
+// Checks that every selector of `key` selects some parameter of `net`.
+void check_selectors(const std::vector<std::string>& selectors, const std::string& key, const model::Seq2Seq& net) {
+  std::set<std::string> known = {"embeddings", "encoder", "decoder", "output"};
+  for (const auto& p : net.named_parameters(true)) known.insert(p.key().substr(0, p.key().find('.')));
+  for (const auto& s : selectors) {
+    if (known.count(s)) continue;
+    std::string names;
+    for (const auto& k : known) names += (names.empty() ? "" : ", ") + k;
+    throw ConfigError("config key \"" + key + "\": \"" + s + "\" is no part of the model (one of: " + names + ")");
+  }
+}
+
+// Where an --init-from run started: the checkpoint, its step and weights'
+// SHA-1, and the tasks the weights were trained on (its own origin's too).
+nlohmann::json init_origin(const fs::path& checkpoint) {
+  const auto state = read_trainer_state(checkpoint);
+  const Config trained = load_config(checkpoint / "config.json");
+  nlohmann::json tasks = state.contains("trained_tasks") ? state.at("trained_tasks") : nlohmann::json(trained.all_tasks());
+  return {{"checkpoint", fs::canonical(checkpoint).string()},
+          {"step", state.value("step", 0L)},
+          {"model_sha1", sha1_hex(read_file(checkpoint / "model.safetensors"))},
+          {"trained_tasks", tasks},
+          {"from", state.contains("init_from") ? state.at("init_from") : nlohmann::json()}};
+}
+
 }  // namespace
 
 double learning_rate(const TrainOptions& t, long dimension, long step) {
@@ -150,6 +183,8 @@ struct Trainer::Impl {
   std::unique_ptr<MetricsLog> metrics;    // rank 0
 
   long step = 0;  // steps done
+  // --init-from: the checkpoint the run started from (init_origin), carried by every checkpoint.
+  nlohmann::json origin;
   BadSteps bad;
   BestCheckpoint best;
   double elapsed = 0;  // seconds of training, this process and the ones it resumes
@@ -167,7 +202,18 @@ struct Trainer::Impl {
             {"consecutive_bad_steps", bad.consecutive},
             {"elapsed_seconds", elapsed},
             {"world_size", comm->world_size()},
-            {"rng_per_rank", rng_per_rank}};
+            {"rng_per_rank", rng_per_rank},
+            {"trained_tasks", trained_tasks()},
+            {"init_from", origin}};
+  }
+
+  // The tasks the weights have learnt: this run's and, after --init-from, the origin's.
+  std::vector<std::string> trained_tasks() const {
+    std::vector<std::string> out = tasks;
+    if (origin.is_object())
+      for (const auto& t : origin.at("trained_tasks"))
+        if (std::find(out.begin(), out.end(), t.get<std::string>()) == out.end()) out.push_back(t.get<std::string>());
+    return out;
   }
 
   // Every rank calls it; rank 0 writes the checkpoint with every rank's random states.
@@ -266,6 +312,7 @@ struct Trainer::Impl {
       best.value = value.is_number() ? value.get<double>() : -std::numeric_limits<double>::infinity();
       best.step = s.at("best").value("step", 0L);
       saved_world = s.value("world_size", 1L);
+      if (s.contains("init_from")) origin = s.at("init_from");
       rng_per_rank = s.value("rng_per_rank", size_t{1});
     } catch (const nlohmann::json::exception& e) {
       throw DataError::at(state_file.string(), 0, std::string("damaged trainer state (") + e.what() + ")");
@@ -561,6 +608,27 @@ Trainer::Trainer(Config config, TrainerOptions options) : impl_(std::make_unique
   torch::manual_seed(static_cast<uint64_t>(I.config.training.seed));
   model::set_matmul_precision(I.config.training.precision);
 
+  fs::path init_checkpoint;
+  // The tokenizer files --init-from copies into the run folder, removed again
+  // when the run cannot start (a later run there must not find them).
+  struct RemovedUnlessKept {
+    std::vector<fs::path> files;
+    bool keep = false;
+    ~RemovedUnlessKept() {
+      std::error_code ignored;
+      if (!keep)
+        for (const auto& f : files) fs::remove(f, ignored);
+    }
+  } copied_tokenizer;
+  if (!options.init_from.empty()) {
+    if (options.resume) throw ConfigError("--init-from starts a new run, --resume continues one: use one of them");
+    if (!I.config.tokenizer.model.empty())
+      throw ConfigError("--init-from brings the checkpoint's tokenizer: leave tokenizer.model empty");
+    init_checkpoint = resolve_checkpoint(options.init_from);
+    verify_checkpoint(init_checkpoint);
+    I.origin = init_origin(init_checkpoint);
+  }
+
   I.comm = std::make_unique<Communicator>(launch, options.dist, I.device);
   // Rank 0 alone prepares the run folder and the data; the others wait, then read.
   std::vector<fs::path> damaged;
@@ -568,6 +636,14 @@ Trainer::Trainer(Config config, TrainerOptions options) : impl_(std::make_unique
       [&] {
         I.lock = std::make_unique<FolderLock>(I.run_dir);
         prepare_run_folder(I.run_dir, options);
+        if (!init_checkpoint.empty()) {
+          // The checkpoint's tokenizer: its pieces are the rows of the embedding.
+          for (const char* f : {"tokenizer.model", "tokenizer.json"}) {
+            if (!fs::exists(init_checkpoint / f)) continue;
+            write_file_atomic(I.run_dir / f, read_file(init_checkpoint / f));
+            copied_tokenizer.files.push_back(I.run_dir / f);
+          }
+        }
         const fs::path from = options.resume ? I.resume_checkpoint(damaged) : fs::path();
         I.load_data();
         return from.string();
@@ -589,9 +665,21 @@ Trainer::Trainer(Config config, TrainerOptions options) : impl_(std::make_unique
   I.mixer = std::make_unique<TaskMixer>(I.config.curriculum, I.tasks, sizes, static_cast<uint64_t>(I.config.training.seed));
 
   I.net = model::make_model(I.config.model, I.vocab);
-  if (!I.config.model.embeddings_file.empty() && !options.resume)
+  if (!init_checkpoint.empty()) {
+    try {
+      model::load_safetensors(*I.net, init_checkpoint / "model.safetensors");
+    } catch (const DataError& e) {
+      throw ConfigError(std::string("--init-from: ") + e.what() + "; the config's model section must describe the checkpoint's "
+                        "architecture (" + (init_checkpoint / "config.json").string() + ")");
+    }
+  } else if (!I.config.model.embeddings_file.empty() && !options.resume) {
     init_embeddings(*I.net, *I.tokenizer, I.config.model.embeddings_file, I.config.model.embedding_dim);
+  }
   if (I.config.model.freeze_embeddings) freeze_embeddings(*I.net);
+  check_selectors(I.config.model.freeze, "model.freeze", *I.net);
+  for (auto& p : I.net->named_parameters(true))
+    for (const auto& part : I.config.model.freeze)
+      if (selects(part, p.key())) p.value().requires_grad_(false);
   I.net->to(I.device);
   const auto& t = I.config.training;
   {
@@ -599,6 +687,12 @@ Trainer::Trainer(Config config, TrainerOptions options) : impl_(std::make_unique
     for (const auto& p : I.net->named_parameters(true)) named.emplace_back(p.key(), p.value());
     I.optimizer = std::make_unique<Adam>(named, AdamOptions{t.beta1, t.beta2, t.eps, t.grad_clip});
     I.trained = I.optimizer->parameters();
+    std::vector<std::string> scaled;
+    for (const auto& s : t.lr_scales) scaled.push_back(s.part);
+    check_selectors(scaled, "training.lr_scales", *I.net);
+    for (const auto& [name, p] : named)
+      for (const auto& s : t.lr_scales)  // a later entry wins
+        if (p.requires_grad() && selects(s.part, name)) I.optimizer->scale_lr(name, s.scale);
   }
   if (!I.single()) {
     // Every rank starts from rank 0's weights, and draws its own dropout.
@@ -611,6 +705,12 @@ Trainer::Trainer(Config config, TrainerOptions options) : impl_(std::make_unique
   if (I.comm->main()) {
     // Everything is validated: only now does the run folder change.
     write_file_atomic(I.run_dir / "config.json", config_to_json(I.config).dump(2) + "\n");
+    if (!init_checkpoint.empty()) {
+      copied_tokenizer.keep = true;
+      write_file_atomic(I.run_dir / "init_from.json", I.origin.dump(2) + "\n");
+      log::info("initialised from {} (step {}, trained on {})", I.origin.at("checkpoint").get<std::string>(),
+                I.origin.at("step").get<long>(), I.origin.at("trained_tasks").dump());
+    }
     if (options.resume) {
       for (const auto& d : damaged) {
         const fs::path aside = d.parent_path() / ("damaged-" + d.filename().string());

@@ -73,6 +73,10 @@ struct PhaseOptions {
   double temperature = 2.0;             // temperature: p ~ n^(1/T)
   long size_cap = 0;                    // proportional/temperature: n = min(n, cap) when > 0
   long steps = 0;                       // length of the phase in steps; 0 = until training ends
+  // Rehearsal (continual learning): this share of the phase's steps replays
+  // these earlier tasks, round robin, evenly spaced; the rest trains `tasks`.
+  std::vector<std::string> rehearse;
+  double rehearsal = 0;
   template <class V> void fields(V& v) {
     v("tasks", tasks, "task names, in round-robin order");
     v("mixing", mixing, "round_robin, proportional, temperature or weights");
@@ -81,6 +85,8 @@ struct PhaseOptions {
     v("temperature", temperature, "temperature: p proportional to size^(1/T)");
     v("size_cap", size_cap, "proportional/temperature: sizes capped at this many examples (0: no cap)");
     v("steps", steps, "steps in this phase; 0 = the rest of training");
+    v("rehearse", rehearse, "earlier tasks replayed during this phase (continual learning), round robin");
+    v("rehearsal", rehearsal, "share of the phase's steps that replay the rehearse tasks, in (0, 1)");
   }
 };
 
@@ -90,6 +96,7 @@ struct ModelOptions {
   long embedding_dim = 200;        // trainable embedding width (projected to d)
   std::string embeddings_file;     // optional pretrained vectors (see train/embeddings.h)
   bool freeze_embeddings = false;
+  std::vector<std::string> freeze;  // parts not trained (model::part_of), or top-level modules by name
   long rnn_layers = 1;
   long transformer_layers = 2;
   long transformer_hidden = 150;
@@ -107,6 +114,7 @@ struct ModelOptions {
     v("embedding_dim", embedding_dim, "width of the trainable embeddings");
     v("embeddings_file", embeddings_file, "GloVe or word2vec/fastText text vectors (width embedding_dim) for the units they cover");
     v("freeze_embeddings", freeze_embeddings, "do not train the embedding table (decaNLP freezes its pretrained vectors)");
+    v("freeze", freeze, "parts not trained: embeddings, encoder, decoder, output, or a top-level module by name (e.g. coattention_proj)");
     v("rnn_layers", rnn_layers, "LSTM layers");
     v("transformer_layers", transformer_layers, "self-attention layers");
     v("transformer_hidden", transformer_hidden, "feed-forward width of the transformer layers");
@@ -115,6 +123,16 @@ struct ModelOptions {
     v("coattention_dropout", coattention_dropout, "dropout on MQAN's coattention (decaNLP fixes it at 0.3)");
     v("feedforward_dropout", feedforward_dropout, "dropout in the transformer feed-forward blocks and the pointer switches (decaNLP fixes it at 0.2)");
     v("max_output_length", max_output_length, "answer words at most when decoding (revtok tokens, decaNLP's unit)");
+  }
+};
+
+// A learning rate for one part of the model: the schedule's rate times `scale`.
+struct PartLearningRate {
+  std::string part;  // as in model.freeze
+  double scale = 1;
+  template <class V> void fields(V& v) {
+    v("part", part, "embeddings, encoder, decoder, output, or a top-level module by name");
+    v("scale", scale, "multiplies the schedule's learning rate for this part's parameters");
   }
 };
 
@@ -137,6 +155,7 @@ struct TrainOptions {
   long threads = 0;                        // torch threads; 0 = the cores shared among this machine's processes
   std::string precision = "fp32";          // fp32, tf32 (TF32 matrix products on CUDA), bf16 (autocast)
   long max_bad_steps = 20;                 // consecutive NaN/inf losses before stopping
+  std::vector<PartLearningRate> lr_scales;  // e.g. a smaller rate for a pretrained encoder when fine-tuning
   template <class V> void fields(V& v) {
     v("steps", steps, "total optimizer steps");
     v("lr_schedule", lr_schedule, "transformer (d^-0.5 min(i^-0.5, i warmup^-1.5)), constant or linear (warm-up then decay to 0)");
@@ -159,6 +178,7 @@ struct TrainOptions {
     v("precision", precision, "fp32; tf32 (fp32 with TF32 matrix products on CUDA, as fp32 on the CPU); bf16 (the forward pass "
                               "autocast to bfloat16 on CUDA and the CPU, with fp32 weights, gradients and optimizer state)");
     v("max_bad_steps", max_bad_steps, "consecutive NaN/inf losses that stop the run");
+    v("lr_scales", lr_scales, "per model part, a multiplier of the learning rate: [{\"part\": \"encoder\", \"scale\": 0.1}]");
   }
 };
 

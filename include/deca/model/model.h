@@ -65,6 +65,12 @@ class Seq2Seq : public torch::nn::Module {
 
 std::shared_ptr<Seq2Seq> make_model(const ModelOptions& options, const Vocabulary& vocab);
 
+// The part of a model a parameter belongs to, from its name: "embeddings" (the
+// embedding table), "decoder" (the answer's side: its input projection,
+// attention and pointer decoder), "output" (the projection to the
+// vocabulary), "encoder" (everything else: what reads context and question).
+std::string part_of(const std::string& parameter_name);
+
 // Parameter count (trainable).
 int64_t parameter_count(const torch::nn::Module& m);
 

@@ -38,6 +38,8 @@ class Adam {
   // here waits for the device.
   torch::Tensor step(const torch::Tensor& loss, double lr);
   void zero_grad();  // gradients to none
+  // The learning rate of one parameter (by name) is `scale` times step()'s.
+  void scale_lr(const std::string& name, double scale);
 
   // The state as bytes (optimizer.pt): per parameter name its moments and step count.
   std::string to_bytes() const;
@@ -62,6 +64,8 @@ class Adam {
   torch::Tensor step_with_tensor_ops(const torch::Tensor& loss, double lr, const std::vector<size_t>& with_grad);
   torch::Tensor step_fused_on_cpu(const torch::Tensor& loss, double lr, const std::vector<size_t>& with_grad);
   torch::Tensor steps_;  // (parameters,) float64 on the device: applied steps per parameter
+  std::vector<double> lr_scale_;  // per trained parameter
+  torch::Tensor lr_scale_on_device_;  // the same, for the tensor path (undefined: all 1)
   AdamOptions options_;
 };
 

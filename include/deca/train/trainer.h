@@ -3,6 +3,7 @@
 // it needs is prepared in the constructor.
 #pragma once
 
+#include <filesystem>
 #include <memory>
 #include <string>
 
@@ -14,6 +15,11 @@ namespace deca {
 struct TrainerOptions {
   bool resume = false;     // continue from the newest complete checkpoint in <output>/checkpoints
   bool overwrite = false;  // start over in a run folder that holds an earlier run (deletes it)
+  // A new run from this checkpoint's weights and tokenizer (a checkpoint
+  // folder, or a run folder: its best, else its last), with the config's tasks
+  // and schedule and a fresh optimizer. The model section must describe the
+  // checkpoint's architecture.
+  std::filesystem::path init_from;
   // This process's place in a data-parallel run (one process by default) and
   // how the processes talk. Rank 0 alone writes the run folder, which every
   // rank must see (a shared filesystem across machines).

@@ -1,0 +1,140 @@
+// Adapting a trained model: --init-from (weights and tokenizer of a checkpoint,
+// a new config), frozen parts, per-part learning rates, the recorded origin.
+#include "deca/core/error.h"
+#include "deca/core/io.h"
+#include "deca/infer/checkpoint.h"
+#include "deca/model/model.h"
+#include "deca/model/safetensors.h"
+#include "deca/train/trainer.h"
+#include "test_support.h"
+
+namespace fs = std::filesystem;
+
+namespace {
+
+deca::Config small_config(const fs::path& output, const std::vector<std::string>& tasks, long steps) {
+  auto j = nlohmann::json::parse(R"({
+    "data": {"max_context_tokens": 120},
+    "tokenizer": {"vocab_size": 500},
+    "batching": {"max_tokens": 800},
+    "model": {"dimension": 32, "embedding_dim": 32, "transformer_hidden": 32, "transformer_heads": 2},
+    "training": {"lr_schedule": "constant", "lr": 0.003, "log_every": 1, "val_every": 0,
+                 "save_every": 100, "keep_last": 1, "seed": 5, "threads": 1}
+  })");
+  j["output"] = output.string();
+  j["data"]["data_root"] = (deca::testing::source_dir() / "data" / "sample").string();
+  j["curriculum"] = {{{"tasks", tasks}}};
+  j["training"]["steps"] = steps;
+  return deca::config_from_json(j);
+}
+
+std::string what_of(const std::function<void()>& fn) {
+  try {
+    fn();
+  } catch (const std::exception& e) {
+    return e.what();
+  }
+  return "(no error)";
+}
+
+std::map<std::string, torch::Tensor> weights(const fs::path& checkpoint) {
+  return deca::model::read_safetensors(checkpoint / "model.safetensors");
+}
+
+class Transfer : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    // The pretrained run: two tasks, 4 steps.
+    deca::Trainer t(small_config(dir_ / "pretrained", {"squad", "sst"}, 4), {});
+    ASSERT_EQ(t.run(), 0);
+  }
+  deca::TrainerOptions init_from(const fs::path& from) {
+    deca::TrainerOptions o;
+    o.init_from = from;
+    return o;
+  }
+  deca::testing::TempDir tmp_{"deca-transfer"};
+  const fs::path& dir_ = tmp_.path();
+};
+
+}  // namespace
+
+TEST_F(Transfer, StartsFromTheCheckpointWithFrozenPartsBitIdentical) {
+  auto c = small_config(dir_ / "finetuned", {"woz.en"}, 3);
+  c.model.freeze = {"embeddings", "encoder"};
+  c.training.lr_scales = {{"output", 0.5}};
+  deca::Trainer t(c, init_from(dir_ / "pretrained"));  // a run folder: its last checkpoint (no validation, no best)
+  ASSERT_EQ(t.run(), 0);
+  const auto before = weights(dir_ / "pretrained" / "checkpoints" / "last");
+  const auto after = weights(dir_ / "finetuned" / "checkpoints" / "last");
+  long frozen = 0, trained = 0;
+  for (const auto& [name, w] : before) {
+    const std::string part = deca::model::part_of(name);
+    if (part == "embeddings" || part == "encoder") {
+      EXPECT_TRUE(torch::equal(w, after.at(name))) << name << " is frozen but changed";
+      ++frozen;
+    } else if (!torch::equal(w, after.at(name))) {
+      ++trained;
+    }
+  }
+  EXPECT_GT(frozen, 10);
+  EXPECT_GT(trained, 5);
+  // The pretrained run's tokenizer, and where the run started.
+  EXPECT_EQ(deca::read_file(dir_ / "finetuned" / "tokenizer.model"), deca::read_file(dir_ / "pretrained" / "tokenizer.model"));
+  const auto origin = nlohmann::json::parse(deca::read_file(dir_ / "finetuned" / "init_from.json"));
+  EXPECT_EQ(origin["step"], 4);
+  EXPECT_EQ(origin["trained_tasks"], nlohmann::json({"squad", "sst"}));
+  EXPECT_EQ(origin["checkpoint"], fs::canonical(dir_ / "pretrained" / "checkpoints" / "step-00000004").string());
+  const auto state = deca::read_trainer_state(dir_ / "finetuned" / "checkpoints" / "last");
+  EXPECT_EQ(state["trained_tasks"], nlohmann::json({"woz.en", "squad", "sst"}));
+  EXPECT_EQ(state["init_from"]["step"], 4);
+}
+
+TEST_F(Transfer, WithoutFreezingEveryPartLearnsAndTheFirstLossIsThePretrainedOnes) {
+  // Training on the same tasks from the checkpoint starts where the pretrained
+  // run ended, far below a fresh model's first loss.
+  deca::Trainer fresh(small_config(dir_ / "fresh", {"squad", "sst"}, 1), {});
+  ASSERT_EQ(fresh.run(), 0);
+  deca::Trainer t(small_config(dir_ / "continued", {"squad", "sst"}, 1), init_from(dir_ / "pretrained" / "checkpoints" / "last"));
+  ASSERT_EQ(t.run(), 0);
+  auto first_loss = [](const fs::path& run) {
+    const auto line = deca::read_file(run / "metrics.jsonl");
+    return nlohmann::json::parse(line.substr(0, line.find('\n')))["loss"].get<double>();
+  };
+  EXPECT_LT(first_loss(dir_ / "continued"), first_loss(dir_ / "fresh") - 0.5);
+}
+
+TEST_F(Transfer, ArchitectureMismatchNamesTheParameterAndBothShapes) {
+  auto c = small_config(dir_ / "wider", {"sst"}, 2);
+  c.model.transformer_hidden = 48;
+  try {
+    deca::Trainer t(c, init_from(dir_ / "pretrained"));
+    FAIL() << "started from a checkpoint of another architecture";
+  } catch (const deca::ConfigError& e) {
+    const std::string msg = e.what();
+    EXPECT_NE(msg.find("--init-from"), std::string::npos) << msg;
+    // A tensor of a transformer feed-forward block, its stored and expected shapes.
+    EXPECT_NE(msg.find("feedforward"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("has shape [32"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("the model expects [48"), std::string::npos) << msg;
+  }
+  // Nothing of it stays in the run folder.
+  EXPECT_FALSE(fs::exists(dir_ / "wider" / "config.json"));
+  EXPECT_FALSE(fs::exists(dir_ / "wider" / "tokenizer.model"));
+}
+
+TEST_F(Transfer, BadOptionsAreRefusedWithTheReason) {
+  auto c = small_config(dir_ / "bad", {"sst"}, 2);
+  c.model.freeze = {"encoderr"};
+  auto msg = what_of([&] { deca::Trainer t(c, init_from(dir_ / "pretrained")); });
+  EXPECT_NE(msg.find("model.freeze"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("encoderr"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("coattention_proj"), std::string::npos) << msg;  // the known names are listed
+  c.model.freeze = {};
+  msg = what_of([&] { deca::Trainer t(c, init_from(dir_ / "nowhere")); });
+  EXPECT_NE(msg.find("no checkpoint at"), std::string::npos) << msg;
+  deca::TrainerOptions both = init_from(dir_ / "pretrained");
+  both.resume = true;
+  msg = what_of([&] { deca::Trainer t(c, both); });
+  EXPECT_NE(msg.find("--resume"), std::string::npos) << msg;
+}
