@@ -5,6 +5,7 @@
 #include <random>
 #include <set>
 
+#include "deca/core/error.h"
 #include "deca/core/io.h"
 #include "deca/data/batching.h"
 #include "deca/data/encoded.h"
@@ -173,6 +174,49 @@ TEST(Mixing, CurriculumPhasesSwitchAtTheirStep) {
   expect_frequencies(m, 3, 101, 60000);
   const deca::TaskMixer again({phase({"squad"}, "round_robin", 100), phase(tasks, "proportional")}, tasks, {100, 100, 100}, 5);
   for (long s = 1; s < 5000; ++s) ASSERT_EQ(m.at(s).task, again.at(s).task);
+}
+
+TEST(Mixing, RehearsalReplaysEarlierTasksAtItsShareEvenlySpaced) {
+  // Phase 0: squad and sst; phase 1: schema, with a quarter of its steps replaying them.
+  const std::vector<std::string> tasks = {"squad", "sst", "schema"};
+  auto later = phase({"schema"}, "round_robin");
+  later.rehearse = {"squad", "sst"};
+  later.rehearsal = 0.25;
+  const deca::TaskMixer m({phase({"squad", "sst"}, "round_robin", 10), later}, tasks, {100, 100, 100}, 5);
+  std::vector<long> count(3, 0);
+  long longest_gap = 0, gap = 0;
+  for (long s = 11; s <= 410; ++s) {
+    const auto pick = m.at(s);
+    ASSERT_EQ(pick.phase, 1u);
+    ++count[pick.task];
+    gap = pick.task == 2 ? gap + 1 : 0;
+    longest_gap = std::max(longest_gap, gap);
+  }
+  EXPECT_EQ(count[0], 50);  // 100 replays in 400 steps, alternating between the two tasks
+  EXPECT_EQ(count[1], 50);
+  EXPECT_EQ(count[2], 300);
+  EXPECT_EQ(longest_gap, 3);  // one replay in every 4 steps
+  // Weighted mixing of the phase's own tasks around the replays.
+  auto weighted = phase({"sst", "schema"}, "weights");
+  weighted.weights = {1, 1};
+  weighted.rehearse = {"squad"};
+  weighted.rehearsal = 0.1;
+  const deca::TaskMixer w({weighted}, tasks, {100, 100, 100}, 6);
+  long replays = 0;
+  for (long s = 1; s <= 1000; ++s) replays += w.at(s).task == 0;
+  EXPECT_EQ(replays, 100);
+}
+
+TEST(Mixing, RehearsalConfigIsChecked) {
+  auto j = nlohmann::json::parse(R"({"curriculum": [{"tasks": ["sst"], "rehearse": ["squad"]}]})");
+  EXPECT_THROW(deca::config_from_json(j), deca::ConfigError);  // no share
+  j["curriculum"][0]["rehearsal"] = 1.0;
+  EXPECT_THROW(deca::config_from_json(j), deca::ConfigError);  // not in (0, 1)
+  j["curriculum"][0]["rehearsal"] = 0.2;
+  const auto c = deca::config_from_json(j);
+  EXPECT_EQ(c.all_tasks(), (std::vector<std::string>{"sst", "squad"}));  // the replayed tasks are trained too
+  j["curriculum"][0]["rehearse"] = {"sst"};
+  EXPECT_THROW(deca::config_from_json(j), deca::ConfigError);  // a task of the phase itself
 }
 
 class EncodedCache : public ::testing::Test {
