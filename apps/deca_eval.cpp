@@ -4,6 +4,7 @@
 //   deca-eval --gold-dir DIR --predictions-dir DIR      (files <task>.jsonl in both)
 // Reports: JSON on stdout, a table on stderr; --report-json/--report-md/--junit FILE;
 // --fail-under task.metric=value|decascore=value makes the exit code 3 when missed.
+#include <algorithm>
 #include <iostream>
 
 #include "app_common.h"
@@ -26,7 +27,10 @@ int main(int argc, char** argv) {
   deca::app::CheckpointFlags model;
   model.add_to(cli);
   cli.add_option("--data-root", data_root, "folder with the tasks' original files (default: the checkpoint's)");
-  cli.add_option("--tasks", tasks, "tasks to evaluate (default: the checkpoint's tasks)");
+  cli.add_option("--tasks", tasks, "tasks to evaluate (default: the checkpoint's tasks; others are scored zero-shot, marked so)");
+  long max_examples = 0;
+  cli.add_option("--max-examples", max_examples, "with --checkpoint: the first N examples of each task (0: all)")
+      ->check(CLI::NonNegativeNumber);
   cli.add_option("--split", split, "validation or test")->capture_default_str();
   cli.add_option("--output", output, "folder for the predictions: <task>.jsonl with id and answer");
   cli.add_option("--task", tasks, "with --gold/--predictions: the task of each pair (repeatable)");
@@ -67,7 +71,8 @@ int main(int argc, char** argv) {
       auto options = deca::EvalOptions::from(config);
       model.apply(options);
       std::vector<deca::TaskSplit> splits;
-      for (const auto& task : selected) splits.push_back(deca::read_eval_split(config, task, split_id, *loaded.predictor.tokenizer));
+      for (const auto& task : selected)
+        splits.push_back(deca::read_eval_split(config, task, split_id, *loaded.predictor.tokenizer, {max_examples, {}}));
       report = deca::evaluate(loaded.predictor, splits, options, [&](const deca::TaskSplit& s, const deca::SplitEvaluation& e) {
         const std::string name = s.task->name();
         if (!output.empty()) deca::write_predictions(output, *s.task, s.examples, e.predictions.answers);
@@ -75,6 +80,10 @@ int main(int argc, char** argv) {
                         e.result.seconds > 0 ? static_cast<double>(s.examples.size()) / e.result.seconds : 0.0);
       });
       report.split = split;
+      for (auto& t : report.tasks) {
+        t.seen_in_training = std::count(loaded.trained_tasks.begin(), loaded.trained_tasks.end(), t.task) > 0;
+        if (!*t.seen_in_training) deca::log::info("{}: not trained on (zero-shot)", t.task);
+      }
 #else
       throw deca::ConfigError("--checkpoint needs a build with LibTorch (DECA_WITH_TORCH=ON)");
 #endif

@@ -210,3 +210,40 @@ TEST_F(ReaderBadInput, UnknownTaskIsAConfigError) {
 }
 
 }  // namespace
+
+TEST_F(ReaderBadInput, TaggingLinesNameTheProblem) {
+  copy_sample("ner");
+  // validation.txt: line 1 "-DOCSTART- O", line 2 blank, line 3 the first token.
+  replace_line("ner/validation.txt", 3, "Nordic X-ORG");
+  expect_bad("ner", deca::Split::Validation, {"validation.txt:3", "X-ORG", "expected O, B-<type> or I-<type>"}, 1);
+  replace_line("ner/validation.txt", 3, "Nordic B-VEHICLE");
+  expect_bad("ner", deca::Split::Validation, {"validation.txt:3", "VEHICLE", "no question in task.json", "PER, LOC, ORG, MISC"}, 1);
+  replace_line("ner/validation.txt", 3, "Nordic");
+  expect_bad("ner", deca::Split::Validation, {"validation.txt:3", "a token and its tag"}, 1);
+  // A skipped sentence takes its four questions with it.
+  deca::ReadOptions skip;
+  skip.skip_bad_records = true;
+  deca::ReadReport report;
+  const auto examples = deca::find_task("ner", root_)->read(root_, deca::Split::Validation, skip, &report);
+  EXPECT_EQ(examples.size(), 29u * 4);
+}
+
+TEST_F(ReaderBadInput, TaggingTaskJsonErrorsNameFileAndKey) {
+  copy_sample("ner");
+  auto expect_config_error = [&](const std::string& json, const std::string& part) {
+    write("ner/task.json", json);
+    try {
+      deca::find_task("ner", root_);
+      ADD_FAILURE() << json << ": expected a ConfigError";
+    } catch (const deca::ConfigError& e) {
+      EXPECT_NE(std::string(e.what()).find("task.json"), std::string::npos) << e.what();
+      EXPECT_NE(std::string(e.what()).find(part), std::string::npos) << e.what() << " lacks " << part;
+    }
+  };
+  expect_config_error(R"({"format": "iob", "questions": {"LOC": "Where?"}})", "\"format\"");
+  expect_config_error(R"({"format": "conll"})", "\"questions\"");
+  expect_config_error(R"({"format": "conll", "questions": {"LOC": 3}})", "\"LOC\"");
+  expect_config_error(R"({"format": "conll", "questions": {"LOC": "Where?"}, "sep": "; "})", "unknown key \"sep\"");
+  expect_config_error(R"({"format": "conll", "questions": {"LOC": "Where?"}, "separator": "  "})", "\"separator\"");
+  expect_config_error("{\"format\": ", "invalid JSON");
+}

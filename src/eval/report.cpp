@@ -114,6 +114,12 @@ void EvalReport::check(const std::vector<Threshold>& thresholds) {
   }
 }
 
+bool EvalReport::any_zero_shot() const {
+  return std::any_of(tasks.begin(), tasks.end(), [](const TaskResult& t) { return t.seen_in_training == false; });
+}
+
+std::string EvalReport::name_of(const TaskResult& t) { return t.seen_in_training == false ? t.task + "*" : t.task; }
+
 nlohmann::ordered_json EvalReport::to_json() const {
   nlohmann::ordered_json j;
   j["split"] = split;
@@ -122,6 +128,8 @@ nlohmann::ordered_json EvalReport::to_json() const {
   j["decascore"]["total"] = decascore;
   j["decascore"]["entries"] = nlohmann::ordered_json::object();
   for (const auto& t : tasks) j["decascore"]["entries"][t.task] = t.decascore_entry;
+  for (const auto& t : tasks)
+    if (t.seen_in_training) j["seen_in_training"][t.task] = *t.seen_in_training;
   if (!failures.empty()) j["failures"] = failures;
   return j;
 }
@@ -134,12 +142,13 @@ std::string EvalReport::table() const {
   for (const auto& t : tasks) {
     std::string all;
     for (const auto& [k, v] : t.values.items()) all += (all.empty() ? "" : " ") + k + "=" + fixed(v);
-    std::snprintf(line, sizeof line, "%-18s %-16s %9.2f %9ld   ", t.task.c_str(), t.decascore_metric.c_str(),
+    std::snprintf(line, sizeof line, "%-18s %-16s %9.2f %9ld   ", name_of(t).c_str(), t.decascore_metric.c_str(),
                   t.decascore_entry, t.examples);
     o << line << all << "\n";
   }
   std::snprintf(line, sizeof line, "%-18s %-16s %9.2f\n", "decaScore", "sum", decascore);
   o << line;
+  if (any_zero_shot()) o << "* zero-shot: the model was not trained on this task\n";
   for (const auto& f : failures) o << "FAILED: " << f << "\n";
   return o.str();
 }
@@ -150,10 +159,11 @@ std::string EvalReport::markdown() const {
   for (const auto& t : tasks) {
     std::string all;
     for (const auto& [k, v] : t.values.items()) all += (all.empty() ? "" : ", ") + k + " " + fixed(v);
-    o << "| " << t.task << " | " << t.decascore_metric << " | " << fixed(t.decascore_entry) << " | " << t.examples << " | "
+    o << "| " << name_of(t) << " | " << t.decascore_metric << " | " << fixed(t.decascore_entry) << " | " << t.examples << " | "
       << all << " |\n";
   }
   o << "| **decaScore** | sum | **" << fixed(decascore) << "** | | |\n";
+  if (any_zero_shot()) o << "\n\\* zero-shot: the model was not trained on this task\n";
   if (!failures.empty()) {
     o << "\nFailed thresholds:\n\n";
     for (const auto& f : failures) o << "- " << f << "\n";

@@ -112,7 +112,11 @@ LoadedModel load_checkpoint(const fs::path& path, const torch::Device& device) {
   p.model->to(device);
   p.model->eval();
   p.device = device;
-  m.step = read_trainer_state(m.dir).value("step", 0L);
+  const auto state = read_trainer_state(m.dir);
+  m.step = state.value("step", 0L);
+  m.trained_tasks = m.config.all_tasks();  // checkpoints before --init-from existed
+  if (const auto t = state.find("trained_tasks"); t != state.end() && t->is_array())
+    m.trained_tasks = t->get<std::vector<std::string>>();
   return m;
 }
 

@@ -80,4 +80,100 @@ ConllScores conlleval(const std::vector<TaggedSentence>& sentences) {
   return s;
 }
 
+std::vector<Chunk> chunks_of(const std::vector<std::string>& tags) {
+  std::vector<Chunk> out;
+  Tag prev{"O", ""};
+  bool open = false;
+  for (size_t i = 0; i <= tags.size(); ++i) {
+    const Tag cur = i < tags.size() ? split_tag(tags[i]) : Tag{"O", ""};
+    if (open && end_of_chunk(prev, cur)) {
+      out.back().end = i;
+      open = false;
+    }
+    if (i < tags.size() && start_of_chunk(prev, cur)) {
+      if (open) out.back().end = i;
+      out.push_back({cur.type, i, i});
+      open = true;
+    }
+    prev = cur;
+  }
+  return out;
+}
+
+namespace {
+
+// Lowercase ASCII without spaces: how an answer and a run of tokens are compared.
+std::string squeezed(std::string_view s) {
+  std::string out;
+  for (char c : s)
+    if (c != ' ' && c != '\t') out.push_back(static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c));
+  return out;
+}
+
+std::string trimmed(const std::string& s) {
+  const size_t b = s.find_first_not_of(' '), e = s.find_last_not_of(' ');
+  return b == std::string::npos ? "" : s.substr(b, e - b + 1);
+}
+
+// The entities of an answer: split at the separator (its spaces aside, as a
+// detokenised answer may have lost them); "none" is no entity.
+std::vector<std::string> split_answer(const std::string& answer, const std::string& separator) {
+  std::vector<std::string> out;
+  const std::string sep = trimmed(separator).empty() ? separator : trimmed(separator);
+  size_t at = 0;
+  while (at <= answer.size()) {
+    size_t next = answer.find(sep, at);
+    if (next == std::string::npos) next = answer.size();
+    const std::string part = trimmed(answer.substr(at, next - at));
+    if (!squeezed(part).empty() && squeezed(part) != "none") out.push_back(part);
+    at = next + sep.size();
+  }
+  return out;
+}
+
+}  // namespace
+
+PlacedTags place_entities(const std::vector<std::string>& tokens,
+                          const std::vector<std::pair<std::string, std::string>>& answers_by_type,
+                          const std::string& separator) {
+  PlacedTags placed;
+  placed.tags.assign(tokens.size(), "O");
+  std::vector<std::string> squeezed_tokens;
+  for (const auto& t : tokens) squeezed_tokens.push_back(squeezed(t));
+  // The run [i, j) spelling `target` with every token untagged, if any.
+  auto run_at = [&](size_t i, const std::string& target) -> size_t {
+    std::string spelled;
+    for (size_t j = i; j < tokens.size() && placed.tags[j] == "O"; ++j) {
+      spelled += squeezed_tokens[j];
+      if (spelled.size() > target.size() || target.compare(0, spelled.size(), spelled) != 0) return 0;
+      if (spelled == target) return j + 1;
+    }
+    return 0;
+  };
+  for (const auto& [type, answer] : answers_by_type) {
+    size_t after = 0;  // the end of this type's previous entity
+    for (const auto& entity : split_answer(answer, separator)) {
+      const std::string target = squeezed(entity);
+      size_t begin = 0, end = 0;
+      for (size_t pass = 0; pass < 2 && end == 0; ++pass)
+        for (size_t i = pass == 0 ? after : 0; i < tokens.size() && end == 0; ++i)
+          if ((end = run_at(i, target)) != 0) begin = i;
+      if (end == 0) {
+        ++placed.unplaced;
+        continue;
+      }
+      for (size_t k = begin; k < end; ++k) placed.tags[k] = (k == begin ? "B-" : "I-") + type;
+      after = end;
+    }
+  }
+  return placed;
+}
+
+ChunkScores entity_scores(const std::vector<TaggedSentence>& sentences, long unplaced) {
+  ChunkScores c = conlleval(sentences).overall;
+  c.found += unplaced;
+  finish(c);
+  return c;
+}
+
 }  // namespace deca::metrics

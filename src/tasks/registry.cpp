@@ -94,6 +94,14 @@ std::shared_ptr<const Task> make(const std::string& name, const fs::path& data_r
                       ", squad2.0, iwslt.<src>.<tgt>, woz.<lang>) and no folder " + (data_root / name).string() +
                       " with train/validation/test JSONL files");
   }
+  if (!data_root.empty() && fs::exists(data_root / name / "task.json")) {
+    auto spec = tagging_spec(data_root / name / "task.json");
+    Scoring s = scoring("entity_f1");
+    s.entity_separator = spec.separator;
+    return std::make_shared<Task>(name, "tagging task (CoNLL columns, one question per entity type)", kAllSplits,
+                                  [spec](const ReadContext& c) { return tagging(c, spec); }, s,
+                                  "your own CoNLL column files and their task.json");
+  }
   return std::make_shared<Task>(name, "custom task (JSONL)", kAllSplits, readers::custom, scoring("nf1"),
                                 "your own {context, question, answer} JSONL files");
 }

@@ -3,6 +3,7 @@
 #include "deca/core/log.h"
 
 #include <algorithm>
+#include <map>
 
 #include "deca/core/error.h"
 #include "deca/text/unicode.h"
@@ -53,6 +54,47 @@ std::vector<std::string> Task::scored_answers(const Example& ex) const {
   for (const auto& a : ex.answers) out.push_back(text::lower(a));
   return out;
 }
+
+namespace {
+
+// Entity-level scores of a tagging task's answers: per sentence, the answers
+// of the types asked placed back on its tokens, against its gold tags (of the
+// types asked: a subset of the examples scores only what it asked).
+metrics::ChunkScores entity_scores(const std::vector<std::string>& predictions, const std::vector<Example>& golds,
+                                   const std::string& separator) {
+  struct Sentence {
+    std::vector<std::string> tokens, gold;
+    std::vector<std::pair<std::string, std::string>> answers;  // type, predicted answer
+  };
+  std::map<long, Sentence> sentences;
+  for (size_t i = 0; i < golds.size(); ++i) {
+    const auto& m = golds[i].meta;
+    auto& s = sentences[m.at("sentence").get<long>()];
+    if (s.tokens.empty()) {
+      s.tokens = m.at("tokens").get<std::vector<std::string>>();
+      s.gold = m.at("tags").get<std::vector<std::string>>();
+    }
+    s.answers.emplace_back(m.at("type").get<std::string>(), predictions[i]);
+  }
+  std::vector<metrics::TaggedSentence> tagged;
+  long unplaced = 0;
+  for (auto& [id, s] : sentences) {
+    const auto placed = metrics::place_entities(s.tokens, s.answers, separator);
+    unplaced += placed.unplaced;
+    metrics::TaggedSentence t;
+    for (size_t k = 0; k < s.tokens.size(); ++k) {
+      std::string gold = s.gold[k];
+      const std::string type = gold.size() > 2 ? gold.substr(2) : "";
+      const bool asked = std::any_of(s.answers.begin(), s.answers.end(), [&](const auto& a) { return a.first == type; });
+      if (!asked) gold = "O";
+      t.emplace_back(gold, placed.tags[k]);
+    }
+    tagged.push_back(std::move(t));
+  }
+  return metrics::entity_scores(tagged, unplaced);
+}
+
+}  // namespace
 
 metrics::MetricValues Task::score(const std::vector<std::string>& predictions, const std::vector<Example>& golds) const {
   if (predictions.size() != golds.size())
@@ -112,6 +154,12 @@ metrics::MetricValues Task::score(const std::vector<std::string>& predictions, c
     v.set("precision", c.precision);
     v.set("recall", c.recall);
   }
+  if (!scoring_.entity_separator.empty()) {
+    const auto c = entity_scores(predictions, golds, scoring_.entity_separator);
+    v.set("entity_f1", c.f1);
+    v.set("entity_precision", c.precision);
+    v.set("entity_recall", c.recall);
+  }
   return v;
 }
 
@@ -124,6 +172,7 @@ std::vector<std::string> Task::metric_names() const {
   if (scoring_.rouge) names.insert(names.end(), {"rouge1", "rouge2", "rougeL", "avg_rouge"});
   names.insert(names.end(), {"nf1", "nem"});
   if (scoring_.corpus_f1) names.insert(names.end(), {"corpus_f1", "precision", "recall"});
+  if (!scoring_.entity_separator.empty()) names.insert(names.end(), {"entity_f1", "entity_precision", "entity_recall"});
   return names;
 }
 

@@ -3,6 +3,7 @@
 // No LibTorch.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -21,6 +22,9 @@ struct TaskResult {
   std::string decascore_metric;
   long examples = 0;
   double seconds = 0;  // decoding time
+  // A checkpoint's evaluation: whether the model was trained on the task
+  // (false: a zero-shot score). Unknown for prediction files.
+  std::optional<bool> seen_in_training;
 };
 
 // A task's predictions scored against its golds (aligned): its metrics and decaScore entry.
@@ -58,6 +62,10 @@ struct EvalReport {
   std::string table() const;
   std::string markdown() const;
   std::string junit() const;
+
+ private:
+  bool any_zero_shot() const;
+  static std::string name_of(const TaskResult& t);  // marked * when zero-shot
 };
 
 }  // namespace deca

@@ -53,6 +53,9 @@ struct LoadedModel {
   Predictor predictor;
   std::filesystem::path dir;
   long step = 0;
+  // The tasks its weights were trained on: its run's tasks and, for a run
+  // started with --init-from, those of the checkpoint it started from.
+  std::vector<std::string> trained_tasks;
 };
 
 // Verifies the checkpoint and loads config, tokenizer and weights, the model on `device`, in eval mode.

@@ -141,4 +141,30 @@ struct ConllScores {
 // separated as by its blank lines.
 ConllScores conlleval(const std::vector<TaggedSentence>& sentences);
 
+// The entities of one sentence's tags, by conlleval's chunk rules.
+struct Chunk {
+  std::string type;
+  size_t begin = 0, end = 0;  // tokens [begin, end)
+};
+std::vector<Chunk> chunks_of(const std::vector<std::string>& tags);
+
+// Tagging tasks as questions: one sentence's answers, per entity type the
+// entities joined by a separator (or "none"), placed back on its tokens as
+// B-/I- tags. Each entity goes on the first run of untagged tokens that spells
+// it (lowercase, spaces ignored), after the previous entity of its type when
+// it can. `unplaced` counts the entities that spell no run: answers the
+// scorer must count as found and wrong.
+struct PlacedTags {
+  std::vector<std::string> tags;
+  long unplaced = 0;
+};
+PlacedTags place_entities(const std::vector<std::string>& tokens,
+                          const std::vector<std::pair<std::string, std::string>>& answers_by_type,
+                          const std::string& separator);
+
+// Entity-level precision, recall and F1 (percent) of tagging answers: conlleval
+// over the sentences' gold tags and the tags place_entities makes of the
+// answers, with the unplaced entities added to the found ones.
+ChunkScores entity_scores(const std::vector<TaggedSentence>& sentences, long unplaced);
+
 }  // namespace deca::metrics

@@ -56,6 +56,10 @@ struct Scoring {
   // field round trip for every task except SQuAD, QA-SRL and WOZ).
   bool lowercase_golds = true;
   std::string decascore_metric = "em";
+  // Tagging tasks: the separator of an answer's entities; entity_f1,
+  // entity_precision and entity_recall are scored as conlleval counts them.
+  // Empty for the other tasks.
+  std::string entity_separator;
 };
 
 class Task {

@@ -30,6 +30,21 @@ std::vector<Example> schema(const ReadContext& ctx);
 std::vector<Example> custom(const ReadContext& ctx);
 fs::path custom_split_file(const fs::path& folder, Split split);
 
+// A tagging task: a folder <root>/<name>/ with task.json, {"format": "conll",
+// "questions": {"<TYPE>": "<question>", ...}[, "separator": "; "][, "tag_column": -1]},
+// and train.txt, validation.txt (or dev.txt), test.txt in CoNLL columns.
+struct TaggingSpec {
+  std::vector<std::pair<std::string, std::string>> questions;  // entity type -> question, in the file's order
+  std::string separator = "; ";                                // between an answer's entities
+  long tag_column = -1;                                        // 0-based; negative: from the end
+};
+// Reads task.json; errors are ConfigErrors naming the file and key.
+TaggingSpec tagging_spec(const fs::path& task_json);
+fs::path tagging_split_file(const fs::path& folder, Split split);
+// Per sentence and entity type, in order: the sentence as context, the type's
+// question, its entities in order joined by the separator ("none" without).
+std::vector<Example> tagging(const ReadContext& ctx, const TaggingSpec& spec);
+
 // ---- shared helpers ----------------------------------------------------------
 
 // Parses a whole JSON file; a syntax error names file, line and column.
