@@ -2,7 +2,7 @@
 # The transfer experiments of issue 13, on the CPU and the real data:
 #  1. fine-tuning: an MQAN pretrained on nine decathlon tasks (all but SST) is
 #     trained on SST from its checkpoint (--init-from), and the same model from
-#     scratch (same tokenizer, config and seed); SST validation every 20 steps.
+#     scratch (same tokenizer, config and seed); SST validation every 25 steps.
 #  2. continual learning: the pretrained model continues on SST alone, with
 #     and without rehearsal of the nine (30% of the steps); the nine tasks are
 #     scored before (deca-eval on the pretrained checkpoint; SST zero-shot) and

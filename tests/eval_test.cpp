@@ -165,3 +165,19 @@ TEST(Report, JunitHasOneCasePerTaskAndFailureElements) {
 }
 
 }  // namespace
+
+TEST(Report, ZeroShotTasksAreMarked) {
+  auto r = sample_report();
+  EXPECT_FALSE(r.to_json().contains("seen_in_training"));  // prediction files: unknown
+  EXPECT_EQ(r.table().find("zero-shot"), std::string::npos);
+  r.tasks[0].seen_in_training = true;
+  r.tasks[1].seen_in_training = false;
+  const auto j = r.to_json();
+  EXPECT_EQ(j["seen_in_training"]["squad"], true);
+  EXPECT_EQ(j["seen_in_training"]["sst"], false);
+  EXPECT_NE(r.table().find("sst*"), std::string::npos) << r.table();
+  EXPECT_EQ(r.table().find("squad*"), std::string::npos) << r.table();
+  EXPECT_NE(r.table().find("zero-shot"), std::string::npos);
+  EXPECT_NE(r.markdown().find("| sst* |"), std::string::npos) << r.markdown();
+  EXPECT_NE(r.markdown().find("zero-shot"), std::string::npos);
+}
