@@ -49,7 +49,7 @@ double peak_gpu_mb(const torch::Device& device) {
   return 0;
 }
 void emit(nlohmann::ordered_json j, const torch::Device& device = torch::kCPU) {
-  j["peak_rss_mb"] = peak_rss_mb();
+  if (!j.contains("peak_rss_mb")) j["peak_rss_mb"] = peak_rss_mb();
   if (device.is_cuda()) j["peak_gpu_mb"] = peak_gpu_mb(device);
   std::cout << j.dump() << std::endl;
 }
@@ -114,6 +114,42 @@ class KinetoTrace {
   std::string file_;
   Clock::time_point start_;
 };
+
+// The floating-point operations of what `work` runs, as LibTorch's profiler
+// counts them from the operators' input shapes (with_flops): 2mnk for each
+// mm/addmm/bmm/baddbmm/matmul product (forward and backward: autograd's
+// products are operators too) and one per element of add/mul; operators
+// without a formula (LSTM cells' element-wise gates, softmax, norms) count 0,
+// so this is the matrix-product work, a lower bound.
+template <class Work>
+double counted_flops(Work&& work) {
+  namespace prof = torch::profiler::impl;
+  const prof::ProfilerConfig config(prof::ProfilerState::KINETO, /*report_input_shapes=*/true, /*profile_memory=*/false,
+                                    /*with_stack=*/false, /*with_flops=*/true);
+  const std::set<prof::ActivityType> activities{prof::ActivityType::CPU};
+  torch::autograd::profiler::prepareProfiler(config, activities);
+  torch::autograd::profiler::enableProfiler(config, activities);
+  work();
+  const auto result = torch::autograd::profiler::disableProfiler();
+  double flops = 0;
+  for (const auto& e : result->events()) flops += static_cast<double>(e.flops());
+  return flops;
+}
+
+// This machine's fp32 matrix-product rate with torch's threads: a 1024 x 1024
+// by 1024 x 1024 sgemm, repeated for about a second (after one warm-up).
+double sgemm_flops_per_s() {
+  const int64_t n = 1024;
+  const auto a = torch::randn({n, n}), b = torch::randn({n, n});
+  auto c = torch::mm(a, b);
+  long reps = 0;
+  const auto t0 = Clock::now();
+  while (since(t0) < 1.0) {
+    c = torch::mm(a, b);
+    ++reps;
+  }
+  return 2.0 * static_cast<double>(n * n * n) * static_cast<double>(reps) / since(t0);
+}
 
 torch::Device device_of(const deca::Config& config) {
   auto d = deca::parse_device(config.training.device);
@@ -223,8 +259,10 @@ Prepared prepare(deca::Config config, const std::vector<std::string>& tasks) {
 
 // Training speed on a fixed sequence of batches, twice: with the device
 // drained between forward, backward and optimizer (their shares of the step),
-// then as training runs, nothing waited for until the end (steps/s). With a
-// profile file, a trace of three more steps run the second way.
+// then as training runs, nothing waited for until the end (steps/s); a third
+// pass counts the steps' floating-point operations (counted_flops), whose rate
+// is set beside this machine's sgemm rate. With a profile file, a trace of
+// three more steps run the second way.
 int bench_train(deca::Config config, const std::vector<std::string>& tasks, long steps, long warmup,
                 const std::string& profile) {
   auto p = prepare(std::move(config), tasks);
@@ -301,6 +339,13 @@ int bench_train(deca::Config config, const std::vector<std::string>& tasks, long
   const auto t0 = Clock::now();
   train_steps(warmup + 1, warmup + steps);
   const double pipelined = since(t0);
+  // The training's peak memory, before the profiler's passes hold their events.
+  const double training_peak_rss_mb = peak_rss_mb();
+  // The work of the measured steps, counted on a third pass over them, one
+  // step at a time (the profiler keeps every operator's shapes until it stops).
+  double flops = 0;
+  for (long step = warmup + 1; step <= warmup + steps; ++step) flops += counted_flops([&] { train_steps(step, step); });
+  const double flops_per_step = flops / static_cast<double>(steps), achieved = flops / pipelined;
   // The trace, of a few steps more (outside the timed passes).
   const long traced = std::min(steps, 3L);
   double gpu_busy = 0;
@@ -326,7 +371,14 @@ int bench_train(deca::Config config, const std::vector<std::string>& tasks, long
         {"steps_per_s_synchronised", static_cast<double>(steps) / total},
         {"hours_for_500k_steps", 500000.0 * pipelined / static_cast<double>(steps) / 3600.0},
         {"forward_share", sum(fwd_s) / total}, {"backward_share", sum(bwd_s) / total},
-        {"optimizer_share", sum(opt_s) / total}};
+        {"optimizer_share", sum(opt_s) / total},
+        {"gflops_per_step", flops_per_step / 1e9}, {"gflops_per_s", achieved / 1e9},
+        {"peak_rss_mb", training_peak_rss_mb}};
+  if (device.is_cpu()) {
+    const double sgemm = sgemm_flops_per_s();
+    j["sgemm_gflops_per_s"] = sgemm / 1e9;
+    j["share_of_sgemm"] = achieved / sgemm;
+  }
   if (!profile.empty()) {
     j["trace"] = profile;
     j["traced_steps"] = traced;
