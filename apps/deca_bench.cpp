@@ -1,7 +1,7 @@
 // deca-bench: the speed and memory numbers of docs/benchmarks.md.
 //   deca-bench metrics --shared DIR                     scoring speed on decathlon-sized inputs
 //   deca-bench train --config FILE --data-root DIR [--tasks ...] [--max-tokens N] [--steps N]
-//                    [--device cpu|cuda] [--precision fp32|tf32|bf16] [--profile trace.json]
+//                    [--device cpu|cuda] [--precision fp32|tf32|bf16] [--profile trace.json] [--flops]
 //   deca-bench decode --config FILE --data-root DIR --task squad [--beam N] [--steps-trained N] [--device ...]
 // Prints one JSON object per measurement on stdout.
 #include <sys/resource.h>
@@ -259,12 +259,12 @@ Prepared prepare(deca::Config config, const std::vector<std::string>& tasks) {
 
 // Training speed on a fixed sequence of batches, twice: with the device
 // drained between forward, backward and optimizer (their shares of the step),
-// then as training runs, nothing waited for until the end (steps/s); a third
-// pass counts the steps' floating-point operations (counted_flops), whose rate
-// is set beside this machine's sgemm rate. With a profile file, a trace of
-// three more steps run the second way.
+// then as training runs, nothing waited for until the end (steps/s). With
+// --flops a third pass counts the steps' floating-point operations
+// (counted_flops), whose rate is set beside this machine's sgemm rate; with a
+// profile file, a trace of three more steps run the second way.
 int bench_train(deca::Config config, const std::vector<std::string>& tasks, long steps, long warmup,
-                const std::string& profile) {
+                const std::string& profile, bool count_flops) {
   auto p = prepare(std::move(config), tasks);
   const torch::Device device = device_of(p.config);
   const bool bf16 = p.config.training.precision == "bf16";
@@ -339,13 +339,15 @@ int bench_train(deca::Config config, const std::vector<std::string>& tasks, long
   const auto t0 = Clock::now();
   train_steps(warmup + 1, warmup + steps);
   const double pipelined = since(t0);
-  // The training's peak memory, before the profiler's passes hold their events.
+  // The training's peak memory, before the profiler's passes hold their events
+  // (a process-wide peak, as /usr/bin/time sees it, includes them: measure
+  // memory without --flops and --profile).
   const double training_peak_rss_mb = peak_rss_mb();
   // The work of the measured steps, counted on a third pass over them, one
   // step at a time (the profiler keeps every operator's shapes until it stops).
   double flops = 0;
-  for (long step = warmup + 1; step <= warmup + steps; ++step) flops += counted_flops([&] { train_steps(step, step); });
-  const double flops_per_step = flops / static_cast<double>(steps), achieved = flops / pipelined;
+  if (count_flops)
+    for (long step = warmup + 1; step <= warmup + steps; ++step) flops += counted_flops([&] { train_steps(step, step); });
   // The trace, of a few steps more (outside the timed passes).
   const long traced = std::min(steps, 3L);
   double gpu_busy = 0;
@@ -371,13 +373,15 @@ int bench_train(deca::Config config, const std::vector<std::string>& tasks, long
         {"steps_per_s_synchronised", static_cast<double>(steps) / total},
         {"hours_for_500k_steps", 500000.0 * pipelined / static_cast<double>(steps) / 3600.0},
         {"forward_share", sum(fwd_s) / total}, {"backward_share", sum(bwd_s) / total},
-        {"optimizer_share", sum(opt_s) / total},
-        {"gflops_per_step", flops_per_step / 1e9}, {"gflops_per_s", achieved / 1e9},
-        {"peak_rss_mb", training_peak_rss_mb}};
-  if (device.is_cpu()) {
-    const double sgemm = sgemm_flops_per_s();
-    j["sgemm_gflops_per_s"] = sgemm / 1e9;
-    j["share_of_sgemm"] = achieved / sgemm;
+        {"optimizer_share", sum(opt_s) / total}, {"peak_rss_mb", training_peak_rss_mb}};
+  if (count_flops) {
+    j["gflops_per_step"] = flops / static_cast<double>(steps) / 1e9;
+    j["gflops_per_s"] = flops / pipelined / 1e9;
+    if (device.is_cpu()) {
+      const double sgemm = sgemm_flops_per_s();
+      j["sgemm_gflops_per_s"] = sgemm / 1e9;
+      j["share_of_sgemm"] = flops / pipelined / sgemm;
+    }
   }
   if (!profile.empty()) {
     j["trace"] = profile;
@@ -437,6 +441,7 @@ int main(int argc, char** argv) {
   std::string shared = "../shared", config_file = "configs/decanlp.json", data_root, output = "runs/bench", task = "squad";
   std::vector<std::string> tasks, sets;
   std::string profile, device, precision;
+  bool flops = false;
   long steps = 10, warmup = 2, max_tokens = 0, beam = 1, limit = 0, trained = 0, threads = 0;
   auto* m = cli.add_subcommand("metrics", "scoring speed");
   m->add_option("--shared", shared, "the shared folder (data/ inside)")->capture_default_str();
@@ -455,6 +460,8 @@ int main(int argc, char** argv) {
   t->add_option("--max-tokens", max_tokens, "batch token budget (default: the config's)");
   t->add_option("--steps", steps, "measured steps")->capture_default_str();
   t->add_option("--warmup", warmup, "unmeasured steps first")->capture_default_str();
+  t->add_flag("--flops", flops,
+              "count the steps' floating-point operations (an extra pass) and set their rate beside this machine's sgemm rate");
   t->add_option("--profile", profile, "write a Kineto trace (Chrome format; GPU kernels on CUDA) of the first 3 measured steps to this file");
   d->add_option("--task", task, "task")->capture_default_str();
   d->add_option("--beam", beam, "beam size")->capture_default_str();
@@ -471,7 +478,7 @@ int main(int argc, char** argv) {
     if (!device.empty()) sets.push_back("training.device=" + nlohmann::json(device).dump());
     if (!precision.empty()) sets.push_back("training.precision=" + nlohmann::json(precision).dump());
     config = deca::apply_overrides(config, sets);
-    if (*t) return bench_train(config, tasks.empty() ? config.all_tasks() : tasks, steps, warmup, profile);
+    if (*t) return bench_train(config, tasks.empty() ? config.all_tasks() : tasks, steps, warmup, profile, flops);
     return bench_decode(config, task, beam, limit, trained);
   });
 }

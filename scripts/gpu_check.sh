@@ -57,7 +57,7 @@ bench="$BUILD/bin/deca-bench"
 for precision in fp32 tf32 bf16; do
   # Each also writes a Kineto trace of three steps (taken after the timed ones).
   "$bench" train --config configs/decanlp.json --data-root "$DATA_ROOT" --output "$OUT/work" --device cuda \
-    --precision "$precision" --steps "$STEPS" --warmup 5 --profile "$OUT/train-trace-$precision.json" \
+    --precision "$precision" --steps "$STEPS" --warmup 5 --flops --profile "$OUT/train-trace-$precision.json" \
     2>> "$OUT/bench.log" | tee -a "$OUT/bench.jsonl" > /dev/null
 done
 for task in squad iwslt.en.de cnn_dailymail multinli.in.out sst srl zre woz.en wikisql schema; do
