@@ -77,18 +77,19 @@ class KinetoTrace {
     const double wall_us = since(start_) * 1e6;
     const auto result = torch::autograd::profiler::disableProfiler();
     std::vector<std::pair<double, double>> busy;  // [start, end) in microseconds
-    nlohmann::json events = nlohmann::json::array();
-    for (const auto& e : result->events()) {
-      const auto [begin, end] = interval_us(e);
-      if (e.deviceType() == c10::DeviceType::CUDA) busy.push_back({begin, end});
-      events.push_back({{"name", e.name()}, {"ph", "X"}, {"ts", begin}, {"dur", end - begin},
-                        {"pid", e.deviceType() == c10::DeviceType::CUDA ? "GPU" : "CPU"}, {"tid", e.startThreadId()}});
-    }
+    for (const auto& e : result->events())
+      if (e.deviceType() == c10::DeviceType::CUDA) busy.push_back(interval_us(e));
     try {
       result->save(file_);
     } catch (const c10::Error&) {
       // A LibTorch built without Kineto (Debian's) records the operators but
       // cannot write them: the same events as a plain Chrome trace.
+      nlohmann::json events = nlohmann::json::array();
+      for (const auto& e : result->events()) {
+        const auto [begin, end] = interval_us(e);
+        events.push_back({{"name", e.name()}, {"ph", "X"}, {"ts", begin}, {"dur", end - begin},
+                          {"pid", e.deviceType() == c10::DeviceType::CUDA ? "GPU" : "CPU"}, {"tid", e.startThreadId()}});
+      }
       deca::write_file_atomic(file_, nlohmann::json{{"traceEvents", events}}.dump() + "\n");
     }
     std::sort(busy.begin(), busy.end());

@@ -67,15 +67,6 @@ void flip_byte(const fs::path& file, size_t from_end) {
   f.write(&c, 1);
 }
 
-std::string what_of(const std::function<void()>& fn) {
-  try {
-    fn();
-  } catch (const std::exception& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
-
 class RunFolder : public ::testing::Test {
  protected:
   void SetUp() override { deca::stop::reset(); }
@@ -89,7 +80,7 @@ class RunFolder : public ::testing::Test {
 
 TEST_F(RunFolder, NewRunOverAnOldOneIsRefusedUnlessOverwriting) {
   train(tiny_config(run_));  // checkpoints 10 and 12
-  const auto msg = what_of([&] { deca::Trainer t(tiny_config(run_), {}); });
+  const auto msg = deca::testing::what_of([&] { deca::Trainer t(tiny_config(run_), {}); });
   EXPECT_NE(msg.find("--resume"), std::string::npos) << msg;
   EXPECT_NE(msg.find("--overwrite"), std::string::npos) << msg;
   EXPECT_TRUE(fs::exists(ck_ / "step-00000012" / "model.safetensors"));
@@ -108,7 +99,7 @@ TEST_F(RunFolder, ASecondProcessCannotTrainIntoTheSameFolder) {
   deca::Trainer first(tiny_config(run_), {});
   deca::TrainerOptions over;
   over.overwrite = true;
-  const auto msg = what_of([&] { deca::Trainer second(tiny_config(run_), over); });
+  const auto msg = deca::testing::what_of([&] { deca::Trainer second(tiny_config(run_), over); });
   EXPECT_NE(msg.find("in use by process " + std::to_string(::getpid())), std::string::npos) << msg;
   EXPECT_EQ(first.run(), 0);  // the holder's checkpoints are intact
   EXPECT_TRUE(fs::exists(ck_ / "last" / "model.safetensors"));
@@ -129,14 +120,14 @@ TEST_F(RunFolder, AFailedResumeChangesNothing) {
   auto wider = tiny_config(run_);
   wider.model.dimension = 24;  // the checkpoint's tensors no longer fit
   wider.training.steps = 20;
-  const auto msg = what_of([&] { deca::Trainer t(wider, resume()); });
+  const auto msg = deca::testing::what_of([&] { deca::Trainer t(wider, resume()); });
   EXPECT_NE(msg.find("shape"), std::string::npos) << msg;
   EXPECT_EQ(deca::read_file(run_ / "config.json"), config_before);
   EXPECT_EQ(deca::read_file(run_ / "metrics.jsonl"), metrics_before);
   // A changed task list is named as such.
   auto other = tiny_config(run_);
   other.curriculum[0].tasks = {"sst", "woz.en"};
-  const auto tasks_msg = what_of([&] { deca::Trainer t(other, resume()); });
+  const auto tasks_msg = deca::testing::what_of([&] { deca::Trainer t(other, resume()); });
   EXPECT_NE(tasks_msg.find("trains task woz.en"), std::string::npos) << tasks_msg;
   EXPECT_EQ(deca::read_file(run_ / "config.json"), config_before);
 }
@@ -170,7 +161,7 @@ TEST_F(RunFolder, AMissingLastLinkDoesNotStopAResume) {
 TEST_F(RunFolder, DamagedWeightsAreDetectedAtLoad) {
   train(tiny_config(run_));
   flip_byte(ck_ / "step-00000012" / "model.safetensors", 10);
-  const auto msg = what_of([&] { deca::load_checkpoint(ck_ / "step-00000012", torch::kCPU); });
+  const auto msg = deca::testing::what_of([&] { deca::load_checkpoint(ck_ / "step-00000012", torch::kCPU); });
   EXPECT_NE(msg.find("model.safetensors is damaged"), std::string::npos) << msg;
 }
 
@@ -183,14 +174,14 @@ TEST_F(RunFolder, ErrorsInOldCheckpointsNameTheirFile) {
   fs::resize_file(last / "optimizer.safetensors", 100);
   auto longer = tiny_config(run_);
   longer.training.steps = 13;
-  auto msg = what_of([&] { deca::Trainer t(longer, resume()); });
+  auto msg = deca::testing::what_of([&] { deca::Trainer t(longer, resume()); });
   EXPECT_NE(msg.find((last / "optimizer.safetensors").string()), std::string::npos) << msg;
   EXPECT_EQ(msg.find("unexpected"), std::string::npos) << msg;
   deca::write_file_atomic(last / "trainer_state.json", "{\"step\": 12, \"positi");
-  msg = what_of([&] { deca::Trainer t(longer, resume()); });
+  msg = deca::testing::what_of([&] { deca::Trainer t(longer, resume()); });
   EXPECT_NE(msg.find((last / "trainer_state.json").string()), std::string::npos) << msg;
   deca::write_file_atomic(last / "rng.pt", "not a torch archive");
-  EXPECT_NE(what_of([&] { deca::load_rng_state(last / "rng.pt"); }).find((last / "rng.pt").string()), std::string::npos);
+  EXPECT_NE(deca::testing::what_of([&] { deca::load_rng_state(last / "rng.pt"); }).find((last / "rng.pt").string()), std::string::npos);
 }
 
 TEST_F(RunFolder, LeftoversOfKilledSavesAreRemoved) {
@@ -207,7 +198,7 @@ TEST_F(RunFolder, AnUnknownBestMetricFailsBeforeAnyWork) {
   auto c = tiny_config(run_);
   c.training.val_every = 5;
   c.training.best_metric = "sst.accuracy";
-  const auto msg = what_of([&] { deca::Trainer t(c, {}); });
+  const auto msg = deca::testing::what_of([&] { deca::Trainer t(c, {}); });
   EXPECT_NE(msg.find("training.best_metric"), std::string::npos) << msg;
   EXPECT_NE(msg.find("sst.em"), std::string::npos) << msg;  // the known ones are listed
   EXPECT_FALSE(fs::exists(run_ / "tokenizer.model"));

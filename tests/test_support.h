@@ -12,6 +12,7 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <functional>
 #include <fstream>
 #include <random>
 #include <string>
@@ -56,6 +57,16 @@ class TempDir {
 // The golden metric cases computed by the original implementations: this
 // project's own files, kept in the repository so exactness is checked everywhere.
 inline std::filesystem::path golden_metrics_dir() { return source_dir() / "tests" / "golden" / "metrics"; }
+
+// The message of what `fn` throws, or "(no error)".
+inline std::string what_of(const std::function<void()>& fn) {
+  try {
+    fn();
+  } catch (const std::exception& e) {
+    return e.what();
+  }
+  return "(no error)";
+}
 
 struct ShellResult {
   int code = -1;

@@ -28,15 +28,6 @@ deca::Config small_config(const fs::path& output, const std::vector<std::string>
   return deca::config_from_json(j);
 }
 
-std::string what_of(const std::function<void()>& fn) {
-  try {
-    fn();
-  } catch (const std::exception& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
-
 std::map<std::string, torch::Tensor> weights(const fs::path& checkpoint) {
   return deca::model::read_safetensors(checkpoint / "model.safetensors");
 }
@@ -126,15 +117,15 @@ TEST_F(Transfer, ArchitectureMismatchNamesTheParameterAndBothShapes) {
 TEST_F(Transfer, BadOptionsAreRefusedWithTheReason) {
   auto c = small_config(dir_ / "bad", {"sst"}, 2);
   c.model.freeze = {"encoderr"};
-  auto msg = what_of([&] { deca::Trainer t(c, init_from(dir_ / "pretrained")); });
+  auto msg = deca::testing::what_of([&] { deca::Trainer t(c, init_from(dir_ / "pretrained")); });
   EXPECT_NE(msg.find("model.freeze"), std::string::npos) << msg;
   EXPECT_NE(msg.find("encoderr"), std::string::npos) << msg;
   EXPECT_NE(msg.find("coattention_proj"), std::string::npos) << msg;  // the known names are listed
   c.model.freeze = {};
-  msg = what_of([&] { deca::Trainer t(c, init_from(dir_ / "nowhere")); });
+  msg = deca::testing::what_of([&] { deca::Trainer t(c, init_from(dir_ / "nowhere")); });
   EXPECT_NE(msg.find("no checkpoint at"), std::string::npos) << msg;
   deca::TrainerOptions both = init_from(dir_ / "pretrained");
   both.resume = true;
-  msg = what_of([&] { deca::Trainer t(c, both); });
+  msg = deca::testing::what_of([&] { deca::Trainer t(c, both); });
   EXPECT_NE(msg.find("--resume"), std::string::npos) << msg;
 }
