@@ -226,8 +226,13 @@ TEST(PackedLSTM, MaskedLoopEqualsPackedSequences) {
     EXPECT_TRUE(torch::allclose(o1, o2, 1e-4, 1e-5)) << "outputs, layers " << layers;
     EXPECT_TRUE(torch::allclose(h1, h2, 1e-4, 1e-5)) << "h, layers " << layers;
     EXPECT_TRUE(torch::allclose(c1, c2, 1e-4, 1e-5)) << "c, layers " << layers;
-    auto g1 = torch::autograd::grad({(o1 * o1).sum() + h1.sum() + c1.sum()}, {x})[0];
-    auto g2 = torch::autograd::grad({(o2 * o2).sum() + h2.sum() + c2.sum()}, {x})[0];
-    EXPECT_TRUE(torch::allclose(g1, g2, 1e-3, 1e-5)) << "gradients, layers " << layers;
+    // Gradients of the input and of every weight (the fused recurrence
+    // computes the recurrent weights' gradient itself).
+    std::vector<torch::Tensor> wrt{x};
+    for (const auto& w : lstm->rnn->all_weights()) wrt.push_back(w);
+    auto g1 = torch::autograd::grad({(o1 * o1).sum() + h1.sum() + (c1 * c1).sum()}, wrt);
+    auto g2 = torch::autograd::grad({(o2 * o2).sum() + h2.sum() + (c2 * c2).sum()}, wrt);
+    for (size_t i = 0; i < wrt.size(); ++i)
+      EXPECT_TRUE(torch::allclose(g1[i], g2[i], 1e-3, 1e-5)) << "gradient " << i << ", layers " << layers;
   }
 }

@@ -1,5 +1,7 @@
 #include "deca/model/layers.h"
 
+#include "recurrence.h"
+
 #include <cmath>
 
 namespace deca::model {
@@ -163,29 +165,36 @@ namespace {
 // One direction of one layer over (B, L, in), `last` (B) the index of each
 // sequence's last token. Returns the outputs (B, L, h), not yet zeroed at
 // padding, and the state (h, c) after the last token. Past a sequence's end
-// the recurrence runs on (its outputs are masked by the caller), which keeps
-// the step to seven operations.
+// the recurrence runs on (its outputs are masked by the caller). In float32
+// the recurrence is one fused autograd node (recurrence.h); otherwise seven
+// operators per step.
 std::tuple<torch::Tensor, torch::Tensor, torch::Tensor> masked_direction(const torch::Tensor& x, const torch::Tensor& last,
                                                                          const torch::Tensor& w_ih, const torch::Tensor& w_hh,
                                                                          const torch::Tensor& b_ih, const torch::Tensor& b_hh) {
   const int64_t b = x.size(0), hidden = w_hh.size(1);
   auto gates_x = torch::addmm(b_ih + b_hh, x.reshape({-1, x.size(2)}), w_ih.t()).view({b, x.size(1), 4 * hidden});
-  auto steps = gates_x.unbind(1);
-  auto h = torch::zeros({b, hidden}, x.options()), c = torch::zeros({b, hidden}, x.options());
-  const auto w_hh_t = w_hh.t();
-  std::vector<torch::Tensor> hs, cs;
-  hs.reserve(steps.size());
-  cs.reserve(steps.size());
-  for (const auto& step : steps) {
-    auto gates = torch::addmm(step, h, w_hh_t);  // i, f, g, o
-    auto sig = torch::sigmoid(gates);
-    auto g = torch::tanh(gates.narrow(1, 2 * hidden, hidden));
-    c = torch::addcmul(sig.narrow(1, hidden, hidden) * c, sig.narrow(1, 0, hidden), g);
-    h = sig.narrow(1, 3 * hidden, hidden) * torch::tanh(c);
-    hs.push_back(h);
-    cs.push_back(c);
+  torch::Tensor out, cells;
+  if (fused_recurrence_applies(gates_x, w_hh)) {
+    std::tie(out, cells) = lstm_recurrence(gates_x, w_hh);
+  } else {
+    auto steps = gates_x.unbind(1);
+    auto h = torch::zeros({b, hidden}, x.options()), c = torch::zeros({b, hidden}, x.options());
+    const auto w_hh_t = w_hh.t();
+    std::vector<torch::Tensor> hs, cs;
+    hs.reserve(steps.size());
+    cs.reserve(steps.size());
+    for (const auto& step : steps) {
+      auto gates = torch::addmm(step, h, w_hh_t);  // i, f, g, o
+      auto sig = torch::sigmoid(gates);
+      auto g = torch::tanh(gates.narrow(1, 2 * hidden, hidden));
+      c = torch::addcmul(sig.narrow(1, hidden, hidden) * c, sig.narrow(1, 0, hidden), g);
+      h = sig.narrow(1, 3 * hidden, hidden) * torch::tanh(c);
+      hs.push_back(h);
+      cs.push_back(c);
+    }
+    out = torch::stack(hs, 1);
+    cells = torch::stack(cs, 1);
   }
-  auto out = torch::stack(hs, 1), cells = torch::stack(cs, 1);
   auto at_last = last.view({b, 1, 1}).expand({b, 1, hidden});
   return {out, out.gather(1, at_last).squeeze(1), cells.gather(1, at_last).squeeze(1)};
 }
