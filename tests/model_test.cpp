@@ -102,6 +102,45 @@ TEST_P(ModelTest, IncrementalDecodingMatchesTeacherForcing) {
   EXPECT_NEAR(nll / static_cast<double>(count), loss, 1e-4 * std::max(1.0, loss));
 }
 
+// The gradients of the teacher-forced loss (its output layer's normaliser
+// computed a chunk of rows at a time, recomputed in backward, at the targets'
+// positions only) equal those of the same mean taken from the decoder's full
+// step-by-step distributions. An output vocabulary of 400,000 gives chunks of
+// 10 rows, so the batch's targets span several.
+TEST_P(ModelTest, TeacherForcedGradientsMatchStepwiseDistributions) {
+  auto v = vocab();
+  v.size = 400000;
+  torch::manual_seed(11);
+  auto model = deca::model::make_model(small(GetParam()), v);
+  model->eval();
+  const auto batch = deca::model::make_batch(data_, {0, 1, 2, 3, 4, 5, 6, 7}, vocab(), torch::kCPU);
+  ASSERT_GT(batch.target_tokens, 20);
+  auto grads_of = [&](const torch::Tensor& loss) {
+    const auto params = model->parameters();
+    auto g = torch::autograd::grad({loss}, params, {}, false, false, /*allow_unused=*/true);
+    for (size_t i = 0; i < g.size(); ++i)
+      if (!g[i].defined()) g[i] = torch::zeros_like(params[i]);
+    return g;
+  };
+  const auto loss = model->loss(batch);
+  const auto g_loss = grads_of(loss);
+  auto state = model->start(batch);
+  torch::Tensor nll = torch::zeros({});
+  for (int64_t t = 0; t < batch.answer_in.size(1); ++t) {
+    const auto logp = model->step(*state, batch.answer_in.select(1, t));
+    const auto target = batch.answer_out.select(1, t);
+    const auto mask = target.ne(v.pad);
+    nll = nll - logp.gather(1, target.unsqueeze(1)).squeeze(1).masked_select(mask).sum();
+  }
+  nll = nll / static_cast<double>(batch.target_tokens);
+  EXPECT_NEAR(loss.item<double>(), nll.item<double>(), 1e-4 * nll.item<double>());
+  const auto g_steps = grads_of(nll);
+  const auto names = model->named_parameters().keys();
+  for (size_t i = 0; i < g_loss.size(); ++i)
+    EXPECT_TRUE(torch::allclose(g_loss[i], g_steps[i], 1e-3, 1e-6))
+        << names[i] << ": max difference " << (g_loss[i] - g_steps[i]).abs().max().item<double>();
+}
+
 // A batch's loss is the token-weighted mean of the losses of its parts: the
 // padding a part gets from its own longest example changes nothing, which is
 // what lets several processes split a batch (deca/train/trainer.cpp).
@@ -235,4 +274,39 @@ TEST(PackedLSTM, MaskedLoopEqualsPackedSequences) {
     for (size_t i = 0; i < wrt.size(); ++i)
       EXPECT_TRUE(torch::allclose(g1[i], g2[i], 1e-3, 1e-5)) << "gradient " << i << ", layers " << layers;
   }
+}
+
+// deca's CPU dropout: the share dropped is p, kept elements are scaled by
+// 1 / (1 - p), the gradient is the mask, torch::manual_seed decides the mask
+// whatever the thread count, and successive calls draw different masks.
+TEST(Dropout, MaskFollowsSeedAndProbability) {
+  const auto x = torch::ones({1000, 1001});
+  for (double p : {0.1, 0.3, 0.5}) {
+    torch::manual_seed(3);
+    const auto y = deca::model::dropout(x, p, true);
+    const double kept = y.ne(0).to(torch::kDouble).mean().item<double>();
+    EXPECT_NEAR(kept, 1 - p, 0.003) << "p " << p;
+    EXPECT_TRUE(torch::allclose(y.masked_select(y.ne(0)), torch::full({1}, 1 / (1 - p)))) << "p " << p;
+  }
+  const int threads = torch::get_num_threads();
+  torch::manual_seed(3);
+  const auto a = deca::model::dropout(x, 0.3, true), b = deca::model::dropout(x, 0.3, true);
+  torch::set_num_threads(1);
+  torch::manual_seed(3);
+  const auto a1 = deca::model::dropout(x, 0.3, true);
+  torch::set_num_threads(threads);
+  EXPECT_TRUE(torch::equal(a, a1));
+  EXPECT_FALSE(torch::equal(a, b));
+  // Neighbouring elements are not correlated (two per hashed word).
+  const auto even = a.view(-1).slice(0, 0, -1, 2).ne(0).to(torch::kDouble);
+  const auto odd = a.view(-1).slice(0, 1, a.numel(), 2).ne(0).to(torch::kDouble);
+  EXPECT_NEAR((even * odd).mean().item<double>(), 0.49, 0.003);
+  EXPECT_TRUE(torch::equal(deca::model::dropout(x, 0.3, false), x));
+
+  auto w = torch::randn({50, 40}, torch::requires_grad());
+  torch::manual_seed(4);
+  const auto z = deca::model::dropout(w, 0.25, true);
+  const auto g = torch::autograd::grad({z.sum()}, {w})[0];
+  EXPECT_TRUE(torch::equal(g.ne(0), z.ne(0)));
+  EXPECT_TRUE(torch::allclose(g.masked_select(g.ne(0)), torch::full({1}, 1 / 0.75)));
 }

@@ -51,6 +51,7 @@ Batch make_batch(const EncodedSplit& data, const std::vector<uint32_t>& rows, co
   if (with_answers) {
     auto in = torch::full({b, t}, vocab.pad, i64), out = torch::full({b, t}, vocab.pad, i64);
     auto ia = in.accessor<int64_t, 2>(), oa = out.accessor<int64_t, 2>();
+    std::vector<int64_t> positions;
     for (int64_t i = 0; i < b; ++i) {
       const uint32_t r = rows[static_cast<size_t>(i)];
       const int32_t* ap = data.answer(r);
@@ -61,11 +62,13 @@ Batch make_batch(const EncodedSplit& data, const std::vector<uint32_t>& rows, co
         oa[i][k] = ap[k];
       }
       oa[i][la] = vocab.eos;
+      for (int64_t k = 0; k <= la; ++k) positions.push_back(i * t + k);
       batch.target_tokens += la + 1;
       batch.input_tokens += la + 1;
     }
     batch.answer_in = to_device(in);
     batch.answer_out = to_device(out);
+    batch.target_positions = to_device(torch::tensor(positions, i64));
   }
   return batch;
 }

@@ -10,7 +10,7 @@ namespace F = torch::nn::functional;
 
 FeedforwardImpl::FeedforwardImpl(int64_t in, int64_t out, double p, bool relu_, bool bias) : relu(relu_) {
   linear = register_module("linear", torch::nn::Linear(torch::nn::LinearOptions(in, out).bias(bias)));
-  dropout = register_module("dropout", torch::nn::Dropout(p));
+  dropout = register_module("dropout", Dropout(p));
 }
 
 torch::Tensor FeedforwardImpl::forward(const torch::Tensor& x) {
@@ -33,7 +33,7 @@ MultiHeadImpl::MultiHeadImpl(int64_t d_, int64_t heads_, double p, bool causal_)
   wq = register_module("wq", torch::nn::Linear(torch::nn::LinearOptions(d, d).bias(false)));
   wk = register_module("wk", torch::nn::Linear(torch::nn::LinearOptions(d, d).bias(false)));
   wv = register_module("wv", torch::nn::Linear(torch::nn::LinearOptions(d, d).bias(false)));
-  dropout = register_module("dropout", torch::nn::Dropout(p));
+  dropout = register_module("dropout", Dropout(p));
 }
 
 torch::Tensor MultiHeadImpl::attend(const torch::Tensor& pq, const torch::Tensor& pk, const torch::Tensor& pv,
@@ -75,7 +75,7 @@ TransformerEncoderLayerImpl::TransformerEncoderLayerImpl(int64_t d, int64_t head
   selfattn_norm = register_module("selfattn_norm", LayerNorm(d));
   feedforward = register_module("feedforward", LinearReLU(d, hidden, p_ff));
   feedforward_norm = register_module("feedforward_norm", LayerNorm(d));
-  dropout = register_module("dropout", torch::nn::Dropout(p));
+  dropout = register_module("dropout", Dropout(p));
 }
 
 torch::Tensor TransformerEncoderLayerImpl::forward(const torch::Tensor& x, const torch::Tensor& padding) {
@@ -86,7 +86,7 @@ torch::Tensor TransformerEncoderLayerImpl::forward(const torch::Tensor& x, const
 TransformerEncoderImpl::TransformerEncoderImpl(int64_t d, int64_t heads, int64_t hidden, int64_t n, double p, double p_ff) {
   layers = register_module("layers", torch::nn::ModuleList());
   for (int64_t i = 0; i < n; ++i) layers->push_back(TransformerEncoderLayer(d, heads, hidden, p, p_ff));
-  dropout = register_module("dropout", torch::nn::Dropout(p));
+  dropout = register_module("dropout", Dropout(p));
 }
 
 std::vector<torch::Tensor> TransformerEncoderImpl::forward(const torch::Tensor& x, const torch::Tensor& padding) {
@@ -102,13 +102,13 @@ TransformerDecoderLayerImpl::TransformerDecoderLayerImpl(int64_t d, int64_t head
   attention_norm = register_module("attention_norm", LayerNorm(d));
   feedforward = register_module("feedforward", LinearReLU(d, hidden, p_ff));
   feedforward_norm = register_module("feedforward_norm", LayerNorm(d));
-  dropout = register_module("dropout", torch::nn::Dropout(p));
+  dropout = register_module("dropout", Dropout(p));
 }
 
 TransformerDecoderImpl::TransformerDecoderImpl(int64_t d_, int64_t heads, int64_t hidden, int64_t n, double p, double p_ff) : d(d_) {
   layers = register_module("layers", torch::nn::ModuleList());
   for (int64_t i = 0; i < n; ++i) layers->push_back(TransformerDecoderLayer(d, heads, hidden, p, p_ff));
-  dropout = register_module("dropout", torch::nn::Dropout(p));
+  dropout = register_module("dropout", Dropout(p));
 }
 
 torch::Tensor TransformerDecoderImpl::forward(const torch::Tensor& x, const std::vector<torch::Tensor>& encoding,
@@ -219,7 +219,7 @@ std::tuple<torch::Tensor, torch::Tensor, torch::Tensor> PackedLSTMImpl::forward(
   std::vector<torch::Tensor> hs, cs;
   const int64_t dirs = bidirectional ? 2 : 1;
   for (int64_t l = 0; l < layers; ++l) {
-    if (l > 0 && dropout > 0 && is_training()) input = torch::dropout(input, dropout, true);
+    if (l > 0 && dropout > 0 && is_training()) input = model::dropout(input, dropout, true);
     std::vector<torch::Tensor> outs;
     for (int64_t d = 0; d < dirs; ++d) {
       const size_t k = static_cast<size_t>((l * dirs + d) * 4);
@@ -253,7 +253,7 @@ std::tuple<torch::Tensor, torch::Tensor, torch::Tensor> DecoderAttentionImpl::fo
 LSTMDecoderImpl::LSTMDecoderImpl(int64_t n, int64_t in, int64_t hidden, double p) {
   cells = register_module("cells", torch::nn::ModuleList());
   for (int64_t i = 0; i < n; ++i) cells->push_back(torch::nn::LSTMCell(i == 0 ? in : hidden, hidden));
-  dropout = register_module("dropout", torch::nn::Dropout(p));
+  dropout = register_module("dropout", Dropout(p));
 }
 
 std::pair<torch::Tensor, std::pair<torch::Tensor, torch::Tensor>> LSTMDecoderImpl::forward(

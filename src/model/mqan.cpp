@@ -55,7 +55,7 @@ class Mqan : public Seq2Seq {
     bilstm_before_coattention = register_module("bilstm_before_coattention", PackedLSTM(d, d, true, 1, 0.0));
     coattention_proj = register_module("coattention_proj", Feedforward(d, d, 0.0));
     coattention_sentinel = register_module("coattention_sentinel", torch::nn::Embedding(2, d));
-    coattention_dropout = register_module("coattention_dropout", torch::nn::Dropout(o.coattention_dropout));
+    coattention_dropout = register_module("coattention_dropout", Dropout(o.coattention_dropout));
     const int64_t summary = 4 * d;
     context_bilstm_after_coattention = register_module(
         "context_bilstm_after_coattention", PackedLSTM(summary, d, true, o.rnn_layers, o.dropout));
@@ -77,19 +77,24 @@ class Mqan : public Seq2Seq {
   }
 
   torch::Tensor loss(const Batch& b) override {
-    const Encoded enc = encode(b);
+    // One lookup for context, question and answer: the embedding's backward
+    // fills a dense table-sized gradient per call (50,000 x 200 here).
+    auto looked_up = embedding->forward(torch::cat({b.context.flatten(), b.question.flatten(), b.answer_in.flatten()}))
+                         .split({b.context.numel(), b.question.numel(), b.answer_in.numel()});
+    auto as_batch = [](const torch::Tensor& e, const torch::Tensor& ids) { return e.view({ids.size(0), ids.size(1), -1}); };
+    const Encoded enc = encode(b, as_batch(looked_up[0], b.context), as_batch(looked_up[1], b.question));
     const auto answer_padding = b.answer_in.eq(vocab_.pad);
-    auto answer_embedded = decoder_embeddings->forward(embedding->forward(b.answer_in));
+    auto answer_embedded = decoder_embeddings->forward(as_batch(looked_up[2], b.answer_in));
     auto decoded = self_attentive_decoder->forward(answer_embedded, enc.self_attended_context, enc.context_padding,
                                                    answer_padding);
     auto steps = dual_ptr_rnn_decoder->run(decoded, enc.final_context, enc.final_question, enc.context_padding,
                                            enc.question_padding, enc.rnn_state);
-    return pointer_nll(out, steps, b.context, b.question, b.answer_out, vocab_.pad);
+    return pointer_nll(out, steps, b.context, b.question, b.answer_out, vocab_.pad, b.target_positions);
   }
 
   std::unique_ptr<DecoderState> start(const Batch& b) override {
     auto s = std::make_unique<MqanState>();
-    s->enc = encode(b);
+    s->enc = encode(b, embedding->forward(b.context), embedding->forward(b.question));
     s->context_ids = b.context;
     s->question_ids = b.question;
     for (size_t l = 0; l < self_attentive_decoder->layers->size(); ++l) {
@@ -130,10 +135,11 @@ class Mqan : public Seq2Seq {
   }
 
  private:
-  Encoded encode(const Batch& b) {
+  // The batch's context and question from their looked-up embeddings.
+  Encoded encode(const Batch& b, const torch::Tensor& context_embedded, const torch::Tensor& question_embedded) {
     Encoded e;
-    auto c_emb = encoder_embeddings->forward(embedding->forward(b.context));
-    auto q_emb = encoder_embeddings->forward(embedding->forward(b.question));
+    auto c_emb = encoder_embeddings->forward(context_embedded);
+    auto q_emb = encoder_embeddings->forward(question_embedded);
     auto c_enc = std::get<0>(bilstm_before_coattention->forward(c_emb, b.context_lengths));
     auto q_enc = std::get<0>(bilstm_before_coattention->forward(q_emb, b.question_lengths));
     e.context_padding = b.context.eq(vocab_.pad);
@@ -180,7 +186,7 @@ class Mqan : public Seq2Seq {
   PackedLSTM bilstm_before_coattention{nullptr};
   Feedforward coattention_proj{nullptr};
   torch::nn::Embedding coattention_sentinel{nullptr};
-  torch::nn::Dropout coattention_dropout{nullptr};
+  Dropout coattention_dropout{nullptr};
   PackedLSTM context_bilstm_after_coattention{nullptr}, bilstm_context{nullptr};
   PackedLSTM question_bilstm_after_coattention{nullptr}, bilstm_question{nullptr};
   TransformerEncoder self_attentive_encoder_context{nullptr}, self_attentive_encoder_question{nullptr};

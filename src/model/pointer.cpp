@@ -1,5 +1,7 @@
 #include "pointer.h"
 
+#include "deca/model/precision.h"
+
 namespace deca::model {
 
 DualPointerDecoderImpl::DualPointerDecoderImpl(int64_t d_, int64_t layers, double p, double p_switch, bool dual_)
@@ -11,7 +13,7 @@ DualPointerDecoderImpl::DualPointerDecoderImpl(int64_t d_, int64_t layers, doubl
     question_attn = register_module("question_attn", DecoderAttention(d));
     context_question_switch = register_module("context_question_switch", Feedforward(4 * d, 1, p_switch));
   }
-  dropout = register_module("dropout", torch::nn::Dropout(p));
+  dropout = register_module("dropout", Dropout(p));
 }
 
 PointerStep DualPointerDecoderImpl::step(const torch::Tensor& input, const torch::Tensor& context,
@@ -67,27 +69,106 @@ PointerSteps DualPointerDecoderImpl::run(const torch::Tensor& inputs, const torc
   return r;
 }
 
+namespace {
+
+using torch::autograd::AutogradContext;
+using torch::autograd::variable_list;
+
+// The output layer's log-normaliser and target logit of N rows, (N) each,
+// in fp32: logsumexp(h W^T + b) and (h W^T + b)[target]. The (N, V) logits
+// exist a chunk of rows at a time, in forward and again in backward (recomputed
+// there), never whole: at decaNLP's 50,000 outputs and 9,000-token batches
+// they and their gradients took over a gigabyte. Products run in `compute`
+// (bfloat16 when the forward pass is autocast), sums and gradients in fp32.
+struct OutputNormaliser : torch::autograd::Function<OutputNormaliser> {
+  static torch::Tensor logits(const torch::Tensor& h, const torch::Tensor& w, const torch::Tensor& b) {
+    return torch::addmm(b, h, w.t()).to(torch::kFloat);
+  }
+  static int64_t rows_per_chunk(const torch::Tensor& w) {
+    const int64_t elements = w.is_cuda() ? (int64_t{1} << 27) : (int64_t{1} << 22);
+    return std::max<int64_t>(1, elements / w.size(0));
+  }
+
+  static variable_list forward(AutogradContext* ctx, const torch::Tensor& h, const torch::Tensor& weight,
+                               const torch::Tensor& bias, const torch::Tensor& targets, int64_t compute) {
+    const auto dtype = static_cast<torch::ScalarType>(compute);
+    const auto hc = h.to(dtype), w = weight.to(dtype), b = bias.to(dtype);
+    const int64_t n = h.size(0), step = rows_per_chunk(w);
+    auto log_norm = torch::empty({n}, h.options().dtype(torch::kFloat));
+    auto target_logit = torch::empty({n}, h.options().dtype(torch::kFloat));
+    for (int64_t from = 0; from < n; from += step) {
+      const int64_t rows = std::min(step, n - from);
+      const auto z = logits(hc.narrow(0, from, rows), w, b);
+      log_norm.narrow(0, from, rows).copy_(torch::logsumexp(z, 1));
+      target_logit.narrow(0, from, rows).copy_(z.gather(1, targets.narrow(0, from, rows).unsqueeze(1)).squeeze(1));
+    }
+    // Saved variables, not saved_data: those are freed after backward, and an
+    // output kept in saved_data would hold its own graph alive.
+    ctx->save_for_backward({h, weight, bias, targets, log_norm});
+    ctx->saved_data["compute"] = compute;
+    return {log_norm, target_logit};
+  }
+
+  // d/dz_v = softmax(z)_v * g_norm + [v = target] * g_target, per row.
+  static variable_list backward(AutogradContext* ctx, variable_list grads) {
+    const auto saved = ctx->get_saved_variables();
+    const auto &h = saved[0], &weight = saved[1], &bias = saved[2], &targets = saved[3], &log_norm = saved[4];
+    const auto dtype = static_cast<torch::ScalarType>(ctx->saved_data["compute"].toInt());
+    const auto hc = h.to(dtype), w = weight.to(dtype), b = bias.to(dtype);
+    const auto fp32 = log_norm.options();
+    const auto g_norm = grads[0].defined() ? grads[0] : torch::zeros_like(log_norm);
+    const auto g_target = grads[1].defined() ? grads[1] : torch::zeros_like(log_norm);
+    const bool want_h = ctx->needs_input_grad(0), want_w = ctx->needs_input_grad(1), want_b = ctx->needs_input_grad(2);
+    const int64_t n = h.size(0), step = rows_per_chunk(w);
+    torch::Tensor d_h = want_h ? torch::empty({n, h.size(1)}, fp32) : torch::Tensor();
+    torch::Tensor d_w = want_w ? torch::zeros(weight.sizes(), fp32) : torch::Tensor();
+    torch::Tensor d_b = want_b ? torch::zeros(bias.sizes(), fp32) : torch::Tensor();
+    for (int64_t from = 0; from < n; from += step) {
+      const int64_t rows = std::min(step, n - from);
+      const auto h_rows = hc.narrow(0, from, rows);
+      auto dz = logits(h_rows, w, b);
+      dz.sub_(log_norm.narrow(0, from, rows).unsqueeze(1)).exp_().mul_(g_norm.narrow(0, from, rows).unsqueeze(1));
+      dz.scatter_add_(1, targets.narrow(0, from, rows).unsqueeze(1), g_target.narrow(0, from, rows).unsqueeze(1));
+      const auto dzc = dz.to(dtype);
+      if (want_h) d_h.narrow(0, from, rows).copy_(torch::mm(dzc, w));
+      if (want_w) d_w.add_(torch::mm(dzc.t(), h_rows));
+      if (want_b) d_b.add_(dz.sum(0));
+    }
+    return {want_h ? d_h.to(h.scalar_type()) : d_h, want_w ? d_w.to(weight.scalar_type()) : d_w,
+            want_b ? d_b.to(bias.scalar_type()) : d_b, torch::Tensor(), torch::Tensor()};
+  }
+};
+
+}  // namespace
+
 torch::Tensor pointer_nll(torch::nn::Linear& out, const PointerSteps& s, const torch::Tensor& context_ids,
-                          const torch::Tensor& question_ids, const torch::Tensor& targets, int64_t pad) {
-  // The normaliser in fp32 also when the projection ran in bf16 (training.precision).
-  auto logits = out->forward(s.output).to(torch::kFloat);          // (B, T, V)
-  auto log_norm = torch::logsumexp(logits, -1);                    // (B, T)
-  auto target_logit = logits.gather(-1, targets.unsqueeze(-1)).squeeze(-1);
-  auto p_vocab = torch::exp(target_logit - log_norm);              // (B, T)
-  auto tgt = targets.unsqueeze(-1);
-  auto copy = (s.context_attention * context_ids.unsqueeze(1).eq(tgt)).sum(-1);  // (B, T)
-  auto gamma = s.gamma.squeeze(-1);
+                          const torch::Tensor& question_ids, const torch::Tensor& targets, int64_t pad,
+                          const torch::Tensor& target_positions) {
+  // Only the positions with a target (padding is most of a (B, T) batch of
+  // short answers): flat indices b * T + t.
+  const auto positions =
+      target_positions.defined() ? target_positions : targets.ne(pad).flatten().nonzero().squeeze(1);
+  auto at_targets = [&](const torch::Tensor& x) {  // (B, T, ...) -> (N, ...)
+    return x.reshape({x.size(0) * x.size(1), -1}).index_select(0, positions);
+  };
+  const auto y = targets.flatten().index_select(0, positions);
+  // The products in bfloat16 when the forward pass is autocast (training.precision).
+  const auto h = at_targets(s.output);
+  const auto compute = autocast_dtype(h.device()).value_or(out->weight.scalar_type());
+  const auto normaliser = OutputNormaliser::apply(h, out->weight, out->bias, y, static_cast<int64_t>(compute));
+  const auto p_vocab = torch::exp(normaliser[1] - normaliser[0]);  // (N)
+  const auto tgt = targets.unsqueeze(-1);
+  const auto copy = at_targets((s.context_attention * context_ids.unsqueeze(1).eq(tgt)).sum(-1, true)).squeeze(1);
+  const auto gamma = at_targets(s.gamma).squeeze(1);
   torch::Tensor p;
   if (s.question_attention.defined()) {
-    auto copy_q = (s.question_attention * question_ids.unsqueeze(1).eq(tgt)).sum(-1);
-    auto lambda = s.lambda.squeeze(-1);
+    const auto copy_q = at_targets((s.question_attention * question_ids.unsqueeze(1).eq(tgt)).sum(-1, true)).squeeze(1);
+    const auto lambda = at_targets(s.lambda).squeeze(1);
     p = gamma * p_vocab + (1 - gamma) * (lambda * copy + (1 - lambda) * copy_q);
   } else {
     p = gamma * p_vocab + (1 - gamma) * copy;
   }
-  auto mask = targets.ne(pad);
-  auto nll = -torch::log(p + kEpsilon);
-  return nll.masked_select(mask).mean();
+  return -torch::log(p + kEpsilon).mean();
 }
 
 torch::Tensor pointer_log_probs(torch::nn::Linear& out, const PointerStep& s, const torch::Tensor& context_ids,

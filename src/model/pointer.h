@@ -41,16 +41,20 @@ struct DualPointerDecoderImpl : torch::nn::Module {
   LSTMDecoder rnn{nullptr};
   DecoderAttention context_attn{nullptr}, question_attn{nullptr};
   Feedforward vocab_pointer_switch{nullptr}, context_question_switch{nullptr};
-  torch::nn::Dropout dropout{nullptr};
+  Dropout dropout{nullptr};
   int64_t d;
   bool dual;
 };
 TORCH_MODULE(DualPointerDecoder);
 
 // Token-mean negative log-likelihood of `targets` (pad ignored) under the
-// pointer mixture, computed only at the targets: no (B, T, V) mixture is built.
+// pointer mixture, computed only at the targets: no (B, T, V) mixture, and the
+// output layer's (N, V) logits only a chunk of rows at a time.
+// `target_positions`: the flat indices of the non-pad targets (Batch's), found
+// from `targets` when undefined.
 torch::Tensor pointer_nll(torch::nn::Linear& out, const PointerSteps& s, const torch::Tensor& context_ids,
-                          const torch::Tensor& question_ids, const torch::Tensor& targets, int64_t pad);
+                          const torch::Tensor& question_ids, const torch::Tensor& targets, int64_t pad,
+                          const torch::Tensor& target_positions = {});
 
 // log p(w) over the whole vocabulary for one step: (B, V).
 torch::Tensor pointer_log_probs(torch::nn::Linear& out, const PointerStep& s, const torch::Tensor& context_ids,

@@ -25,6 +25,12 @@ void set_dtype_on(bool cuda, at::ScalarType t) {
 
 }  // namespace
 
+std::optional<at::ScalarType> autocast_dtype(const torch::Device& device) {
+  const bool cuda = device.is_cuda();
+  if (!enabled_on(cuda)) return std::nullopt;
+  return dtype_on(cuda);
+}
+
 void set_matmul_precision(const std::string& precision) {
   const bool tf32 = precision != "fp32";
   at::globalContext().setAllowTF32CuBLAS(tf32);

@@ -50,19 +50,14 @@ struct LstmRecurrence : torch::autograd::Function<LstmRecurrence> {
         }
       });
     }
-    ctx->saved_data["acts"] = acts;
-    ctx->saved_data["hs"] = hs;
-    ctx->saved_data["cs"] = cs;
-    ctx->save_for_backward({w_hh});
+    ctx->save_for_backward({w_hh, acts, hs, cs});  // freed after backward, unlike saved_data
     using torch::indexing::Slice;
     return {hs.index({Slice(1)}).transpose(0, 1).contiguous(), cs.index({Slice(1)}).transpose(0, 1).contiguous()};
   }
 
   static variable_list backward(AutogradContext* ctx, variable_list grads) {
-    const auto acts = ctx->saved_data["acts"].toTensor();
-    const auto hs = ctx->saved_data["hs"].toTensor();
-    const auto cs = ctx->saved_data["cs"].toTensor();
-    const auto w_hh = ctx->get_saved_variables()[0];
+    const auto saved = ctx->get_saved_variables();
+    const auto &w_hh = saved[0], &acts = saved[1], &hs = saved[2], &cs = saved[3];
     const int64_t len = acts.size(0), b = acts.size(1), h = hs.size(2);
     // Gradients of the outputs, time-major (undefined: not used downstream).
     auto time_major = [&](const torch::Tensor& g) {

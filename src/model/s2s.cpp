@@ -39,7 +39,7 @@ class S2s : public Seq2Seq {
     auto [memory, h, c] = bilstm->forward(encoder_embeddings->forward(embedding->forward(ids)), lengths);
     auto answer = decoder_embeddings->forward(embedding->forward(b.answer_in));
     auto steps = decoder->run(answer, memory, {}, ids.eq(vocab_.pad), {}, {join_directions(h), join_directions(c)});
-    return pointer_nll(out, steps, ids, {}, b.answer_out, vocab_.pad);
+    return pointer_nll(out, steps, ids, {}, b.answer_out, vocab_.pad, b.target_positions);
   }
 
   std::unique_ptr<DecoderState> start(const Batch& b) override {

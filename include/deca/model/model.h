@@ -37,6 +37,7 @@ struct Batch {
   torch::Tensor context, context_lengths;    // (B, m), (B) int64 on the CPU for packing
   torch::Tensor question, question_lengths;  // (B, n), (B)
   torch::Tensor answer_in, answer_out;       // (B, T)
+  torch::Tensor target_positions;            // (target_tokens) flat indices b * T + t of the non-pad targets
   long target_tokens = 0;                    // non-pad targets
   long input_tokens = 0;                     // context + question + answer tokens
 };

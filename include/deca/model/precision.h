@@ -5,6 +5,7 @@
 
 #include <torch/types.h>
 
+#include <optional>
 #include <string>
 
 namespace deca::model {
@@ -12,6 +13,10 @@ namespace deca::model {
 // Sets the process's CUDA matrix products for `precision` (tf32 and bf16:
 // TF32 in cuBLAS and cuDNN; fp32: full fp32). Nothing changes on the CPU.
 void set_matmul_precision(const std::string& precision);
+
+// The dtype that autocast gives matrix products on `device` now; nullopt
+// when autocast is off there.
+std::optional<at::ScalarType> autocast_dtype(const torch::Device& device);
 
 // While alive, autocasts the ops LibTorch lists for autocast on `device` to
 // bfloat16 (when `enabled`); restores the previous state when it ends.
