@@ -41,15 +41,22 @@ std::vector<std::vector<Hypothesis>> decode(Seq2Seq& model, const Batch& batch, 
     const int64_t n = static_cast<int64_t>(alive.size());
     // The candidates' scores and their top 2k stay on the model's device; only
     // those (n, 2k) come to the host for the bookkeeping below.
-    auto logp = model.step(*state, previous).to(torch::kFloat64);  // (n*k, V)
+    const auto logp = model.step(*state, previous);  // (n*k, V)
+    const int64_t vsize = logp.size(1), width = std::min<int64_t>(2 * k, k * vsize);
+    // A beam's score is the same for all its tokens, so an example's best 2k
+    // candidates are among each beam's best 2k tokens: those, in float64 with
+    // the beams' scores added, are all that is ranked (not n*k*V sums).
+    const int64_t per_beam = std::min<int64_t>(width, vsize);
+    auto [beam_top, beam_token] = logp.topk(per_beam, 1);  // (n*k, per_beam)
     auto base = torch::tensor(scores, torch::kFloat64).view({n * k, 1}).to(device);
-    auto cand = (logp + base).view({n, -1});  // (n, k*V)
-    const int64_t width = std::min<int64_t>(2 * k, cand.size(1));
-    auto [top_scores_d, top_index_d] = cand.topk(width, 1);
+    auto cand = (beam_top.to(torch::kFloat64) + base).view({n, k * per_beam});
+    auto [top_scores_d, top_pos_d] = cand.topk(width, 1);  // positions beam * per_beam + j
+    // As indices beam * V + token.
+    auto top_index_d = torch::div(top_pos_d, per_beam, "floor") * vsize +
+                       beam_token.view({n, k * per_beam}).gather(1, top_pos_d);
     const auto top_scores = top_scores_d.to(torch::kCPU), top_index = top_index_d.to(torch::kCPU);
     auto ts = top_scores.accessor<double, 2>();
     auto ti = top_index.accessor<int64_t, 2>();
-    const int64_t vsize = logp.size(1);
     const bool last = t + 1 == max_steps;
 
     std::vector<int64_t> keep_rows, next_alive;

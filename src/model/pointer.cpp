@@ -173,7 +173,19 @@ torch::Tensor pointer_nll(torch::nn::Linear& out, const PointerSteps& s, const t
 
 torch::Tensor pointer_log_probs(torch::nn::Linear& out, const PointerStep& s, const torch::Tensor& context_ids,
                                 const torch::Tensor& question_ids) {
-  auto p = torch::softmax(out->forward(s.output).to(torch::kFloat), -1) * s.gamma;  // (B, V)
+  auto p = torch::softmax(out->forward(s.output).to(torch::kFloat), -1);  // (B, V)
+  if (!torch::GradMode::is_enabled()) {
+    // Decoding: the same operations in place, no (B, V) copies.
+    p.mul_(s.gamma);
+    if (s.question_attention.defined()) {
+      p.scatter_add_(1, context_ids, (1 - s.gamma) * s.lambda * s.context_attention);
+      p.scatter_add_(1, question_ids, (1 - s.gamma) * (1 - s.lambda) * s.question_attention);
+    } else {
+      p.scatter_add_(1, context_ids, (1 - s.gamma) * s.context_attention);
+    }
+    return p.add_(kEpsilon).log_();
+  }
+  p = p * s.gamma;
   if (s.question_attention.defined()) {
     p = p.scatter_add(1, context_ids, (1 - s.gamma) * s.lambda * s.context_attention);
     p = p.scatter_add(1, question_ids, (1 - s.gamma) * (1 - s.lambda) * s.question_attention);
