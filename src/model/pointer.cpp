@@ -121,7 +121,7 @@ struct OutputNormaliser : torch::autograd::Function<OutputNormaliser> {
     const bool want_h = ctx->needs_input_grad(0), want_w = ctx->needs_input_grad(1), want_b = ctx->needs_input_grad(2);
     const int64_t n = h.size(0), step = rows_per_chunk(w);
     torch::Tensor d_h = want_h ? torch::empty({n, h.size(1)}, fp32) : torch::Tensor();
-    torch::Tensor d_w = want_w ? torch::zeros(weight.sizes(), fp32) : torch::Tensor();
+    torch::Tensor d_w;  // the first chunk's product, then accumulated in place (no table-sized zeros or temporaries)
     torch::Tensor d_b = want_b ? torch::zeros(bias.sizes(), fp32) : torch::Tensor();
     for (int64_t from = 0; from < n; from += step) {
       const int64_t rows = std::min(step, n - from);
@@ -131,7 +131,11 @@ struct OutputNormaliser : torch::autograd::Function<OutputNormaliser> {
       dz.scatter_add_(1, targets.narrow(0, from, rows).unsqueeze(1), g_target.narrow(0, from, rows).unsqueeze(1));
       const auto dzc = dz.to(dtype);
       if (want_h) d_h.narrow(0, from, rows).copy_(torch::mm(dzc, w));
-      if (want_w) d_w.add_(torch::mm(dzc.t(), h_rows));
+      if (want_w) {
+        if (!d_w.defined()) d_w = torch::mm(dzc.t(), h_rows).to(torch::kFloat);
+        else if (dtype == torch::kFloat) d_w.addmm_(dzc.t(), h_rows);
+        else d_w.add_(torch::mm(dzc.t(), h_rows));
+      }
       if (want_b) d_b.add_(dz.sum(0));
     }
     return {want_h ? d_h.to(h.scalar_type()) : d_h, want_w ? d_w.to(weight.scalar_type()) : d_w,
