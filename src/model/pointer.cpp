@@ -177,25 +177,23 @@ torch::Tensor pointer_nll(torch::nn::Linear& out, const PointerSteps& s, const t
 
 torch::Tensor pointer_log_probs(torch::nn::Linear& out, const PointerStep& s, const torch::Tensor& context_ids,
                                 const torch::Tensor& question_ids) {
+  // What the copy distributions add, by the ids they add it at.
+  std::vector<std::pair<torch::Tensor, torch::Tensor>> copies;
+  if (s.question_attention.defined()) {
+    copies = {{context_ids, (1 - s.gamma) * s.lambda * s.context_attention},
+              {question_ids, (1 - s.gamma) * (1 - s.lambda) * s.question_attention}};
+  } else {
+    copies = {{context_ids, (1 - s.gamma) * s.context_attention}};
+  }
   auto p = torch::softmax(out->forward(s.output).to(torch::kFloat), -1);  // (B, V)
   if (!torch::GradMode::is_enabled()) {
     // Decoding: the same operations in place, no (B, V) copies.
     p.mul_(s.gamma);
-    if (s.question_attention.defined()) {
-      p.scatter_add_(1, context_ids, (1 - s.gamma) * s.lambda * s.context_attention);
-      p.scatter_add_(1, question_ids, (1 - s.gamma) * (1 - s.lambda) * s.question_attention);
-    } else {
-      p.scatter_add_(1, context_ids, (1 - s.gamma) * s.context_attention);
-    }
+    for (const auto& [ids, weight] : copies) p.scatter_add_(1, ids, weight);
     return p.add_(kEpsilon).log_();
   }
   p = p * s.gamma;
-  if (s.question_attention.defined()) {
-    p = p.scatter_add(1, context_ids, (1 - s.gamma) * s.lambda * s.context_attention);
-    p = p.scatter_add(1, question_ids, (1 - s.gamma) * (1 - s.lambda) * s.question_attention);
-  } else {
-    p = p.scatter_add(1, context_ids, (1 - s.gamma) * s.context_attention);
-  }
+  for (const auto& [ids, weight] : copies) p = p.scatter_add(1, ids, weight);
   return torch::log(p + kEpsilon);
 }
 
