@@ -1,10 +1,10 @@
 #include <ATen/CPUGeneratorImpl.h>
-#include <ATen/Parallel.h>
 
 #include <cmath>
 #include <mutex>
 
 #include "deca/model/layers.h"
+#include "deca/model/parallel.h"
 
 namespace deca::model {
 namespace {
@@ -36,7 +36,7 @@ torch::Tensor dropout(const torch::Tensor& x, double p, bool training) {
   const float scale = static_cast<float>(1.0 / (1.0 - p));
   // Dropped when a uniform 32-bit word falls below p * 2^32: two words per hash.
   const auto threshold = static_cast<uint32_t>(std::min(4294967295.0, std::floor(p * 4294967296.0)));
-  at::parallel_for(0, (n + 1) / 2, 32768, [&](int64_t from, int64_t to) {
+  parallel_for(0, (n + 1) / 2, 32768, [&](int64_t from, int64_t to) {
     for (int64_t k = from; k < to; ++k) {
       const uint64_t r = mix(key + static_cast<uint64_t>(k) * 0x9e3779b97f4a7c15ULL);
       m[2 * k] = static_cast<uint32_t>(r) >= threshold ? scale : 0.0f;

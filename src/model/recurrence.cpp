@@ -1,8 +1,8 @@
 #include "recurrence.h"
 
-#include <ATen/Parallel.h>
 
 #include <cmath>
+#include "deca/model/parallel.h"
 
 namespace deca::model {
 namespace {
@@ -15,7 +15,7 @@ inline float sigmoid(float x) { return 1.0f / (1.0f + std::exp(-x)); }
 // Rows [0, b) of h columns each, split over threads when there is enough work.
 template <class Body>
 void for_rows(int64_t b, int64_t h, const Body& body) {
-  at::parallel_for(0, b, std::max<int64_t>(1, 16384 / std::max<int64_t>(1, h)), [&](int64_t from, int64_t to) {
+  parallel_for(0, b, std::max<int64_t>(1, 16384 / std::max<int64_t>(1, h)), [&](int64_t from, int64_t to) {
     for (int64_t r = from; r < to; ++r) body(r);
   });
 }

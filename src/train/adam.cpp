@@ -7,6 +7,7 @@
 
 #include "deca/core/error.h"
 #include "deca/model/safetensors.h"
+#include "deca/model/parallel.h"
 
 namespace fs = std::filesystem;
 
@@ -74,7 +75,7 @@ torch::Tensor Adam::step_fused_on_cpu(const torch::Tensor& loss, double lr, cons
     float* __restrict m = state_[i].exp_avg.data_ptr<float>();
     float* __restrict v = state_[i].exp_avg_sq.data_ptr<float>();
     const float* __restrict g = grad.data_ptr<float>();
-    at::parallel_for(0, p.numel(), 1 << 14, [&](int64_t begin, int64_t end) {
+    model::parallel_for(0, p.numel(), 1 << 14, [&](int64_t begin, int64_t end) {
       for (int64_t k = begin; k < end; ++k) {
         const float gk = g[k] * scale;
         m[k] = b1 * m[k] + (1 - b1) * gk;
