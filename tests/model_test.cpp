@@ -164,6 +164,42 @@ TEST_P(ModelTest, BatchLossIsTheTokenWeightedMeanOfItsParts) {
   EXPECT_NEAR(parts, whole, 1e-5 * whole);
 }
 
+// Decoding's step_top ranks each step's tokens without the (B, V)
+// distribution on the CPU (the packed output layer, the copied ids scored on
+// their own): the same tokens and log-probabilities as the top of step()'s
+// full distribution, where the copies lead (an untrained model's switch) and
+// where the vocabulary does (output biases raised).
+TEST_P(ModelTest, StepTopEqualsTheTopOfTheFullDistribution) {
+  auto model = deca::model::make_model(small(GetParam()), vocab());
+  model->eval();
+  torch::NoGradGuard no_grad;
+  const auto batch = deca::model::make_batch(data_, {0, 1, 2, 3, 4, 5, 6, 7, 8}, vocab(), torch::kCPU, false);
+  const auto context = batch.context.flatten();
+  const int64_t width = 6;
+  for (bool vocabulary_leads : {false, true}) {
+    if (vocabulary_leads) model->named_parameters()["out.bias"].narrow(0, 40, 3).add_(9.0);
+    auto full = model->start(batch), top = model->start(batch);
+    auto previous = torch::full({batch.context.size(0)}, vocab().bos, torch::kInt64);
+    long copied = 0, boosted = 0;
+    for (int t = 0; t < 6; ++t) {
+      const auto [want_values, want_ids] = model->step(*full, previous).topk(width, 1);
+      const auto [values, ids] = model->step_top(*top, previous, width);
+      ASSERT_EQ(ids.sizes(), want_ids.sizes());
+      EXPECT_TRUE(torch::equal(ids, want_ids)) << "step " << t << "\n" << ids << "\n" << want_ids;
+      EXPECT_TRUE(torch::allclose(values, want_values, 1e-5, 1e-5)) << "step " << t;
+      for (int64_t r = 0; r < ids.size(0); ++r) {
+        const int64_t best = ids[r][0].item<int64_t>();
+        copied += context.eq(best).any().item<bool>() ? 1 : 0;
+        boosted += best >= 40 && best < 43 ? 1 : 0;
+      }
+      previous = want_ids.select(1, 0).contiguous();
+    }
+    // Both regimes were exercised.
+    if (vocabulary_leads) EXPECT_GT(boosted, 40);
+    else EXPECT_GT(copied, 40);
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(Models, ModelTest, ::testing::Values("mqan", "s2s"));
 
 // Contexts and questions are framed <init> ... <eos> (decaNLP), so that the

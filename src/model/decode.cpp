@@ -23,10 +23,7 @@ std::vector<std::vector<Hypothesis>> decode(Seq2Seq& model, const Batch& batch, 
   // Beams live as rows of the state: row r's beams are alive[r] * k ... + k - 1.
   std::vector<int64_t> alive(static_cast<size_t>(rows));
   std::iota(alive.begin(), alive.end(), 0);
-  {
-    auto expand = torch::arange(rows, torch::kInt64).repeat_interleave(k).to(device);
-    state->select(expand);
-  }
+  if (k > 1) state->select(torch::arange(rows, torch::kInt64).repeat_interleave(k).to(device));
   std::vector<std::vector<int32_t>> tokens(static_cast<size_t>(rows * k));
   std::vector<double> scores(static_cast<size_t>(rows * k), 0.0);
   std::vector<int64_t> words(static_cast<size_t>(rows * k), 0);
@@ -41,13 +38,12 @@ std::vector<std::vector<Hypothesis>> decode(Seq2Seq& model, const Batch& batch, 
     const int64_t n = static_cast<int64_t>(alive.size());
     // The candidates' scores and their top 2k stay on the model's device; only
     // those (n, 2k) come to the host for the bookkeeping below.
-    const auto logp = model.step(*state, previous);  // (n*k, V)
-    const int64_t vsize = logp.size(1), width = std::min<int64_t>(2 * k, k * vsize);
+    const int64_t vsize = vocab.size, width = std::min<int64_t>(2 * k, k * vsize);
     // A beam's score is the same for all its tokens, so an example's best 2k
     // candidates are among each beam's best 2k tokens: those, in float64 with
     // the beams' scores added, are all that is ranked (not n*k*V sums).
     const int64_t per_beam = std::min<int64_t>(width, vsize);
-    auto [beam_top, beam_token] = logp.topk(per_beam, 1);  // (n*k, per_beam)
+    auto [beam_top, beam_token] = model.step_top(*state, previous, per_beam);  // (n*k, per_beam)
     auto base = torch::tensor(scores, torch::kFloat64).view({n * k, 1}).to(device);
     auto cand = (beam_top.to(torch::kFloat64) + base).view({n, k * per_beam});
     auto [top_scores_d, top_pos_d] = cand.topk(width, 1);  // positions beam * per_beam + j
@@ -111,9 +107,18 @@ std::vector<std::vector<Hypothesis>> decode(Seq2Seq& model, const Batch& batch, 
         next_prev.push_back(token);
       }
     }
+    const bool same_examples = next_alive.size() == alive.size();
     alive = std::move(next_alive);
     if (alive.empty()) break;
-    state->select(torch::tensor(keep_rows, torch::kInt64).to(device));
+    // Most steps end no example: the encoded inputs stay, and in greedy
+    // decoding nothing moves at all.
+    bool identity = same_examples;
+    for (size_t r = 0; identity && r < keep_rows.size(); ++r) identity = keep_rows[r] == static_cast<int64_t>(r);
+    if (!identity) {
+      const auto index = torch::tensor(keep_rows, torch::kInt64).to(device);
+      if (same_examples) state->reorder(index);
+      else state->select(index);
+    }
     tokens = std::move(next_tokens);
     scores = std::move(next_scores);
     words = std::move(next_words);

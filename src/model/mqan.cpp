@@ -22,24 +22,31 @@ struct MqanState : DecoderState {
   std::vector<torch::Tensor> cross_k, cross_v, self_k, self_v;
   std::pair<torch::Tensor, torch::Tensor> rnn_state;
   torch::Tensor rnn_output;
+  std::shared_ptr<const cpu::PackedRows> packed_out;  // the output layer for CPU decoding, or null
   int64_t t = 0;
 
   void select(const torch::Tensor& index) override {
     auto sel = [&](torch::Tensor& x) {
       if (x.defined()) x = x.index_select(0, index);
     };
-    for (auto& x : enc.self_attended_context) sel(x);
     sel(enc.final_context);
     sel(enc.final_question);
     sel(enc.context_padding);
     sel(enc.question_padding);
     sel(context_ids);
     sel(question_ids);
-    for (auto* v : {&cross_k, &cross_v, &self_k, &self_v})
+    for (auto* v : {&cross_k, &cross_v})
       for (auto& x : *v) sel(x);
+    reorder(index);
+  }
+
+  void reorder(const torch::Tensor& index) override {
+    for (auto* v : {&self_k, &self_v})
+      for (auto& x : *v)
+        if (x.defined()) x = x.index_select(0, index);
     rnn_state.first = rnn_state.first.index_select(1, index);
     rnn_state.second = rnn_state.second.index_select(1, index);
-    sel(rnn_output);
+    if (rnn_output.defined()) rnn_output = rnn_output.index_select(0, index);
   }
 };
 
@@ -106,11 +113,25 @@ class Mqan : public Seq2Seq {
       s->self_v.emplace_back();
     }
     s->rnn_state = s->enc.rnn_state;
+    s->enc.self_attended_context.clear();  // in cross_k and cross_v now
+    s->packed_out = pack_for_decoding(out);
     return s;
   }
 
   torch::Tensor step(DecoderState& base, const torch::Tensor& previous) override {
     auto& s = static_cast<MqanState&>(base);
+    return pointer_log_probs(out, decoder_step(s, previous), s.context_ids, s.question_ids);
+  }
+
+  std::pair<torch::Tensor, torch::Tensor> step_top(DecoderState& base, const torch::Tensor& previous,
+                                                   int64_t width) override {
+    auto& s = static_cast<MqanState&>(base);
+    return pointer_top(out, s.packed_out.get(), decoder_step(s, previous), s.context_ids, s.question_ids, width);
+  }
+
+ private:
+  // One step of the decoders, to the pointer's inputs.
+  PointerStep decoder_step(MqanState& s, const torch::Tensor& previous) {
     const int64_t d = opt_.dimension;
     auto x = decoder_embeddings->forward(embedding->forward(previous.unsqueeze(1)));
     x = self_attentive_decoder->dropout->forward(x + positional_encodings(1, d, s.t, x.options()).unsqueeze(0));
@@ -131,10 +152,9 @@ class Mqan : public Seq2Seq {
                                          s.enc.context_padding, s.enc.question_padding, s.rnn_state, s.rnn_output);
     s.rnn_state = st.state;
     s.rnn_output = st.output;
-    return pointer_log_probs(out, st, s.context_ids, s.question_ids);
+    return st;
   }
 
- private:
   // The batch's context and question from their looked-up embeddings.
   Encoded encode(const Batch& b, const torch::Tensor& context_embedded, const torch::Tensor& question_embedded) {
     Encoded e;

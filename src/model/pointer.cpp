@@ -1,6 +1,12 @@
 #include "pointer.h"
 
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
 #include "deca/model/precision.h"
+#include "deca/model/parallel.h"
 
 namespace deca::model {
 
@@ -195,6 +201,100 @@ torch::Tensor pointer_log_probs(torch::nn::Linear& out, const PointerStep& s, co
   p = p * s.gamma;
   for (const auto& [ids, weight] : copies) p = p.scatter_add(1, ids, weight);
   return torch::log(p + kEpsilon);
+}
+
+std::shared_ptr<const cpu::PackedRows> pack_for_decoding(const torch::nn::Linear& out) {
+  const auto& w = out->weight;
+  if (torch::GradMode::is_enabled() || !w.device().is_cpu() || w.scalar_type() != torch::kFloat) return nullptr;
+  const auto weight = w.contiguous();
+  const auto bias = out->bias.defined() ? out->bias.to(torch::kFloat).contiguous() : torch::Tensor();
+  return std::make_shared<const cpu::PackedRows>(cpu::pack_rows(
+      weight.data_ptr<float>(), bias.defined() ? bias.data_ptr<float>() : nullptr, weight.size(0), weight.size(1)));
+}
+
+std::pair<torch::Tensor, torch::Tensor> pointer_top(torch::nn::Linear& out, const cpu::PackedRows* packed,
+                                                    const PointerStep& s, const torch::Tensor& context_ids,
+                                                    const torch::Tensor& question_ids, int64_t width) {
+  if (!packed || torch::GradMode::is_enabled() || s.output.scalar_type() != torch::kFloat) {
+    auto [values, ids] = pointer_log_probs(out, s, context_ids, question_ids).topk(width, 1);
+    return {values, ids};
+  }
+  const auto h = s.output.contiguous();
+  const int64_t rows = h.size(0), dim = h.size(1), panels = packed->panel_count();
+  // The vocabulary split over the threads, each scoring all rows.
+  const int64_t parts = std::max<int64_t>(1, std::min<int64_t>(at::get_num_threads(), panels / 64));
+  std::vector<cpu::RowScores> scores(static_cast<size_t>(parts), cpu::RowScores(rows, width));
+  parallel_for(0, parts, 1, [&](int64_t begin, int64_t end) {
+    for (int64_t t = begin; t < end; ++t)
+      cpu::score_panels(*packed, h.data_ptr<float>(), t * panels / parts, (t + 1) * panels / parts,
+                        scores[static_cast<size_t>(t)]);
+  });
+  auto& vocab = scores.front();
+  for (size_t t = 1; t < scores.size(); ++t) vocab.merge(scores[t]);
+
+  // What the copy distributions add, per row, at the ids they copy.
+  const bool dual = s.question_attention.defined();
+  const auto gamma = s.gamma.contiguous(), lambda = dual ? s.lambda.contiguous() : torch::Tensor();
+  struct Copy {
+    torch::Tensor ids, attention;
+    bool from_context;
+  };
+  std::vector<Copy> copies = {{context_ids.to(torch::kInt64).contiguous(), s.context_attention.contiguous(), true}};
+  if (dual) copies.push_back({question_ids.to(torch::kInt64).contiguous(), s.question_attention.contiguous(), false});
+  const auto weight_rows = out->weight.contiguous();
+  const float* weight = weight_rows.data_ptr<float>();
+  const float* bias = out->bias.defined() ? out->bias.data_ptr<float>() : nullptr;
+
+  auto values = torch::full({rows, width}, -std::numeric_limits<float>::infinity(), torch::kFloat);
+  auto ids = torch::zeros({rows, width}, torch::kInt64);
+  float* top_values = values.data_ptr<float>();
+  int64_t* top_ids = ids.data_ptr<int64_t>();
+  const float* gammas = gamma.data_ptr<float>();
+  const float* lambdas = dual ? lambda.data_ptr<float>() : nullptr;
+  const float* hs = h.data_ptr<float>();
+  parallel_for(0, rows, 8, [&](int64_t begin, int64_t end) {
+    std::vector<std::pair<int64_t, double>> copied;
+    std::vector<std::pair<double, int64_t>> candidates;
+    for (int64_t r = begin; r < end; ++r) {
+      const double g = gammas[r], log_norm = vocab.log_norm(r), l = dual ? lambdas[r] : 1.0;
+      copied.clear();
+      for (const auto& c : copies) {
+        const int64_t n = c.ids.size(1);
+        const int64_t* id = c.ids.data_ptr<int64_t>() + r * n;
+        const float* a = c.attention.data_ptr<float>() + r * n;
+        const double share = (1 - g) * (c.from_context ? l : 1 - l);
+        for (int64_t j = 0; j < n; ++j) copied.emplace_back(id[j], share * a[j]);
+      }
+      std::sort(copied.begin(), copied.end());
+      candidates.clear();
+      auto score = [&](int64_t id, double logit, double copy) {
+        candidates.emplace_back(std::log(g * std::exp(logit - log_norm) + copy + kEpsilon), id);
+      };
+      const float* hr = hs + r * dim;
+      for (size_t j = 0; j < copied.size();) {
+        const int64_t id = copied[j].first;
+        double copy = 0;
+        for (; j < copied.size() && copied[j].first == id; ++j) copy += copied[j].second;
+        score(id, cpu::dot(hr, weight + id * dim, dim) + (bias ? bias[id] : 0.0f), copy);
+      }
+      for (int64_t j = 0; j < width; ++j) {
+        const int32_t id = vocab.ids[static_cast<size_t>(r * width + j)];
+        if (id < 0) break;
+        const auto at = std::lower_bound(copied.begin(), copied.end(), std::pair<int64_t, double>{id, -1e300});
+        if (at == copied.end() || at->first != id) score(id, vocab.top[static_cast<size_t>(r * width + j)], 0.0);
+      }
+      const auto best = candidates.begin() + std::min<int64_t>(width, static_cast<int64_t>(candidates.size()));
+      std::partial_sort(candidates.begin(), best, candidates.end(), [](const auto& a, const auto& b) {
+        return a.first > b.first || (a.first == b.first && a.second < b.second);
+      });
+      for (auto c = candidates.begin(); c != best; ++c) {
+        const int64_t j = r * width + (c - candidates.begin());
+        top_values[j] = static_cast<float>(c->first);
+        top_ids[j] = c->second;
+      }
+    }
+  });
+  return {values, ids};
 }
 
 }  // namespace deca::model

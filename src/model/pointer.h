@@ -3,7 +3,10 @@
 // p = γ·p_vocab + (1−γ)·α_input                            (S2S's single pointer)
 #pragma once
 
+#include <memory>
+
 #include "deca/model/layers.h"
+#include "deca/model/vocab_scores.h"
 
 namespace deca::model {
 
@@ -59,5 +62,21 @@ torch::Tensor pointer_nll(torch::nn::Linear& out, const PointerSteps& s, const t
 // log p(w) over the whole vocabulary for one step: (B, V).
 torch::Tensor pointer_log_probs(torch::nn::Linear& out, const PointerStep& s, const torch::Tensor& context_ids,
                                 const torch::Tensor& question_ids);
+
+// The output layer packed for CPU decoding (vocab_scores.h), once per batch;
+// null where that path does not apply: not on the CPU, not float32, or
+// gradients kept.
+std::shared_ptr<const cpu::PackedRows> pack_for_decoding(const torch::nn::Linear& out);
+
+// One step's `width` most probable tokens per row under the pointer mixture,
+// best first: log-probabilities (B, width) float32 and ids (B, width) int64
+// (-inf and 0 past the candidates, where fewer than `width` exist).
+// With `packed`, without the (B, V) distribution: the packed kernel gives each
+// row's log-normaliser and `width` largest logits, and only those tokens and
+// the copied ones are scored (a token neither copied nor among the largest
+// logits cannot outrank those). Without it, pointer_log_probs' top `width`.
+std::pair<torch::Tensor, torch::Tensor> pointer_top(torch::nn::Linear& out, const cpu::PackedRows* packed,
+                                                    const PointerStep& s, const torch::Tensor& context_ids,
+                                                    const torch::Tensor& question_ids, int64_t width);
 
 }  // namespace deca::model

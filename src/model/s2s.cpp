@@ -11,10 +11,14 @@ namespace {
 struct S2sState : DecoderState {
   torch::Tensor memory, padding, ids, rnn_output;
   std::pair<torch::Tensor, torch::Tensor> rnn_state;
+  std::shared_ptr<const cpu::PackedRows> packed_out;  // the output layer for CPU decoding, or null
   void select(const torch::Tensor& index) override {
     memory = memory.index_select(0, index);
     padding = padding.index_select(0, index);
     ids = ids.index_select(0, index);
+    reorder(index);
+  }
+  void reorder(const torch::Tensor& index) override {
     if (rnn_output.defined()) rnn_output = rnn_output.index_select(0, index);
     rnn_state.first = rnn_state.first.index_select(1, index);
     rnn_state.second = rnn_state.second.index_select(1, index);
@@ -50,19 +54,30 @@ class S2s : public Seq2Seq {
     s->ids = ids;
     s->padding = ids.eq(vocab_.pad);
     s->rnn_state = {join_directions(h), join_directions(c)};
+    s->packed_out = pack_for_decoding(out);
     return s;
   }
 
   torch::Tensor step(DecoderState& base, const torch::Tensor& previous) override {
     auto& s = static_cast<S2sState&>(base);
+    return pointer_log_probs(out, decoder_step(s, previous), s.ids, {});
+  }
+
+  std::pair<torch::Tensor, torch::Tensor> step_top(DecoderState& base, const torch::Tensor& previous,
+                                                   int64_t width) override {
+    auto& s = static_cast<S2sState&>(base);
+    return pointer_top(out, s.packed_out.get(), decoder_step(s, previous), s.ids, {}, width);
+  }
+
+ private:
+  PointerStep decoder_step(S2sState& s, const torch::Tensor& previous) {
     auto x = decoder_embeddings->forward(embedding->forward(previous));
     auto st = decoder->step(x, s.memory, {}, s.padding, {}, s.rnn_state, s.rnn_output);
     s.rnn_state = st.state;
     s.rnn_output = st.output;
-    return pointer_log_probs(out, st, s.ids, {});
+    return st;
   }
 
- private:
   // "Context:" context "Question:" question, per row, padded.
   std::pair<torch::Tensor, torch::Tensor> joined_input(const Batch& b) const {
     auto c = b.context.to(torch::kCPU), q = b.question.to(torch::kCPU);

@@ -49,8 +49,13 @@ Batch make_batch(const EncodedSplit& data, const std::vector<uint32_t>& rows, co
 // What decoding carries from step to step; each model defines its own.
 struct DecoderState {
   virtual ~DecoderState() = default;
-  // Keeps the rows `index` (a (B') int64 tensor), e.g. to expand or reorder beams.
+  // Keeps the rows `index` (a (B') int64 tensor), e.g. to expand beams or
+  // drop finished examples.
   virtual void select(const torch::Tensor& index) = 0;
+  // select() where `index` maps every row to a row of the same inputs (an
+  // example's beams reordered): only what the steps added moves, not the
+  // encoded context and question.
+  virtual void reorder(const torch::Tensor& index) = 0;
 };
 
 class Seq2Seq : public torch::nn::Module {
@@ -62,6 +67,11 @@ class Seq2Seq : public torch::nn::Module {
   // One decoding step: the previous tokens (B) -> log p(next token) (B, V).
   // Earlier positions are never recomputed.
   virtual torch::Tensor step(DecoderState& state, const torch::Tensor& previous) = 0;
+  // One decoding step's `width` most probable next tokens per row, best first:
+  // log-probabilities (B, width) float32 and ids (B, width) int64. What
+  // decoding uses; on the CPU it never forms the (B, V) distribution.
+  virtual std::pair<torch::Tensor, torch::Tensor> step_top(DecoderState& state, const torch::Tensor& previous,
+                                                           int64_t width) = 0;
 };
 
 std::shared_ptr<Seq2Seq> make_model(const ModelOptions& options, const Vocabulary& vocab);
