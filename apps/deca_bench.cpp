@@ -10,6 +10,7 @@
 #include <chrono>
 #include <iostream>
 #include <numeric>
+#include <optional>
 
 #include <torch/csrc/autograd/profiler_kineto.h>
 #ifdef DECA_WITH_CUDA
@@ -394,7 +395,8 @@ int bench_train(deca::Config config, const std::vector<std::string>& tasks, long
 }
 
 // Decoding speed on a validation split: batched (token budget) against one example at a time.
-int bench_decode(deca::Config config, const std::string& task_name, long beam, long limit, long train_steps) {
+int bench_decode(deca::Config config, const std::string& task_name, long beam, long limit, long train_steps,
+                 const std::string& profile) {
   auto p = prepare(std::move(config), {task_name});
   const torch::Device device = device_of(p.config);
   torch::manual_seed(1);
@@ -424,7 +426,10 @@ int bench_decode(deca::Config config, const std::string& task_name, long beam, l
   o.decode.beam = beam;
   for (long budget : {p.config.batching.eval_max_tokens, 1L}) {
     o.max_tokens = budget;
+    std::optional<KinetoTrace> trace;  // of the batched pass
+    if (!profile.empty() && budget != 1) trace.emplace(profile, device);
     const auto r = deca::predict_split(predictor, data, o);
+    if (trace) trace->finish();
     emit({{"bench", "decode"}, {"device", device.str()}, {"task", task_name}, {"beam", beam}, {"trained_steps", train_steps},
           {"batching", budget == 1 ? "one example at a time" : "token budget " + std::to_string(budget)},
           {"examples", data.size()}, {"seconds", r.seconds}, {"examples_per_s", static_cast<double>(data.size()) / r.seconds},
@@ -468,6 +473,7 @@ int main(int argc, char** argv) {
   d->add_option("--beam", beam, "beam size")->capture_default_str();
   d->add_option("--limit", limit, "decode at most this many examples");
   d->add_option("--trained-steps", trained, "train this many steps first (0: untrained)");
+  d->add_option("--profile", profile, "write a trace (Chrome format) of the batched pass to this file");
   deca::app::setup_logging(false);
   return deca::app::run(cli, argc, argv, [&] {
     if (*m) return bench_metrics(shared);
@@ -480,6 +486,6 @@ int main(int argc, char** argv) {
     if (!precision.empty()) sets.push_back("training.precision=" + nlohmann::json(precision).dump());
     config = deca::apply_overrides(config, sets);
     if (*t) return bench_train(config, tasks.empty() ? config.all_tasks() : tasks, steps, warmup, profile, flops);
-    return bench_decode(config, task, beam, limit, trained);
+    return bench_decode(config, task, beam, limit, trained, profile);
   });
 }

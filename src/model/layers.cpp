@@ -1,5 +1,7 @@
 #include "deca/model/layers.h"
 
+#include "deca/model/attention_step.h"
+
 #include "recurrence.h"
 
 #include <cmath>
@@ -43,6 +45,19 @@ torch::Tensor MultiHeadImpl::attend(const torch::Tensor& pq, const torch::Tensor
   torch::Tensor mask;  // (B, Lq, Lk) additive
   const int64_t lq = pq.size(1), lk = pk.size(1);
   auto qs = pq.chunk(heads, -1), ks = pk.chunk(heads, -1), vs = pv.chunk(heads, -1);
+  if (lq == 1 && !torch::GradMode::is_enabled() && !dropout->is_training() && pq.device().is_cpu() &&
+      pq.scalar_type() == torch::kFloat && pk.scalar_type() == torch::kFloat && pv.scalar_type() == torch::kFloat) {
+    // A decoding step: all heads in one pass (deca/model/attention_step.h).
+    std::vector<int64_t> bounds = {0};
+    for (const auto& x : qs) bounds.push_back(bounds.back() + x.size(-1));
+    const auto q = pq.contiguous(), k = pk.contiguous(), v = pv.contiguous();
+    const auto padding = key_padding.defined() ? key_padding.to(torch::kBool).contiguous() : torch::Tensor();
+    auto out = torch::empty_like(q);
+    cpu::attend_one_query(q.data_ptr<float>(), k.data_ptr<float>(), v.data_ptr<float>(),
+                          padding.defined() ? padding.data_ptr<bool>() : nullptr, q.size(0), lk, d, bounds,
+                          static_cast<float>(scale), out.data_ptr<float>());
+    return out;
+  }
   std::vector<torch::Tensor> outs;
   outs.reserve(qs.size());
   for (size_t h = 0; h < qs.size(); ++h) {

@@ -1,0 +1,54 @@
+#include "deca/model/attention_step.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "deca/model/parallel.h"
+#include "deca/model/vocab_scores.h"
+
+namespace deca::model::cpu {
+
+void attend_one_query(const float* q, const float* keys, const float* values, const bool* padding, int64_t rows,
+                      int64_t key_count, int64_t d, const std::vector<int64_t>& bounds, float scale, float* out) {
+  const int64_t heads = static_cast<int64_t>(bounds.size()) - 1;
+  const Isa isa = best_isa();
+  parallel_for(0, rows, 4, [&](int64_t begin, int64_t end) {
+    std::vector<float> weights(static_cast<size_t>(heads * key_count));  // (heads, keys)
+    for (int64_t r = begin; r < end; ++r) {
+      const float* qr = q + r * d;
+      const float* kr = keys + r * key_count * d;
+      const float* vr = values + r * key_count * d;
+      const bool* pr = padding ? padding + r * key_count : nullptr;
+      bool any = false;
+      for (int64_t j = 0; j < key_count; ++j) any = any || !(pr && pr[j]);
+      // Scores, one key row read once for all heads.
+      for (int64_t j = 0; j < key_count; ++j) {
+        const bool masked = any && pr && pr[j];
+        for (int64_t h = 0; h < heads; ++h)
+          weights[h * key_count + j] =
+              masked ? -std::numeric_limits<float>::infinity()
+                     : dot(qr + bounds[h], kr + j * d + bounds[h], bounds[h + 1] - bounds[h], isa) / scale;
+      }
+      for (int64_t h = 0; h < heads; ++h) {
+        float* w = weights.data() + h * key_count;
+        const float max = *std::max_element(w, w + key_count);
+        float sum = 0;
+        for (int64_t j = 0; j < key_count; ++j) sum += (w[j] = std::exp(w[j] - max));
+        for (int64_t j = 0; j < key_count; ++j) w[j] /= sum;
+      }
+      float* o = out + r * d;
+      std::fill(o, o + d, 0.0f);
+      for (int64_t j = 0; j < key_count; ++j) {
+        const float* v = vr + j * d;
+        for (int64_t h = 0; h < heads; ++h) {
+          const float w = weights[h * key_count + j];
+          if (w == 0.0f) continue;
+          for (int64_t c = bounds[h]; c < bounds[h + 1]; ++c) o[c] += w * v[c];
+        }
+      }
+    }
+  });
+}
+
+}  // namespace deca::model::cpu
