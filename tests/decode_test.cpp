@@ -8,6 +8,7 @@
 // the beam), so no test asserts that. Float32 results also differ slightly
 // between CPUs and batch shapes, so comparisons across batch shapes allow
 // for near-ties instead of asserting bit equality.
+#include <limits>
 #include <random>
 
 #include "deca/model/decode.h"
@@ -96,7 +97,9 @@ TEST_F(DecodeTest, BeamOfOneIsTheArgmaxPath) {
   std::vector<double> score(rows.size(), 0.0);
   for (int64_t t = 0; t < greedy.max_length; ++t) {
     const auto logp = loaded_->predictor.model->step(*state, previous).to(torch::kFloat64);
-    const auto best = logp.argmax(1);
+    // Decoding never emits <pad> or <bos> (DecodeNeverEmitsPadOrBos).
+    const auto never = torch::tensor({loaded_->predictor.vocab.pad, loaded_->predictor.vocab.bos}, torch::kInt64);
+    const auto best = logp.index_fill(1, never, -std::numeric_limits<double>::infinity()).argmax(1);
     for (size_t r = 0; r < rows.size(); ++r) {
       const int64_t token = best[static_cast<int64_t>(r)].item<int64_t>();
       if (ended[r]) continue;
@@ -175,6 +178,63 @@ TEST_F(DecodeTest, TheLengthCapCountsWords) {
       }
     }
     EXPECT_GE(longest, 1u);
+  }
+}
+
+// A model whose every step ranks <bos>, then <pad>, then one word piece, then
+// <eos>: decoding emits the word piece up to the length cap (an untrained
+// MQAN's pointer copying the inputs' leading <init> = <bos> was the case).
+class PrefersSpecialTokens : public deca::model::Seq2Seq {
+ public:
+  static constexpr int64_t kWord = 7;
+  struct State : deca::model::DecoderState {
+    void select(const torch::Tensor&) override {}
+    void reorder(const torch::Tensor&) override {}
+  };
+  explicit PrefersSpecialTokens(const deca::model::Vocabulary& v) : v_(v) {}
+  torch::Tensor loss(const deca::model::Batch&) override { return torch::zeros({}); }
+  std::unique_ptr<deca::model::DecoderState> start(const deca::model::Batch&) override { return std::make_unique<State>(); }
+  torch::Tensor step(deca::model::DecoderState&, const torch::Tensor& previous) override {
+    auto logits = torch::full({previous.size(0), v_.size}, -20.0f);
+    logits.index_put_({torch::indexing::Slice(), v_.bos}, 4.0f);
+    logits.index_put_({torch::indexing::Slice(), v_.pad}, 3.0f);
+    logits.index_put_({torch::indexing::Slice(), kWord}, 2.0f);
+    logits.index_put_({torch::indexing::Slice(), v_.eos}, 1.0f);
+    return torch::log_softmax(logits, 1);
+  }
+  std::pair<torch::Tensor, torch::Tensor> step_top(deca::model::DecoderState& s, const torch::Tensor& previous,
+                                                   int64_t width) override {
+    auto [values, ids] = step(s, previous).topk(width, 1);
+    return {values, ids};
+  }
+
+ private:
+  deca::model::Vocabulary v_;
+};
+
+TEST(DecodeSpecialTokens, NeverEmitsPadOrBos) {
+  deca::model::Vocabulary v;
+  v.size = 12;  // 0 pad, 2 bos, 3 eos; every other piece is a word
+  PrefersSpecialTokens model(v);
+  deca::model::Batch batch;
+  batch.context = torch::ones({2, 3}, torch::kInt64);
+  for (int64_t beam : {1, 2}) {
+    deca::model::DecodeOptions o;
+    o.beam = beam;
+    o.max_length = 3;
+    const auto hyps = deca::model::decode(model, batch, v, o);
+    ASSERT_EQ(hyps.size(), 2u);
+    for (const auto& h : hyps) {
+      ASSERT_EQ(h.size(), 1u);
+      ASSERT_FALSE(h[0].tokens.empty()) << "beam " << beam;
+      for (int32_t t : h[0].tokens) {
+        EXPECT_TRUE(t != v.pad && t != v.bos) << "beam " << beam;
+      }
+      // Greedy: the word piece up to the cap. Beams end earlier: <eos> is among their best candidates.
+      if (beam == 1) {
+        EXPECT_EQ(h[0].tokens, std::vector<int32_t>(3, PrefersSpecialTokens::kWord));
+      }
+    }
   }
 }
 

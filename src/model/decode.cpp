@@ -42,8 +42,13 @@ std::vector<std::vector<Hypothesis>> decode(Seq2Seq& model, const Batch& batch, 
     // A beam's score is the same for all its tokens, so an example's best 2k
     // candidates are among each beam's best 2k tokens: those, in float64 with
     // the beams' scores added, are all that is ranked (not n*k*V sums).
-    const int64_t per_beam = std::min<int64_t>(width, vsize);
+    // <pad> and <bos> are in no target, so they are never emitted (an untrained
+    // model's pointer copies the inputs' leading <init>, which is <bos>, and
+    // would repeat it to the step bound): two more candidates per beam cover them.
+    const int64_t per_beam = std::min<int64_t>(width + 2, vsize);
     auto [beam_top, beam_token] = model.step_top(*state, previous, per_beam);  // (n*k, per_beam)
+    beam_top = beam_top.masked_fill(beam_token.eq(vocab.pad).logical_or_(beam_token.eq(vocab.bos)),
+                                    -std::numeric_limits<float>::infinity());
     auto base = torch::tensor(scores, torch::kFloat64).view({n * k, 1}).to(device);
     auto cand = (beam_top.to(torch::kFloat64) + base).view({n, k * per_beam});
     auto [top_scores_d, top_pos_d] = cand.topk(width, 1);  // positions beam * per_beam + j
