@@ -312,6 +312,40 @@ TEST(PackedLSTM, MaskedLoopEqualsPackedSequences) {
   }
 }
 
+// Without autograd on the CPU, LayerNorm and the pointer decoder's attention
+// run deca's one-pass kernels; they equal the operator compositions that
+// training differentiates (same inputs with autograd on).
+TEST(InferenceKernels, LayerNormEqualsTheTrainingComposition) {
+  torch::manual_seed(6);
+  deca::model::LayerNorm norm(200);
+  norm->gamma.data().normal_();
+  norm->beta.data().normal_();
+  for (const auto& shape : std::vector<std::vector<int64_t>>{{1, 200}, {3, 300, 200}, {7, 1, 200}}) {
+    const auto x = torch::randn(shape) * 3 + 1;
+    const auto trained = norm->forward(x);
+    torch::NoGradGuard no_grad;
+    const auto inferred = norm->forward(x.transpose(0, 1).contiguous().transpose(0, 1));  // a strided input too
+    EXPECT_TRUE(torch::allclose(trained, inferred, 1e-5, 1e-5)) << (trained - inferred).abs().max().item<float>();
+  }
+}
+
+TEST(InferenceKernels, DecoderAttentionEqualsTheTrainingComposition) {
+  torch::manual_seed(7);
+  deca::model::DecoderAttention attention(16);
+  const auto h = torch::randn({5, 16}), memory = torch::randn({5, 9, 16});
+  auto padding = torch::zeros({5, 9}, torch::kBool);
+  padding.index_put_({1, torch::indexing::Slice(4)}, true);  // rows of 4, 8 and 9 positions
+  padding.index_put_({3, torch::indexing::Slice(8)}, true);
+  const auto [o1, a1, m1] = attention->forward(h, memory, padding);
+  torch::NoGradGuard no_grad;
+  const auto [o2, a2, m2] = attention->forward(h, memory, padding);
+  EXPECT_TRUE(torch::allclose(o1, o2, 1e-5, 1e-6));
+  EXPECT_TRUE(torch::allclose(a1, a2, 1e-5, 1e-7));
+  EXPECT_TRUE(torch::allclose(m1, m2, 1e-5, 1e-6));
+  EXPECT_LT(a2[1][5].item<float>(), 1e-9f);  // padding: epsilon only
+  EXPECT_NEAR(a2[1].sum().item<float>(), 1.0f, 1e-5f);
+}
+
 // deca's CPU dropout: the share dropped is p, kept elements are scaled by
 // 1 / (1 - p), the gradient is the mask, torch::manual_seed decides the mask
 // whatever the thread count, and successive calls draw different masks.

@@ -51,4 +51,32 @@ void attend_one_query(const float* q, const float* keys, const float* values, co
   });
 }
 
+void attend_memory(const float* h, const float* memory, const bool* padding, int64_t rows, int64_t len, int64_t d,
+                   float epsilon, float* attention, float* alignment) {
+  const Isa isa = best_isa();
+  parallel_for(0, rows, 4, [&](int64_t begin, int64_t end) {
+    for (int64_t r = begin; r < end; ++r) {
+      const float* m = memory + r * len * d;
+      const bool* pr = padding ? padding + r * len : nullptr;
+      float* a = attention + r * len;
+      float max = -std::numeric_limits<float>::infinity();
+      for (int64_t j = 0; j < len; ++j) {
+        a[j] = pr && pr[j] ? -std::numeric_limits<float>::infinity() : dot(h + r * d, m + j * d, d, isa);
+        max = std::max(max, a[j]);
+      }
+      // As softmax: exp(s - max) / sum (all positions padded: NaN, as there).
+      float sum = 0;
+      for (int64_t j = 0; j < len; ++j) sum += (a[j] = std::exp(a[j] - max));
+      for (int64_t j = 0; j < len; ++j) a[j] = a[j] / sum + epsilon;
+      float* o = alignment + r * d;
+      std::fill(o, o + d, 0.0f);
+      for (int64_t j = 0; j < len; ++j) {
+        const float w = a[j];
+        const float* mj = m + j * d;
+        for (int64_t c = 0; c < d; ++c) o[c] += w * mj[c];
+      }
+    }
+  });
+}
+
 }  // namespace deca::model::cpu

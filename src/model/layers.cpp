@@ -1,6 +1,7 @@
 #include "deca/model/layers.h"
 
 #include "deca/model/attention_step.h"
+#include "deca/model/layer_norm_rows.h"
 
 #include "recurrence.h"
 
@@ -26,6 +27,16 @@ LayerNormImpl::LayerNormImpl(int64_t d, double eps_) : eps(eps_) {
 }
 
 torch::Tensor LayerNormImpl::forward(const torch::Tensor& x) {
+  if (!torch::GradMode::is_enabled() && x.device().is_cpu() && x.scalar_type() == torch::kFloat &&
+      gamma.scalar_type() == torch::kFloat && x.size(-1) > 1) {
+    // Inference: one pass per row (layer_norm_rows.h) for seven operators.
+    const auto xc = x.contiguous();
+    auto y = torch::empty_like(xc);
+    const int64_t d = xc.size(-1);
+    cpu::layer_norm_rows(xc.data_ptr<float>(), gamma.contiguous().data_ptr<float>(), beta.contiguous().data_ptr<float>(),
+                         xc.numel() / d, d, static_cast<float>(eps), y.data_ptr<float>());
+    return y;
+  }
   auto mean = x.mean(-1, /*keepdim=*/true);
   auto std = x.std(-1, /*unbiased=*/true, /*keepdim=*/true);
   return gamma * (x - mean) / (std + eps) + beta;
@@ -257,6 +268,19 @@ DecoderAttentionImpl::DecoderAttentionImpl(int64_t d) {
 std::tuple<torch::Tensor, torch::Tensor, torch::Tensor> DecoderAttentionImpl::forward(const torch::Tensor& h,
                                                                                       const torch::Tensor& memory,
                                                                                       const torch::Tensor& padding) {
+  if (!torch::GradMode::is_enabled() && h.device().is_cpu() && h.scalar_type() == torch::kFloat &&
+      memory.scalar_type() == torch::kFloat && h.dim() == 2) {
+    // A decoding step: one pass per row (attention_step.h) for two batched products.
+    const auto hc = h.contiguous(), mc = memory.contiguous();
+    const auto pc = padding.defined() ? padding.to(torch::kBool).contiguous() : torch::Tensor();
+    const int64_t rows = mc.size(0), len = mc.size(1), d = mc.size(2);
+    auto attention = torch::empty({rows, len}, hc.options());
+    auto alignment = torch::empty({rows, d}, hc.options());
+    cpu::attend_memory(hc.data_ptr<float>(), mc.data_ptr<float>(), pc.defined() ? pc.data_ptr<bool>() : nullptr, rows,
+                       len, d, static_cast<float>(kEpsilon), attention.data_ptr<float>(), alignment.data_ptr<float>());
+    auto output = torch::tanh(linear_out->forward(torch::cat({h, alignment}, 1)));
+    return {output, attention, alignment};
+  }
   auto scores = torch::bmm(memory, h.unsqueeze(2)).squeeze(2);
   scores = scores.masked_fill(padding, -std::numeric_limits<float>::infinity());
   auto attention = torch::softmax(scores, -1) + kEpsilon;
