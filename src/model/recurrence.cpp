@@ -1,7 +1,6 @@
 #include "recurrence.h"
 
-
-#include <cmath>
+#include "deca/model/lstm_cell.h"
 #include "deca/model/parallel.h"
 
 namespace deca::model {
@@ -9,8 +8,6 @@ namespace {
 
 using torch::autograd::AutogradContext;
 using torch::autograd::variable_list;
-
-inline float sigmoid(float x) { return 1.0f / (1.0f + std::exp(-x)); }
 
 // Rows [0, b) of h columns each, split over threads when there is enough work.
 template <class Body>
@@ -36,19 +33,7 @@ struct LstmRecurrence : torch::autograd::Function<LstmRecurrence> {
       const float* c_prev = cs[t].data_ptr<float>();
       float* c_now = cs[t + 1].data_ptr<float>();
       float* h_now = hs[t + 1].data_ptr<float>();
-      for_rows(b, h, [&](int64_t r) {
-        float* g4 = pa + r * 4 * h;
-        for (int64_t j = 0; j < h; ++j) {
-          const float i = sigmoid(g4[j]), f = sigmoid(g4[h + j]), g = std::tanh(g4[2 * h + j]), o = sigmoid(g4[3 * h + j]);
-          const float c = f * c_prev[r * h + j] + i * g;
-          g4[j] = i;
-          g4[h + j] = f;
-          g4[2 * h + j] = g;
-          g4[3 * h + j] = o;
-          c_now[r * h + j] = c;
-          h_now[r * h + j] = o * std::tanh(c);
-        }
-      });
+      for_rows(b, h, [&](int64_t r) { cpu::lstm_cell(pa + r * 4 * h, c_prev + r * h, c_now + r * h, h_now + r * h, h); });
     }
     ctx->save_for_backward({w_hh, acts, hs, cs});  // freed after backward, unlike saved_data
     using torch::indexing::Slice;
@@ -77,20 +62,9 @@ struct LstmRecurrence : torch::autograd::Function<LstmRecurrence> {
       auto da = d_acts[t];
       float* pda = da.data_ptr<float>();
       for_rows(b, h, [&](int64_t r) {
-        const float* g4 = pa + r * 4 * h;
-        float* d4 = pda + r * 4 * h;
-        for (int64_t j = 0; j < h; ++j) {
-          const int64_t k = r * h + j;
-          const float i = g4[j], f = g4[h + j], g = g4[2 * h + j], o = g4[3 * h + j];
-          const float tc = std::tanh(c_now[k]);
-          const float dh = pdh_next[k] + (g_h ? g_h[k] : 0.0f);
-          const float dc = dh * o * (1.0f - tc * tc) + pdc_next[k] + (g_c ? g_c[k] : 0.0f);
-          d4[j] = dc * g * i * (1.0f - i);
-          d4[h + j] = dc * c_prev[k] * f * (1.0f - f);
-          d4[2 * h + j] = dc * i * (1.0f - g * g);
-          d4[3 * h + j] = dh * tc * o * (1.0f - o);
-          pdc_next[k] = dc * f;
-        }
+        const int64_t k = r * h;
+        cpu::lstm_cell_backward(pa + r * 4 * h, c_now + k, c_prev + k, g_h ? g_h + k : nullptr, g_c ? g_c + k : nullptr,
+                           pdh_next + k, pdc_next + k, pda + r * 4 * h, h);
       });
       if (t > 0) torch::mm_out(dh_next, da, w_hh);
     }
