@@ -188,41 +188,27 @@ std::tuple<torch::Tensor, torch::Tensor, torch::Tensor> PackedLSTMImpl::forward_
 
 namespace {
 
-// One direction of one layer over (B, L, in), `last` (B) the index of each
-// sequence's last token. Returns the outputs (B, L, h), not yet zeroed at
-// padding, and the state (h, c) after the last token. Past a sequence's end
-// the recurrence runs on (its outputs are masked by the caller). In float32
-// the recurrence is one fused autograd node (recurrence.h); otherwise seven
-// operators per step.
-std::tuple<torch::Tensor, torch::Tensor, torch::Tensor> masked_direction(const torch::Tensor& x, const torch::Tensor& last,
-                                                                         const torch::Tensor& w_ih, const torch::Tensor& w_hh,
-                                                                         const torch::Tensor& b_ih, const torch::Tensor& b_hh) {
-  const int64_t b = x.size(0), hidden = w_hh.size(1);
-  auto gates_x = torch::addmm(b_ih + b_hh, x.reshape({-1, x.size(2)}), w_ih.t()).view({b, x.size(1), 4 * hidden});
-  torch::Tensor out, cells;
-  if (fused_recurrence_applies(gates_x, w_hh)) {
-    std::tie(out, cells) = lstm_recurrence(gates_x, w_hh);
-  } else {
-    auto steps = gates_x.unbind(1);
-    auto h = torch::zeros({b, hidden}, x.options()), c = torch::zeros({b, hidden}, x.options());
-    const auto w_hh_t = w_hh.t();
-    std::vector<torch::Tensor> hs, cs;
-    hs.reserve(steps.size());
-    cs.reserve(steps.size());
-    for (const auto& step : steps) {
-      auto gates = torch::addmm(step, h, w_hh_t);  // i, f, g, o
-      auto sig = torch::sigmoid(gates);
-      auto g = torch::tanh(gates.narrow(1, 2 * hidden, hidden));
-      c = torch::addcmul(sig.narrow(1, hidden, hidden) * c, sig.narrow(1, 0, hidden), g);
-      h = sig.narrow(1, 3 * hidden, hidden) * torch::tanh(c);
-      hs.push_back(h);
-      cs.push_back(c);
-    }
-    out = torch::stack(hs, 1);
-    cells = torch::stack(cs, 1);
+// The recurrence of one direction of one layer over its input gates (B, L, 4h)
+// as seven operators per step, where the fused one (recurrence.h) does not
+// apply. Returns the hidden and cell states of every step.
+std::pair<torch::Tensor, torch::Tensor> unfused_recurrence(const torch::Tensor& gates_x, const torch::Tensor& w_hh) {
+  const int64_t b = gates_x.size(0), hidden = w_hh.size(1);
+  auto steps = gates_x.unbind(1);
+  auto h = torch::zeros({b, hidden}, gates_x.options()), c = torch::zeros({b, hidden}, gates_x.options());
+  const auto w_hh_t = w_hh.t();
+  std::vector<torch::Tensor> hs, cs;
+  hs.reserve(steps.size());
+  cs.reserve(steps.size());
+  for (const auto& step : steps) {
+    auto gates = torch::addmm(step, h, w_hh_t);  // i, f, g, o
+    auto sig = torch::sigmoid(gates);
+    auto g = torch::tanh(gates.narrow(1, 2 * hidden, hidden));
+    c = torch::addcmul(sig.narrow(1, hidden, hidden) * c, sig.narrow(1, 0, hidden), g);
+    h = sig.narrow(1, 3 * hidden, hidden) * torch::tanh(c);
+    hs.push_back(h);
+    cs.push_back(c);
   }
-  auto at_last = last.view({b, 1, 1}).expand({b, 1, hidden});
-  return {out, out.gather(1, at_last).squeeze(1), cells.gather(1, at_last).squeeze(1)};
+  return {torch::stack(hs, 1), torch::stack(cs, 1)};
 }
 
 }  // namespace
@@ -246,15 +232,40 @@ std::tuple<torch::Tensor, torch::Tensor, torch::Tensor> PackedLSTMImpl::forward(
   const int64_t dirs = bidirectional ? 2 : 1;
   for (int64_t l = 0; l < layers; ++l) {
     if (l > 0 && dropout > 0 && is_training()) input = model::dropout(input, dropout, true);
-    std::vector<torch::Tensor> outs;
-    for (int64_t d = 0; d < dirs; ++d) {
+    // Per direction: the input gates x W_ih^T + b_ih + b_hh of all steps in
+    // one product, then the recurrence, which runs on past a sequence's end
+    // (those outputs are zeroed; the final state is taken at its last token).
+    auto run = [&](int64_t d) {
       const size_t k = static_cast<size_t>((l * dirs + d) * 4);
-      auto in = d == 0 ? input : reverse(input);
-      auto [out, h, c] = masked_direction(in, lens.squeeze(1) - 1, params[k], params[k + 1], params[k + 2], params[k + 3]);
-      out = out * mask_f;
-      outs.push_back(d == 0 ? out : reverse(out));
-      hs.push_back(h);
-      cs.push_back(c);
+      const auto in = d == 0 ? input : reverse(input);
+      const auto& w_hh = params[k + 1];
+      return std::make_pair(torch::addmm(params[k + 2] + params[k + 3], in.reshape({-1, in.size(2)}), params[k].t())
+                                .view({b, len, 4 * w_hh.size(1)}),
+                            w_hh);
+    };
+    std::vector<std::pair<torch::Tensor, torch::Tensor>> states;  // (outputs, cells) per direction
+    auto first = run(0);  // float32 on the CPU unless autocast made it bf16
+    const bool fused = fused_recurrence_applies(first.first, first.second);
+    if (fused && torch::GradMode::is_enabled()) {
+      std::vector<std::pair<torch::Tensor, torch::Tensor>> runs{std::move(first)};
+      for (int64_t d = 1; d < dirs; ++d) runs.push_back(run(d));
+      states = lstm_recurrences(runs);  // the directions side by side, a thread each
+    } else {
+      // Inference, or not float32 on the CPU: one direction at a time, so that
+      // one direction's input gates are held at a time.
+      for (int64_t d = 0; d < dirs; ++d) {
+        const auto r = d == 0 ? std::move(first) : run(d);
+        states.push_back(fused ? lstm_recurrences({r}).front() : unfused_recurrence(r.first, r.second));
+      }
+    }
+    std::vector<torch::Tensor> outs;
+    const auto at_last = (lens - 1).view({b, 1, 1});
+    for (int64_t d = 0; d < dirs; ++d) {
+      const auto& [out, cells] = states[static_cast<size_t>(d)];
+      const auto last = at_last.expand({b, 1, out.size(2)});
+      hs.push_back(out.gather(1, last).squeeze(1));
+      cs.push_back(cells.gather(1, last).squeeze(1));
+      outs.push_back(d == 0 ? out * mask_f : reverse(out * mask_f));
     }
     input = dirs == 2 ? torch::cat(outs, 2) : outs[0];
   }

@@ -17,61 +17,104 @@ void for_rows(int64_t b, int64_t h, const Body& body) {
   });
 }
 
-// Time-major buffers: acts (L, B, 4h) holds the gates after their
-// nonlinearities, hs and cs (L + 1, B, h) the states with the zero state first.
-struct LstmRecurrence : torch::autograd::Function<LstmRecurrence> {
-  static variable_list forward(AutogradContext* ctx, const torch::Tensor& gates_x, const torch::Tensor& w_hh) {
-    const int64_t b = gates_x.size(0), len = gates_x.size(1), h = w_hh.size(1);
-    auto acts = torch::empty({len, b, 4 * h}, gates_x.options());
-    auto hs = torch::zeros({len + 1, b, h}, gates_x.options());
-    auto cs = torch::zeros({len + 1, b, h}, gates_x.options());
-    const auto w_hh_t = w_hh.t();
-    for (int64_t t = 0; t < len; ++t) {
-      auto a = acts[t];
-      torch::addmm_out(a, gates_x.select(1, t), hs[t], w_hh_t);
-      float* pa = a.data_ptr<float>();
-      const float* c_prev = cs[t].data_ptr<float>();
-      float* c_now = cs[t + 1].data_ptr<float>();
-      float* h_now = hs[t + 1].data_ptr<float>();
-      for_rows(b, h, [&](int64_t r) { cpu::lstm_cell(pa + r * 4 * h, c_prev + r * h, c_now + r * h, h_now + r * h, h); });
-    }
-    ctx->save_for_backward({w_hh, acts, hs, cs});  // freed after backward, unlike saved_data
+// Runs body(0) ... body(n - 1), independent recurrences, one per thread when
+// there are several threads: each then runs its small products and loops on
+// its own core, without a barrier between the threads at every step.
+template <class Body>
+void each_recurrence(size_t n, const Body& body) {
+  if (n < 2 || at::get_num_threads() < 2) {
+    for (size_t i = 0; i < n; ++i) body(i);
+    return;
+  }
+  parallel_for(0, static_cast<int64_t>(n), 1, [&](int64_t from, int64_t to) {
+    torch::NoGradGuard no_grad;  // grad mode is per thread: out= products refuse inputs that require grad
+    for (int64_t i = from; i < to; ++i) body(static_cast<size_t>(i));
+  });
+}
+
+// Time-major buffers of one recurrence: acts (L, B, 4h) holds the gates after
+// their nonlinearities, hs and cs (L + 1, B, h) the states, zero state first.
+struct Buffers {
+  torch::Tensor acts, hs, cs;
+};
+
+// keep_gates false (no backward to come): acts holds only the latest step.
+Buffers run_forward(const torch::Tensor& gates_x, const torch::Tensor& w_hh, bool keep_gates) {
+  const int64_t b = gates_x.size(0), len = gates_x.size(1), h = w_hh.size(1);
+  Buffers s{torch::empty({keep_gates ? len : 1, b, 4 * h}, gates_x.options()),
+            torch::zeros({len + 1, b, h}, gates_x.options()), torch::zeros({len + 1, b, h}, gates_x.options())};
+  const auto w_hh_t = w_hh.t();
+  for (int64_t t = 0; t < len; ++t) {
+    auto a = s.acts[keep_gates ? t : 0];
+    torch::addmm_out(a, gates_x.select(1, t), s.hs[t], w_hh_t);
+    float* pa = a.data_ptr<float>();
+    const float* c_prev = s.cs[t].data_ptr<float>();
+    float* c_now = s.cs[t + 1].data_ptr<float>();
+    float* h_now = s.hs[t + 1].data_ptr<float>();
+    for_rows(b, h, [&](int64_t r) { cpu::lstm_cell(pa + r * 4 * h, c_prev + r * h, c_now + r * h, h_now + r * h, h); });
+  }
+  return s;
+}
+
+// Gradients of gates_x and (if wanted) w_hh from those of the outputs.
+std::pair<torch::Tensor, torch::Tensor> run_backward(const torch::Tensor& w_hh, const Buffers& s, const torch::Tensor& g_hs,
+                                                     const torch::Tensor& g_cs, bool want_w_hh) {
+  const int64_t len = s.acts.size(0), b = s.acts.size(1), h = s.hs.size(2);
+  // Gradients of the outputs, time-major (undefined: not used downstream).
+  auto time_major = [&](const torch::Tensor& g) { return g.defined() ? g.transpose(0, 1).contiguous() : torch::Tensor(); };
+  const auto dh_out = time_major(g_hs), dc_out = time_major(g_cs);
+  auto d_acts = torch::empty_like(s.acts);  // gradients of the gates before their nonlinearities
+  auto dh_next = torch::zeros({b, h}, s.acts.options()), dc_next = torch::zeros({b, h}, s.acts.options());
+  float* pdh_next = dh_next.data_ptr<float>();
+  float* pdc_next = dc_next.data_ptr<float>();
+  for (int64_t t = len - 1; t >= 0; --t) {
+    const float* pa = s.acts[t].data_ptr<float>();
+    const float* c_now = s.cs[t + 1].data_ptr<float>();
+    const float* c_prev = s.cs[t].data_ptr<float>();
+    const float* g_h = dh_out.defined() ? dh_out[t].data_ptr<float>() : nullptr;
+    const float* g_c = dc_out.defined() ? dc_out[t].data_ptr<float>() : nullptr;
+    auto da = d_acts[t];
+    float* pda = da.data_ptr<float>();
+    for_rows(b, h, [&](int64_t r) {
+      const int64_t k = r * h;
+      cpu::lstm_cell_backward(pa + r * 4 * h, c_now + k, c_prev + k, g_h ? g_h + k : nullptr, g_c ? g_c + k : nullptr,
+                              pdh_next + k, pdc_next + k, pda + r * 4 * h, h);
+    });
+    if (t > 0) torch::mm_out(dh_next, da, w_hh);
+  }
+  torch::Tensor d_w_hh;
+  if (want_w_hh) d_w_hh = torch::mm(d_acts.view({len * b, 4 * h}).t(), s.hs.narrow(0, 0, len).reshape({len * b, h}));
+  return {d_acts.transpose(0, 1).contiguous(), d_w_hh};
+}
+
+// Inputs gates_x_0, w_hh_0, gates_x_1, w_hh_1, ...: independent recurrences
+// (the two directions of a bidirectional layer); outputs hs_0, cs_0, hs_1, ...
+struct LstmRecurrences : torch::autograd::Function<LstmRecurrences> {
+  static variable_list forward(AutogradContext* ctx, at::TensorList inputs) {
+    const size_t n = inputs.size() / 2;
+    std::vector<Buffers> runs(n);
+    each_recurrence(n, [&](size_t i) { runs[i] = run_forward(inputs[2 * i], inputs[2 * i + 1], true); });
+    variable_list saved, out;
     using torch::indexing::Slice;
-    return {hs.index({Slice(1)}).transpose(0, 1).contiguous(), cs.index({Slice(1)}).transpose(0, 1).contiguous()};
+    for (size_t i = 0; i < n; ++i) {
+      saved.insert(saved.end(), {inputs[2 * i + 1], runs[i].acts, runs[i].hs, runs[i].cs});
+      out.push_back(runs[i].hs.index({Slice(1)}).transpose(0, 1).contiguous());
+      out.push_back(runs[i].cs.index({Slice(1)}).transpose(0, 1).contiguous());
+    }
+    ctx->save_for_backward(saved);  // freed after backward, unlike saved_data
+    return out;
   }
 
   static variable_list backward(AutogradContext* ctx, variable_list grads) {
     const auto saved = ctx->get_saved_variables();
-    const auto &w_hh = saved[0], &acts = saved[1], &hs = saved[2], &cs = saved[3];
-    const int64_t len = acts.size(0), b = acts.size(1), h = hs.size(2);
-    // Gradients of the outputs, time-major (undefined: not used downstream).
-    auto time_major = [&](const torch::Tensor& g) {
-      return g.defined() ? g.transpose(0, 1).contiguous() : torch::Tensor();
-    };
-    const auto dh_out = time_major(grads[0]), dc_out = time_major(grads[1]);
-    auto d_acts = torch::empty_like(acts);  // gradients of the gates before their nonlinearities
-    auto dh_next = torch::zeros({b, h}, acts.options()), dc_next = torch::zeros({b, h}, acts.options());
-    float* pdh_next = dh_next.data_ptr<float>();
-    float* pdc_next = dc_next.data_ptr<float>();
-    for (int64_t t = len - 1; t >= 0; --t) {
-      const float* pa = acts[t].data_ptr<float>();
-      const float* c_now = cs[t + 1].data_ptr<float>();
-      const float* c_prev = cs[t].data_ptr<float>();
-      const float* g_h = dh_out.defined() ? dh_out[t].data_ptr<float>() : nullptr;
-      const float* g_c = dc_out.defined() ? dc_out[t].data_ptr<float>() : nullptr;
-      auto da = d_acts[t];
-      float* pda = da.data_ptr<float>();
-      for_rows(b, h, [&](int64_t r) {
-        const int64_t k = r * h;
-        cpu::lstm_cell_backward(pa + r * 4 * h, c_now + k, c_prev + k, g_h ? g_h + k : nullptr, g_c ? g_c + k : nullptr,
-                           pdh_next + k, pdc_next + k, pda + r * 4 * h, h);
-      });
-      if (t > 0) torch::mm_out(dh_next, da, w_hh);
-    }
-    torch::Tensor d_w_hh;
-    if (ctx->needs_input_grad(1))
-      d_w_hh = torch::mm(d_acts.view({len * b, 4 * h}).t(), hs.narrow(0, 0, len).reshape({len * b, h}));
-    return {d_acts.transpose(0, 1).contiguous(), d_w_hh};
+    const size_t n = saved.size() / 4;
+    variable_list result(2 * n);
+    each_recurrence(n, [&](size_t i) {
+      const Buffers s{saved[4 * i + 1], saved[4 * i + 2], saved[4 * i + 3]};
+      std::tie(result[2 * i], result[2 * i + 1]) =
+          run_backward(saved[4 * i], s, grads[2 * i], grads[2 * i + 1], ctx->needs_input_grad(2 * i + 1));
+    });
+    return result;
   }
 };
 
@@ -82,9 +125,25 @@ bool fused_recurrence_applies(const torch::Tensor& gates_x, const torch::Tensor&
          gates_x.dim() == 3 && gates_x.size(1) > 0;
 }
 
-std::pair<torch::Tensor, torch::Tensor> lstm_recurrence(const torch::Tensor& gates_x, const torch::Tensor& w_hh) {
-  auto out = LstmRecurrence::apply(gates_x, w_hh.contiguous());
-  return {out[0], out[1]};
+std::vector<std::pair<torch::Tensor, torch::Tensor>> lstm_recurrences(
+    const std::vector<std::pair<torch::Tensor, torch::Tensor>>& runs) {
+  std::vector<std::pair<torch::Tensor, torch::Tensor>> states(runs.size());
+  if (!torch::GradMode::is_enabled()) {  // inference: no autograd node, no gates kept for a backward pass
+    each_recurrence(runs.size(), [&](size_t i) {
+      const auto s = run_forward(runs[i].first, runs[i].second.contiguous(), false);
+      using torch::indexing::Slice;
+      states[i] = {s.hs.index({Slice(1)}).transpose(0, 1).contiguous(), s.cs.index({Slice(1)}).transpose(0, 1).contiguous()};
+    });
+    return states;
+  }
+  std::vector<torch::Tensor> inputs;
+  for (const auto& [gates_x, w_hh] : runs) {
+    inputs.push_back(gates_x);
+    inputs.push_back(w_hh.contiguous());
+  }
+  const auto out = LstmRecurrences::apply(at::TensorList(inputs));
+  for (size_t i = 0; i < runs.size(); ++i) states[i] = {out[2 * i], out[2 * i + 1]};
+  return states;
 }
 
 }  // namespace deca::model

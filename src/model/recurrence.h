@@ -8,13 +8,15 @@ namespace deca::model {
 // True when lstm_recurrence can run on these tensors (float32 on the CPU).
 bool fused_recurrence_applies(const torch::Tensor& gates_x, const torch::Tensor& w_hh);
 
-// One direction of an LSTM over (B, L, 4h) input gates (x W_ih^T + b, gate
-// order i, f, g, o as in torch::nn::LSTM) with recurrent weights w_hh (4h, h),
-// from zero state. Returns the hidden and cell states of every step, (B, L, h)
-// each. Forward and backward are each one small matrix product and one fused
-// element-wise loop per step, and the gradient of w_hh is one product over all
-// steps at the end: what ATen's CPU LSTM cell spends in a dozen operators and
-// their autograd nodes per step.
-std::pair<torch::Tensor, torch::Tensor> lstm_recurrence(const torch::Tensor& gates_x, const torch::Tensor& w_hh);
+// LSTMs over (B, L, 4h) input gates (x W_ih^T + b, gate order i, f, g, o as
+// in torch::nn::LSTM) with recurrent weights w_hh (4h, h), from zero state:
+// independent runs (a bidirectional layer's two directions), one per thread
+// when there are several. Returns per run the hidden and cell states of every
+// step, (B, L, h) each. Forward and backward are each one small matrix product
+// and one fused element-wise loop per step, and the gradient of w_hh is one
+// product over all steps at the end: what ATen's CPU LSTM cell spends in a
+// dozen operators and their autograd nodes per step.
+std::vector<std::pair<torch::Tensor, torch::Tensor>> lstm_recurrences(
+    const std::vector<std::pair<torch::Tensor, torch::Tensor>>& runs);
 
 }  // namespace deca::model
