@@ -13,6 +13,7 @@
 
 #include "deca/core/error.h"
 #include "deca/core/log.h"
+#include "deca/model/vocab_scores.h"
 
 namespace deca::app {
 
@@ -46,8 +47,27 @@ inline CLI::Validator at_least(long minimum) {
 }
 
 // The options of the executables that decode with a checkpoint (deca-eval, deca-predict).
+// --output-precision: the output layer's arithmetic in CPU decoding
+// (deca::model::OutputPrecision), declared on `cli`.
+inline void add_output_precision(CLI::App& cli, std::string& precision) {
+  cli.add_option("--output-precision", precision,
+                 "the output layer in CPU decoding: fp32, or bf16 (lossy, about twice as fast on CPUs with "
+                 "AVX512-BF16; fp32 elsewhere)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"fp32", "bf16"}));
+}
+
+// Onto DecodeOptions (a template: this header does not include LibTorch).
+template <class DecodeOptions>
+void apply_output_precision(const std::string& precision, DecodeOptions& options) {
+  using Precision = decltype(options.output_precision);
+  options.output_precision = precision == "bf16" ? Precision::bf16 : Precision::fp32;
+  if (precision == "bf16" && !deca::model::cpu::has_bf16_dot())
+    deca::log::warn("--output-precision bf16: this CPU has no AVX512-BF16; the output layer runs in fp32");
+}
+
 struct CheckpointFlags {
-  std::string checkpoint, device = "cpu";
+  std::string checkpoint, device = "cpu", output_precision = "fp32";
   long beam = 1, batch_tokens = 0;
   // Declares them; returns --checkpoint (deca-predict requires it).
   CLI::Option* add_to(CLI::App& cli) {
@@ -56,13 +76,15 @@ struct CheckpointFlags {
     cli.add_option("--batch-tokens", batch_tokens, "token budget per decoding batch (default: the checkpoint's)")
         ->check(at_least(1));
     cli.add_option("--device", device, "cpu, cuda or cuda:N")->capture_default_str();
+    add_output_precision(cli, output_precision);
     return option;
   }
-  // Onto a checkpoint's deca::EvalOptions (a template: this header does not include LibTorch).
+  // Onto a checkpoint's deca::EvalOptions.
   template <class EvalOptions>
   void apply(EvalOptions& options) const {
     options.decode.beam = beam;
     if (batch_tokens > 0) options.max_tokens = batch_tokens;
+    apply_output_precision(output_precision, options.decode);
   }
 };
 

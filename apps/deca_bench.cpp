@@ -396,7 +396,7 @@ int bench_train(deca::Config config, const std::vector<std::string>& tasks, long
 
 // Decoding speed on a validation split: batched (token budget) against one example at a time.
 int bench_decode(deca::Config config, const std::string& task_name, long beam, long limit, long train_steps,
-                 const std::string& profile) {
+                 const std::string& output_precision, const std::string& profile) {
   auto p = prepare(std::move(config), {task_name});
   const torch::Device device = device_of(p.config);
   torch::manual_seed(1);
@@ -424,6 +424,7 @@ int bench_decode(deca::Config config, const std::string& task_name, long beam, l
   const deca::Predictor predictor{net, p.tokenizer, p.vocab, device};
   auto o = deca::EvalOptions::from(p.config);
   o.decode.beam = beam;
+  deca::app::apply_output_precision(output_precision, o.decode);
   for (long budget : {p.config.batching.eval_max_tokens, 1L}) {
     o.max_tokens = budget;
     std::optional<KinetoTrace> trace;  // of the batched pass
@@ -431,6 +432,7 @@ int bench_decode(deca::Config config, const std::string& task_name, long beam, l
     const auto r = deca::predict_split(predictor, data, o);
     if (trace) trace->finish();
     emit({{"bench", "decode"}, {"device", device.str()}, {"task", task_name}, {"beam", beam}, {"trained_steps", train_steps},
+          {"output_precision", output_precision},
           {"batching", budget == 1 ? "one example at a time" : "token budget " + std::to_string(budget)},
           {"examples", data.size()}, {"seconds", r.seconds}, {"examples_per_s", static_cast<double>(data.size()) / r.seconds},
           {"generated_tokens_per_s", static_cast<double>(r.generated_tokens) / r.seconds}},
@@ -446,7 +448,7 @@ int main(int argc, char** argv) {
   cli.require_subcommand(1);
   std::string shared = "../shared", config_file = "configs/decanlp.json", data_root, output = "runs/bench", task = "squad";
   std::vector<std::string> tasks, sets;
-  std::string profile, device, precision;
+  std::string profile, device, precision, output_precision = "fp32";
   bool flops = false;
   long steps = 10, warmup = 2, max_tokens = 0, beam = 1, limit = 0, trained = 0, threads = 0;
   auto* m = cli.add_subcommand("metrics", "scoring speed");
@@ -473,6 +475,7 @@ int main(int argc, char** argv) {
   d->add_option("--beam", beam, "beam size")->capture_default_str();
   d->add_option("--limit", limit, "decode at most this many examples");
   d->add_option("--trained-steps", trained, "train this many steps first (0: untrained)");
+  deca::app::add_output_precision(*d, output_precision);
   d->add_option("--profile", profile, "write a trace (Chrome format) of the batched pass to this file");
   deca::app::setup_logging(false);
   return deca::app::run(cli, argc, argv, [&] {
@@ -486,6 +489,6 @@ int main(int argc, char** argv) {
     if (!precision.empty()) sets.push_back("training.precision=" + nlohmann::json(precision).dump());
     config = deca::apply_overrides(config, sets);
     if (*t) return bench_train(config, tasks.empty() ? config.all_tasks() : tasks, steps, warmup, profile, flops);
-    return bench_decode(config, task, beam, limit, trained, profile);
+    return bench_decode(config, task, beam, limit, trained, output_precision, profile);
   });
 }

@@ -193,7 +193,7 @@ class PrefersSpecialTokens : public deca::model::Seq2Seq {
   };
   explicit PrefersSpecialTokens(const deca::model::Vocabulary& v) : v_(v) {}
   torch::Tensor loss(const deca::model::Batch&) override { return torch::zeros({}); }
-  std::unique_ptr<deca::model::DecoderState> start(const deca::model::Batch&) override { return std::make_unique<State>(); }
+  std::unique_ptr<deca::model::DecoderState> start(const deca::model::Batch&, deca::model::OutputPrecision) override { return std::make_unique<State>(); }
   torch::Tensor step(deca::model::DecoderState&, const torch::Tensor& previous) override {
     auto logits = torch::full({previous.size(0), v_.size}, -20.0f);
     logits.index_put_({torch::indexing::Slice(), v_.bos}, 4.0f);

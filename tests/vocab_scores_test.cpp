@@ -6,6 +6,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <iostream>
+#include <limits>
 #include <numeric>
 #include <random>
 
@@ -20,10 +22,14 @@ std::vector<Isa> runnable() {
   return isas;
 }
 
+float bf16_rounded(float x) { return from_bf16(to_bf16(x)); }
+
 // Rows 1..13 (the kernels' row blocks and their remainders), vocabularies
-// that are and are not whole panels, the vocabulary scored in two parts and
-// merged: log-normalisers and the `width` largest logits with their ids.
-TEST(VocabScores, LogNormaliserAndLargestLogitsEqualTheReference) {
+// that are and are not whole panels, odd and even dimensions, the vocabulary
+// scored in two parts and merged: log-normalisers and the `width` largest
+// logits with their ids. bf16: against the reference on W and h rounded to
+// bfloat16 (the kernels' products of those are exact, their sums fp32).
+void expect_reference_scores(bool bf16) {
   std::mt19937 gen(5);
   std::normal_distribution<float> normal(0.0f, 1.0f);
   for (const auto& [vocab, dim, rows, width] : std::vector<std::tuple<int64_t, int64_t, int64_t, int64_t>>{
@@ -32,9 +38,14 @@ TEST(VocabScores, LogNormaliserAndLargestLogitsEqualTheReference) {
     for (auto& x : w) x = normal(gen) * 0.3f;
     for (auto& x : b) x = normal(gen);
     for (auto& x : h) x = normal(gen);
-    const auto packed = pack_rows(w.data(), b.data(), vocab, dim);
+    const auto packed = bf16 ? pack_rows_bf16(w.data(), b.data(), vocab, dim) : pack_rows(w.data(), b.data(), vocab, dim);
+    if (bf16) {
+      for (auto& x : w) x = bf16_rounded(x);
+      for (auto& x : h) x = bf16_rounded(x);
+    }
     for (Isa isa : runnable()) {
-      SCOPED_TRACE(std::string(to_string(isa)) + " V=" + std::to_string(vocab) + " rows=" + std::to_string(rows));
+      SCOPED_TRACE(std::string(to_string(isa)) + " V=" + std::to_string(vocab) + " K=" + std::to_string(dim) +
+                   " rows=" + std::to_string(rows));
       RowScores scores(rows, width), rest(rows, width);
       const int64_t split = packed.panel_count() / 2;
       score_panels(packed, h.data(), 0, split, scores, isa);
@@ -61,6 +72,25 @@ TEST(VocabScores, LogNormaliserAndLargestLogitsEqualTheReference) {
       }
     }
   }
+}
+
+TEST(VocabScores, LogNormaliserAndLargestLogitsEqualTheReference) { expect_reference_scores(false); }
+
+// Portable C++ on every CPU; AVX512-BF16's dot product where this CPU has it.
+TEST(VocabScores, Bf16ScoresEqualTheReferenceOnRoundedInputs) {
+  if (!has_bf16_dot()) std::cout << "[ note     ] no AVX512-BF16 here: the portable bf16 kernel only\n";
+  expect_reference_scores(true);
+}
+
+TEST(VocabScores, Bf16RoundsToNearestEven) {
+  EXPECT_EQ(to_bf16(1.0f), 0x3f80);
+  EXPECT_EQ(to_bf16(-2.0f), 0xc000);
+  EXPECT_EQ(to_bf16(1.0f + 0x1p-8f), 0x3f80);             // a tie, to the even 1.0
+  EXPECT_EQ(to_bf16(1.0f + 3 * 0x1p-8f), 0x3f82);         // a tie, to the even 1 + 2^-6
+  EXPECT_EQ(to_bf16(1.0f + 0x1p-8f + 0x1p-20f), 0x3f81);  // above the tie, up
+  EXPECT_EQ(from_bf16(0x3f81), 1.0f + 0x1p-7f);
+  EXPECT_TRUE(std::isnan(from_bf16(to_bf16(std::nanf("")))));
+  EXPECT_TRUE(std::isinf(from_bf16(to_bf16(std::numeric_limits<float>::infinity()))));
 }
 
 TEST(VocabScores, DotProductsEqualTheReference) {

@@ -19,7 +19,7 @@ std::vector<std::vector<Hypothesis>> decode(Seq2Seq& model, const Batch& batch, 
     return options.length_penalty == 0 ? score : score / std::pow(static_cast<double>(length), options.length_penalty);
   };
 
-  auto state = model.start(batch);
+  auto state = model.start(batch, options.output_precision);
   // Beams live as rows of the state: row r's beams are alive[r] * k ... + k - 1.
   std::vector<int64_t> alive(static_cast<size_t>(rows));
   std::iota(alive.begin(), alive.end(), 0);

@@ -99,7 +99,7 @@ class Mqan : public Seq2Seq {
     return pointer_nll(out, steps, b.context, b.question, b.answer_out, vocab_.pad, b.target_positions);
   }
 
-  std::unique_ptr<DecoderState> start(const Batch& b) override {
+  std::unique_ptr<DecoderState> start(const Batch& b, OutputPrecision output) override {
     auto s = std::make_unique<MqanState>();
     s->enc = encode(b, embedding->forward(b.context), embedding->forward(b.question));
     s->context_ids = b.context;
@@ -114,7 +114,7 @@ class Mqan : public Seq2Seq {
     }
     s->rnn_state = s->enc.rnn_state;
     s->enc.self_attended_context.clear();  // in cross_k and cross_v now
-    s->packed_out = pack_for_decoding(out);
+    s->packed_out = pack_for_decoding(out, output);
     return s;
   }
 

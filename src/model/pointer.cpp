@@ -203,13 +203,15 @@ torch::Tensor pointer_log_probs(torch::nn::Linear& out, const PointerStep& s, co
   return torch::log(p + kEpsilon);
 }
 
-std::shared_ptr<const cpu::PackedRows> pack_for_decoding(const torch::nn::Linear& out) {
+std::shared_ptr<const cpu::PackedRows> pack_for_decoding(const torch::nn::Linear& out, OutputPrecision precision) {
   const auto& w = out->weight;
   if (torch::GradMode::is_enabled() || !w.device().is_cpu() || w.scalar_type() != torch::kFloat) return nullptr;
   const auto weight = w.contiguous();
   const auto bias = out->bias.defined() ? out->bias.to(torch::kFloat).contiguous() : torch::Tensor();
-  return std::make_shared<const cpu::PackedRows>(cpu::pack_rows(
-      weight.data_ptr<float>(), bias.defined() ? bias.data_ptr<float>() : nullptr, weight.size(0), weight.size(1)));
+  // bf16 only where the CPU's dot product makes it the faster one.
+  const auto pack = precision == OutputPrecision::bf16 && cpu::has_bf16_dot() ? cpu::pack_rows_bf16 : cpu::pack_rows;
+  return std::make_shared<const cpu::PackedRows>(
+      pack(weight.data_ptr<float>(), bias.defined() ? bias.data_ptr<float>() : nullptr, weight.size(0), weight.size(1)));
 }
 
 std::pair<torch::Tensor, torch::Tensor> pointer_top(torch::nn::Linear& out, const cpu::PackedRows* packed,

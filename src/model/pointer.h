@@ -6,6 +6,7 @@
 #include <memory>
 
 #include "deca/model/layers.h"
+#include "deca/model/model.h"
 #include "deca/model/vocab_scores.h"
 
 namespace deca::model {
@@ -66,7 +67,7 @@ torch::Tensor pointer_log_probs(torch::nn::Linear& out, const PointerStep& s, co
 // The output layer packed for CPU decoding (vocab_scores.h), once per batch;
 // null where that path does not apply: not on the CPU, not float32, or
 // gradients kept.
-std::shared_ptr<const cpu::PackedRows> pack_for_decoding(const torch::nn::Linear& out);
+std::shared_ptr<const cpu::PackedRows> pack_for_decoding(const torch::nn::Linear& out, OutputPrecision precision);
 
 // One step's `width` most probable tokens per row under the pointer mixture,
 // best first: log-probabilities (B, width) float32 and ids (B, width) int64

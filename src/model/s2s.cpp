@@ -46,7 +46,7 @@ class S2s : public Seq2Seq {
     return pointer_nll(out, steps, ids, {}, b.answer_out, vocab_.pad, b.target_positions);
   }
 
-  std::unique_ptr<DecoderState> start(const Batch& b) override {
+  std::unique_ptr<DecoderState> start(const Batch& b, OutputPrecision output) override {
     auto s = std::make_unique<S2sState>();
     auto [ids, lengths] = joined_input(b);
     auto [memory, h, c] = bilstm->forward(encoder_embeddings->forward(embedding->forward(ids)), lengths);
@@ -54,7 +54,7 @@ class S2s : public Seq2Seq {
     s->ids = ids;
     s->padding = ids.eq(vocab_.pad);
     s->rnn_state = {join_directions(h), join_directions(c)};
-    s->packed_out = pack_for_decoding(out);
+    s->packed_out = pack_for_decoding(out, output);
     return s;
   }
 

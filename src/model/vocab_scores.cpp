@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <limits>
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
@@ -12,6 +13,7 @@
 #define DECA_X86 1
 #define DECA_AVX2 __attribute__((target("avx2,fma")))
 #define DECA_AVX512 __attribute__((target("avx512f,avx2,fma")))
+#define DECA_AVX512BF16 __attribute__((target("avx512f,avx512bw,avx512bf16,avx2,fma")))
 #endif
 
 namespace deca::model::cpu {
@@ -56,6 +58,42 @@ void score_portable(const PackedRows& w, const float* h, int64_t panel_begin, in
         for (int64_t j = 0; j < kPanel; ++j) z[j] += hr[k] * wp[k * kPanel + j];
       const float block_max = *std::max_element(z, z + kPanel);
       const float m = raise_max(s.max[r], s.sum[r], block_max);
+      for (float v : z) s.sum[r] += std::exp(v - m);
+      for (int64_t j = 0; j < kPanel; ++j)
+        offer(&s.top[r * width], &s.ids[r * width], width, z[j], static_cast<int32_t>(p * kPanel + j));
+    }
+  }
+}
+
+// h's rows as bfloat16 pairs (rows x pair_count), the layout of the panels' lanes.
+std::vector<uint32_t> bf16_pairs(const float* h, int64_t rows, int64_t cols) {
+  const int64_t pairs = (cols + 1) / 2;
+  std::vector<uint32_t> out(static_cast<size_t>(rows * pairs));
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t i = 0; i < pairs; ++i) {
+      const float* x = h + r * cols + 2 * i;
+      const uint32_t low = to_bf16(x[0]), high = 2 * i + 1 < cols ? to_bf16(x[1]) : 0;
+      out[static_cast<size_t>(r * pairs + i)] = low | high << 16;
+    }
+  return out;
+}
+
+void score_portable_bf16(const PackedRows& w, const uint32_t* h, int64_t panel_begin, int64_t panel_end,
+                         RowScores& s) {
+  const int64_t pairs = w.pair_count(), width = s.width;
+  auto low = [](uint32_t x) { return from_bf16(static_cast<uint16_t>(x & 0xffffu)); };
+  auto high = [](uint32_t x) { return from_bf16(static_cast<uint16_t>(x >> 16)); };
+  float z[kPanel];
+  for (int64_t p = panel_begin; p < panel_end; ++p) {
+    const uint32_t* wp = w.pairs.data() + p * pairs * kPanel;
+    for (int64_t r = 0; r < s.rows; ++r) {
+      const uint32_t* hr = h + r * pairs;
+      std::fill(z, z + kPanel, 0.0f);
+      for (int64_t i = 0; i < pairs; ++i)
+        for (int64_t j = 0; j < kPanel; ++j)
+          z[j] += low(hr[i]) * low(wp[i * kPanel + j]) + high(hr[i]) * high(wp[i * kPanel + j]);
+      for (int64_t j = 0; j < kPanel; ++j) z[j] += w.bias[static_cast<size_t>(p * kPanel + j)];
+      const float m = raise_max(s.max[r], s.sum[r], *std::max_element(z, z + kPanel));
       for (float v : z) s.sum[r] += std::exp(v - m);
       for (int64_t j = 0; j < kPanel; ++j)
         offer(&s.top[r * width], &s.ids[r * width], width, z[j], static_cast<int32_t>(p * kPanel + j));
@@ -180,6 +218,64 @@ DECA_AVX512 void score_avx512(const PackedRows& w, const float* h, int64_t panel
     const auto first = static_cast<int32_t>(p * kPanel);
     if (p + 1 < panel_end) rows512<2>(wp, bias, k_dim, h, first, s);
     else rows512<1>(wp, bias, k_dim, h, first, s);
+  }
+}
+
+// block512 on bfloat16 pairs: each dot-product instruction adds two k's
+// products per lane (twice block512's multiply-adds per instruction).
+template <int R, int P>
+DECA_AVX512BF16 void block512bf16(const uint32_t* wp, const float* bias, int64_t pairs, const uint32_t* h, int64_t r0,
+                                  int32_t first, RowScores& s) {
+  __m512 acc[R][P];
+  for (int r = 0; r < R; ++r)
+    for (int p = 0; p < P; ++p) acc[r][p] = _mm512_setzero_ps();
+  const uint32_t* hr = h + r0 * pairs;
+  for (int64_t i = 0; i < pairs; ++i) {
+    __m512bh wv[P];
+    for (int p = 0; p < P; ++p) wv[p] = (__m512bh)_mm512_loadu_si512(wp + p * pairs * kPanel + i * kPanel);
+    for (int r = 0; r < R; ++r) {
+      const auto x = (__m512bh)_mm512_set1_epi32(static_cast<int>(hr[r * pairs + i]));
+      for (int p = 0; p < P; ++p) acc[r][p] = _mm512_dpbf16_ps(acc[r][p], wv[p], x);
+    }
+  }
+  __m512 b[P];
+  for (int p = 0; p < P; ++p) b[p] = _mm512_loadu_ps(bias + p * kPanel);
+  for (int r = 0; r < R; ++r) {
+    __m512 z[P];
+    for (int p = 0; p < P; ++p) z[p] = _mm512_add_ps(acc[r][p], b[p]);
+    update512<P>(s, r0 + r, z, first);
+  }
+}
+
+template <int P>
+DECA_AVX512BF16 void rows512bf16(const uint32_t* wp, const float* bias, int64_t pairs, const uint32_t* h, int32_t first,
+                                 RowScores& s) {
+  const int64_t blocks = (s.rows + 7) / 8;  // as rows512
+  for (int64_t b = 0, r0 = 0; b < blocks; ++b) {
+    const int64_t n = s.rows / blocks + (b < s.rows % blocks ? 1 : 0);
+    switch (n) {
+      case 8: block512bf16<8, P>(wp, bias, pairs, h, r0, first, s); break;
+      case 7: block512bf16<7, P>(wp, bias, pairs, h, r0, first, s); break;
+      case 6: block512bf16<6, P>(wp, bias, pairs, h, r0, first, s); break;
+      case 5: block512bf16<5, P>(wp, bias, pairs, h, r0, first, s); break;
+      case 4: block512bf16<4, P>(wp, bias, pairs, h, r0, first, s); break;
+      case 3: block512bf16<3, P>(wp, bias, pairs, h, r0, first, s); break;
+      case 2: block512bf16<2, P>(wp, bias, pairs, h, r0, first, s); break;
+      default: block512bf16<1, P>(wp, bias, pairs, h, r0, first, s); break;
+    }
+    r0 += n;
+  }
+}
+
+DECA_AVX512BF16 void score_avx512bf16(const PackedRows& w, const uint32_t* h, int64_t panel_begin, int64_t panel_end,
+                                      RowScores& s) {
+  const int64_t pairs = w.pair_count();
+  for (int64_t p = panel_begin; p < panel_end; p += 2) {
+    const uint32_t* wp = w.pairs.data() + p * pairs * kPanel;
+    const float* bias = w.bias.data() + p * kPanel;
+    const auto first = static_cast<int32_t>(p * kPanel);
+    if (p + 1 < panel_end) rows512bf16<2>(wp, bias, pairs, h, first, s);
+    else rows512bf16<1>(wp, bias, pairs, h, first, s);
   }
 }
 
@@ -308,6 +404,31 @@ Isa best_isa() {
 #endif
 }
 
+bool has_bf16_dot() {
+#ifdef DECA_X86
+  static const bool has = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+                          __builtin_cpu_supports("avx512bf16");
+  return has;
+#else
+  return false;
+#endif
+}
+
+uint16_t to_bf16(float x) {
+  uint32_t u;
+  std::memcpy(&u, &x, sizeof u);
+  if (std::isnan(x)) return static_cast<uint16_t>((u >> 16) | 0x40u);
+  u += 0x7fffu + ((u >> 16) & 1u);
+  return static_cast<uint16_t>(u >> 16);
+}
+
+float from_bf16(uint16_t bits) {
+  const uint32_t u = static_cast<uint32_t>(bits) << 16;
+  float x;
+  std::memcpy(&x, &u, sizeof x);
+  return x;
+}
+
 const char* to_string(Isa isa) {
   switch (isa) {
     case Isa::avx512: return "avx512";
@@ -337,6 +458,26 @@ PackedRows pack_rows(const float* weight, const float* bias, int64_t rows, int64
   return w;
 }
 
+PackedRows pack_rows_bf16(const float* weight, const float* bias, int64_t rows, int64_t cols) {
+  PackedRows w;
+  w.rows = rows;
+  w.cols = cols;
+  w.bf16 = true;
+  const int64_t panels = w.panel_count(), pairs = w.pair_count();
+  w.pairs.assign(static_cast<size_t>(panels * pairs * kPanel), 0u);
+  w.bias.assign(static_cast<size_t>(panels * kPanel), kMinusInf);
+  for (int64_t v = 0; v < rows; ++v) {
+    uint32_t* out = w.pairs.data() + (v / kPanel) * pairs * kPanel + v % kPanel;
+    const float* in = weight + v * cols;
+    for (int64_t i = 0; i < pairs; ++i) {
+      const uint32_t low = to_bf16(in[2 * i]), high = 2 * i + 1 < cols ? to_bf16(in[2 * i + 1]) : 0;
+      out[i * kPanel] = low | high << 16;
+    }
+    w.bias[static_cast<size_t>(v)] = bias ? bias[v] : 0.0f;
+  }
+  return w;
+}
+
 RowScores::RowScores(int64_t rows_, int64_t width_)
     : rows(rows_),
       width(width_),
@@ -359,6 +500,13 @@ float RowScores::log_norm(int64_t row) const { return max[row] + std::log(sum[ro
 
 void score_panels(const PackedRows& w, const float* h, int64_t panel_begin, int64_t panel_end, RowScores& out,
                   Isa isa) {
+  if (w.bf16) {
+    const auto pairs = bf16_pairs(h, out.rows, w.cols);
+#ifdef DECA_X86
+    if (isa == Isa::avx512 && has_bf16_dot()) return score_avx512bf16(w, pairs.data(), panel_begin, panel_end, out);
+#endif
+    return score_portable_bf16(w, pairs.data(), panel_begin, panel_end, out);
+  }
 #ifdef DECA_X86
   if (isa == Isa::avx512) return score_avx512(w, h, panel_begin, panel_end, out);
   if (isa == Isa::avx2) return score_avx2(w, h, panel_begin, panel_end, out);

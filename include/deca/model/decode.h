@@ -19,6 +19,7 @@ struct DecodeOptions {
   int64_t nbest = 1;            // hypotheses returned per example (<= beam)
   double length_penalty = 1.0;  // 0: raw sum of log-probabilities
   int64_t max_length = 100;     // words (Vocabulary::word_marks) per hypothesis, <eos> not counted
+  OutputPrecision output_precision = OutputPrecision::fp32;
   // Decoding steps (pieces) at most: a bound for a model that never ends a word.
   int64_t max_steps() const { return 8 * max_length + 8; }
 };

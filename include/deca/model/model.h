@@ -58,12 +58,18 @@ struct DecoderState {
   virtual void reorder(const torch::Tensor& index) = 0;
 };
 
+// The output layer's arithmetic in CPU decoding. bf16: its weights and the
+// decoder's output rounded to bfloat16, products summed in fp32, on CPUs with
+// AVX512-BF16 (about twice fp32's rate there; elsewhere it runs as fp32). A
+// lossy mode: docs/benchmarks.md says how much it changes answers.
+enum class OutputPrecision { fp32, bf16 };
+
 class Seq2Seq : public torch::nn::Module {
  public:
   // Mean negative log-likelihood over the non-pad target tokens.
   virtual torch::Tensor loss(const Batch& batch) = 0;
-  // Runs the encoder once.
-  virtual std::unique_ptr<DecoderState> start(const Batch& batch) = 0;
+  // Runs the encoder once; `output` is the precision of the steps' output layer.
+  virtual std::unique_ptr<DecoderState> start(const Batch& batch, OutputPrecision output = OutputPrecision::fp32) = 0;
   // One decoding step: the previous tokens (B) -> log p(next token) (B, V).
   // Earlier positions are never recomputed.
   virtual torch::Tensor step(DecoderState& state, const torch::Tensor& previous) = 0;

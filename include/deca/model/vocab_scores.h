@@ -16,15 +16,31 @@ enum class Isa { portable, avx2, avx512 };
 Isa best_isa();
 const char* to_string(Isa isa);
 
+// Whether this CPU has AVX512-BF16's dot product (vdpbf16ps).
+bool has_bf16_dot();
+
 // W (V x K, row-major) as panels of 16 of its rows: panel p is K x 16, its
 // column j row 16p + j of W, so that one load reads 16 outputs' weights for
 // one k. The bias is padded to whole panels with -inf.
+// In bfloat16 (`bf16`, pack_rows_bf16) the panels are `pairs` instead: panel
+// p is ceil(K / 2) x 16 lanes of 32 bits, lane j of pair i holding row
+// 16p + j's weights 2i (low half) and 2i + 1 (high half) as bfloat16, as
+// AVX512-BF16's dot product reads them. Those scores round W and h to
+// bfloat16 and sum their products in fp32; the bias stays fp32.
 struct PackedRows {
   int64_t rows = 0, cols = 0;
+  bool bf16 = false;
   std::vector<float> panels, bias;
+  std::vector<uint32_t> pairs;
   int64_t panel_count() const { return (rows + 15) / 16; }
+  int64_t pair_count() const { return (cols + 1) / 2; }
 };
 PackedRows pack_rows(const float* weight, const float* bias, int64_t rows, int64_t cols);
+PackedRows pack_rows_bf16(const float* weight, const float* bias, int64_t rows, int64_t cols);
+
+// fp32 to bfloat16 bits, rounded to nearest even (NaN stays NaN), and back.
+uint16_t to_bf16(float x);
+float from_bf16(uint16_t bits);
 
 // Per row of h, over the part of the vocabulary scored so far: the running
 // maximum, the sum of exp(z - max), and the `width` largest logits (best
@@ -40,7 +56,8 @@ struct RowScores {
 };
 
 // Scores rows [0, out.rows) of h (rows x W.cols, row-major) against panels
-// [panel_begin, panel_end) of W, into `out`.
+// [panel_begin, panel_end) of W, into `out`. bf16 panels run AVX512-BF16
+// where `isa` is avx512 and the CPU has it, portable C++ otherwise.
 void score_panels(const PackedRows& w, const float* h, int64_t panel_begin, int64_t panel_end, RowScores& out,
                   Isa isa = best_isa());
 
