@@ -205,7 +205,7 @@ TEST_F(CliFaults, PredictAnswersAsLinesArrive) {
 TEST_F(CliFaults, BadOptionValuesAreUsageErrors) {
   const std::string predict = bin("deca-predict") + " --checkpoint " + run() + " --input " + questions() + " ";
   for (const char* bad : {"--beam 0", "--beam 100000", "--nbest 0", "--length-penalty nan", "--batch-tokens -1",
-                                "--max-length 0", "--beam 2 --nbest 3"}) {
+                                "--max-length 0", "--beam 2 --nbest 3", "--output-precision fp16"}) {
     const auto r = sh(predict + std::string(bad));
     EXPECT_EQ(r.code, 2) << bad << ": " << r.out;
   }
