@@ -241,6 +241,23 @@ TEST_F(TokenizerTest, ByteFallbackCoversUnseenCharacters) {
   EXPECT_EQ(tokenizer_->decode(ids), deca::text::lower(s));
 }
 
+TEST_F(TokenizerTest, GeneratedBytesThatFormNoCharacterBecomeReplacementCharacters) {
+  // "東" is three byte pieces here (E6 9D B1); a model may emit the first two alone.
+  const auto ids = tokenizer_->encode("a 東");
+  std::vector<std::string> pieces;
+  for (int32_t id : ids) pieces.push_back(tokenizer_->piece(id));
+  const auto first = std::find(pieces.begin(), pieces.end(), "<0xE6>");
+  ASSERT_LE(first + 3, pieces.end());
+  ASSERT_EQ(first[1], "<0x9D>");
+  ASSERT_EQ(first[2], "<0xB1>");
+  auto cut = ids;
+  cut.erase(cut.begin() + (first - pieces.begin()) + 2);
+  EXPECT_FALSE(deca::text::valid_utf8(tokenizer_->decode(cut)));  // decode keeps the bytes
+  EXPECT_EQ(tokenizer_->decode_answer(cut), "a \xef\xbf\xbd\xef\xbf\xbd");  // one U+FFFD per stray byte
+  EXPECT_EQ(tokenizer_->decode_answer(ids), "a 東");
+  EXPECT_EQ(tokenizer_->decode_answer(tokenizer_->encode("Zürich ½")), "zürich ½");
+}
+
 TEST_F(TokenizerTest, LoadErrorsNameTheFile) {
   const fs::path bogus = dir_ / "bogus.model";
   std::ofstream(bogus) << "not a model";

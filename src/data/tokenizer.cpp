@@ -390,6 +390,11 @@ std::string Tokenizer::decode(const std::vector<int32_t>& ids) const {
   return out;
 }
 
+std::string Tokenizer::decode_answer(const std::vector<int32_t>& ids) const {
+  std::string text = decode(ids);
+  return text::valid_utf8(text) ? text : text::encode_utf8(text::decode_utf8(text));
+}
+
 std::string Tokenizer::piece(int32_t id) const {
   std::string p = raw_piece(handle_, id);
   return scheme_ == "words" ? text::replace_all(p, kTrail, kSpaceMark) : p;

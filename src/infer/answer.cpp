@@ -37,7 +37,7 @@ void Answerer::flush() {
       if (options_.scores && !hyps.empty()) line["score"] = hyps.front().score;
       if (options_.eval.decode.nbest > 1) {
         line["nbest"] = nlohmann::ordered_json::array();
-        for (const auto& h : hyps) line["nbest"].push_back({{"answer", predictor_.tokenizer->decode(h.tokens)}, {"score", h.score}, {"normalized", h.normalized}});
+        for (const auto& h : hyps) line["nbest"].push_back({{"answer", predictor_.tokenizer->decode_answer(h.tokens)}, {"score", h.score}, {"normalized", h.normalized}});
       }
       ++k;
     }

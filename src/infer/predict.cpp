@@ -35,7 +35,7 @@ SplitPredictions predict_split(const Predictor& p, const EncodedSplit& data, con
     for (size_t i = 0; i < rows.size(); ++i) {
       auto& h = hyps[i];
       if (!h.empty()) {
-        out.answers[rows[i]] = p.tokenizer->decode(h.front().tokens);
+        out.answers[rows[i]] = p.tokenizer->decode_answer(h.front().tokens);
         out.generated_tokens += static_cast<long>(h.front().tokens.size());
       }
       out.nbest[rows[i]] = std::move(h);

@@ -44,6 +44,12 @@ class Tokenizer {
   std::vector<int32_t> encode(std::string_view text, std::vector<uint32_t>* word_ends = nullptr) const;
   // The text of `ids`; special ids (pad, bos, eos, unk) are skipped.
   std::string decode(const std::vector<int32_t>& ids) const;
+  // decode() of a generated answer, as well-formed UTF-8: byte pieces that form
+  // no character (a model can emit any piece sequence; encode() never makes
+  // one) become U+FFFD, as SentencePiece's own decoder does, so that every
+  // answer can be scored and written as JSON. decode() keeps the bytes, so
+  // that encoded inputs round-trip exactly.
+  std::string decode_answer(const std::vector<int32_t>& ids) const;
   // A piece for display, spaces shown as "▁" (SentencePiece's spelling).
   std::string piece(int32_t id) const;
   // Whether piece `id` begins a word, or ends one (scheme "words": from its
