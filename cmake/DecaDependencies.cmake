@@ -29,6 +29,16 @@ if(DECA_WITH_TORCH)
   # (std::filesystem::remove_all among them), which crash when called from our
   # code. Naming libstdc++ before LibTorch puts it first in the symbol search.
   set(DECA_TORCH_LIBRARIES stdc++ ${TORCH_LIBRARIES})
+  # A PyPI wheel's libtorch_cuda.so finds NCCL, cuDNN and the rest in
+  # site-packages/nvidia/*/lib through $ORIGIN, which the linker does not
+  # expand: it took an older system NCCL instead and reported undefined
+  # nccl* symbols. Point it at the wheel's own.
+  get_filename_component(_deca_site_packages "${Torch_DIR}/../../../.." ABSOLUTE)
+  file(GLOB _deca_wheel_libs LIST_DIRECTORIES true "${_deca_site_packages}/nvidia/*/lib")
+  if(_deca_wheel_libs)
+    string(REPLACE ";" ":" _deca_wheel_libs "${_deca_wheel_libs}")
+    add_link_options("LINKER:-rpath-link,${_deca_wheel_libs}")
+  endif()
   # Distributed training's backends. Gloo: LibTorch's ProcessGroupGloo header
   # includes gloo's headers, which Debian ships in libgloo-dev and the official
   # LibTorch does not (Debian's serve for both). NCCL: only a CUDA LibTorch
