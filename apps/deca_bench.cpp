@@ -396,7 +396,7 @@ int bench_train(deca::Config config, const std::vector<std::string>& tasks, long
 
 // Decoding speed on a validation split: batched (token budget) against one example at a time.
 int bench_decode(deca::Config config, const std::string& task_name, long beam, long limit, long train_steps,
-                 const std::string& output_precision, const std::string& profile) {
+                 const std::string& output_precision, const std::string& profile, int concurrent_batches, bool batched_only) {
   auto p = prepare(std::move(config), {task_name});
   const torch::Device device = device_of(p.config);
   torch::manual_seed(1);
@@ -425,14 +425,17 @@ int bench_decode(deca::Config config, const std::string& task_name, long beam, l
   auto o = deca::EvalOptions::from(p.config);
   o.decode.beam = beam;
   deca::app::apply_output_precision(output_precision, o.decode);
-  for (long budget : {p.config.batching.eval_max_tokens, 1L}) {
+  std::vector<long> budgets = {p.config.batching.eval_max_tokens};
+  if (!batched_only) budgets.push_back(1);
+  for (long budget : budgets) {
     o.max_tokens = budget;
+    o.concurrent_batches = budget == 1 ? 1 : concurrent_batches;  // one at a time measures latency
     std::optional<KinetoTrace> trace;  // of the batched pass
     if (!profile.empty() && budget != 1) trace.emplace(profile, device);
     const auto r = deca::predict_split(predictor, data, o);
     if (trace) trace->finish();
     emit({{"bench", "decode"}, {"device", device.str()}, {"task", task_name}, {"beam", beam}, {"trained_steps", train_steps},
-          {"output_precision", output_precision},
+          {"output_precision", output_precision}, {"concurrent_batches", o.concurrent_batches},
           {"batching", budget == 1 ? "one example at a time" : "token budget " + std::to_string(budget)},
           {"examples", data.size()}, {"seconds", r.seconds}, {"examples_per_s", static_cast<double>(data.size()) / r.seconds},
           {"generated_tokens_per_s", static_cast<double>(r.generated_tokens) / r.seconds}},
@@ -451,6 +454,8 @@ int main(int argc, char** argv) {
   std::string profile, device, precision, output_precision = "fp32";
   bool flops = false;
   long steps = 10, warmup = 2, max_tokens = 0, beam = 1, limit = 0, trained = 0, threads = 0;
+  int concurrent_batches = 0;
+  bool batched_only = false;
   auto* m = cli.add_subcommand("metrics", "scoring speed");
   m->add_option("--shared", shared, "the shared folder (data/ inside)")->capture_default_str();
   auto* t = cli.add_subcommand("train", "training speed of a config's model");
@@ -475,6 +480,10 @@ int main(int argc, char** argv) {
   d->add_option("--beam", beam, "beam size")->capture_default_str();
   d->add_option("--limit", limit, "decode at most this many examples");
   d->add_option("--trained-steps", trained, "train this many steps first (0: untrained)");
+  d->add_option("--concurrent-batches", concurrent_batches,
+                "batches decoded at once, a thread each (0: one per thread on the CPU, one on a GPU)")
+      ->capture_default_str();
+  d->add_flag("--batched-only", batched_only, "skip the pass that decodes one example at a time");
   deca::app::add_output_precision(*d, output_precision);
   d->add_option("--profile", profile, "write a trace (Chrome format) of the batched pass to this file");
   deca::app::setup_logging(false);
@@ -489,6 +498,6 @@ int main(int argc, char** argv) {
     if (!precision.empty()) sets.push_back("training.precision=" + nlohmann::json(precision).dump());
     config = deca::apply_overrides(config, sets);
     if (*t) return bench_train(config, tasks.empty() ? config.all_tasks() : tasks, steps, warmup, profile, flops);
-    return bench_decode(config, task, beam, limit, trained, output_precision, profile);
+    return bench_decode(config, task, beam, limit, trained, output_precision, profile, concurrent_batches, batched_only);
   });
 }

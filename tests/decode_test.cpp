@@ -8,13 +8,17 @@
 // the beam), so no test asserts that. Float32 results also differ slightly
 // between CPUs and batch shapes, so comparisons across batch shapes allow
 // for near-ties instead of asserting bit equality.
+#include <algorithm>
+#include <atomic>
 #include <limits>
 #include <random>
 
 #include "deca/model/decode.h"
 #include "deca/data/splits.h"
 #include "deca/infer/checkpoint.h"
+#include "deca/core/error.h"
 #include "deca/infer/predict.h"
+#include "deca/model/parallel.h"
 #include "deca/train/trainer.h"
 #include "test_support.h"
 
@@ -155,6 +159,52 @@ TEST_F(DecodeTest, BatchingDoesNotChangeAnswersOrOrder) {
     if (loaded_->predictor.tokenizer->decode(h[0][0].tokens) == big.answers[r]) continue;
     EXPECT_LT(first_divergence_gap(data_, *loaded_, r, h[0][0].tokens, big.nbest[r].front().tokens), 1e-3) << "example " << r;
   }
+}
+
+// Batches decoded side by side, a thread each, give what one batch at a time
+// gives: the same batches (three share three times the budget) through the
+// same single-threaded kernels, bit for bit.
+TEST_F(DecodeTest, ConcurrentBatchesGiveTheSameAnswersAndScores) {
+  const int threads = torch::get_num_threads();
+  torch::set_num_threads(1);
+  deca::EvalOptions options;
+  options.max_tokens = 400;
+  options.decode.beam = 2;
+  options.decode.nbest = 2;
+  options.concurrent_batches = 1;
+  const auto one = deca::predict_split(loaded_->predictor, data_, options);
+  options.max_tokens = 3 * 400;
+  options.concurrent_batches = 3;
+  std::vector<size_t> progress;
+  const auto three = deca::predict_split(loaded_->predictor, data_, options, [&](size_t done, size_t) { progress.push_back(done); });
+  torch::set_num_threads(threads);
+  ASSERT_GT(progress.size(), 3u) << "the split should need several batches";
+  EXPECT_EQ(progress.back(), data_.size());
+  EXPECT_TRUE(std::is_sorted(progress.begin(), progress.end()));
+  EXPECT_EQ(three.rows, one.rows);
+  EXPECT_EQ(three.answers, one.answers);
+  EXPECT_EQ(three.generated_tokens, one.generated_tokens);
+  for (size_t r = 0; r < one.nbest.size(); ++r) {
+    ASSERT_EQ(three.nbest[r].size(), one.nbest[r].size()) << "example " << r;
+    for (size_t b = 0; b < one.nbest[r].size(); ++b) {
+      EXPECT_EQ(three.nbest[r][b].tokens, one.nbest[r][b].tokens) << "example " << r;
+      EXPECT_EQ(three.nbest[r][b].score, one.nbest[r][b].score) << "example " << r;
+    }
+  }
+}
+
+TEST(RunWorkers, EveryWorkerRunsOnceAndTheFirstFailureIsRethrown) {
+  std::vector<std::atomic<int>> runs(5);
+  deca::model::run_workers(5, [&](int w) { ++runs[static_cast<size_t>(w)]; });
+  for (const auto& r : runs) EXPECT_EQ(r.load(), 1);
+  std::atomic<int> finished{0};
+  EXPECT_THROW(deca::model::run_workers(3,
+                                        [&](int w) {
+                                          if (w == 1) throw deca::Error("worker 1 failed");
+                                          ++finished;
+                                        }),
+               deca::Error);
+  EXPECT_EQ(finished.load(), 2) << "the other workers still run to their end";
 }
 
 }  // namespace

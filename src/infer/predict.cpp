@@ -1,8 +1,11 @@
 #include "deca/infer/predict.h"
 
+#include <atomic>
 #include <chrono>
+#include <mutex>
 
 #include "deca/data/batching.h"
+#include "deca/model/parallel.h"
 
 namespace deca {
 
@@ -23,17 +26,36 @@ SplitPredictions predict_split(const Predictor& p, const EncodedSplit& data, con
   SplitPredictions out;
   out.answers.resize(data.size());
   out.nbest.resize(data.size());
-  size_t done = 0;
-  // Beams multiply the decoder's rows: keep the budget per beam.
-  const long budget = std::max<long>(1, options.max_tokens / std::max<int64_t>(1, options.decode.beam));
+  // On the CPU, batches side by side, a thread each: a decoder step's many
+  // small operations would leave the other cores idle within one batch. They
+  // share the token budget, as beams do: it bounds what is in memory at once.
+  const int workers = options.concurrent_batches > 0 ? options.concurrent_batches
+                      : p.device.is_cpu()             ? at::get_num_threads()
+                                                      : 1;
+  const long budget = std::max<long>(1, options.max_tokens / std::max<int64_t>(1, options.decode.beam) / workers);
   const auto batches = eval_batches(data, budget, options.size_rule);
-  for (size_t k = 0; k < batches.size(); ++k) {
-    const auto& rows = batches[k];
-    if (options.shards > 1 && static_cast<int>(k % static_cast<size_t>(options.shards)) != options.shard) continue;
-    const auto batch = model::make_batch(data, rows, p.vocab, p.device, /*with_answers=*/false);
-    auto hyps = model::decode(model, batch, p.vocab, options.decode);
+  std::vector<size_t> mine;  // the batches this process decodes
+  for (size_t k = 0; k < batches.size(); ++k)
+    if (options.shards <= 1 || static_cast<int>(k % static_cast<size_t>(options.shards)) == options.shard) mine.push_back(k);
+  std::vector<std::vector<std::vector<model::Hypothesis>>> decoded(mine.size());
+  std::atomic<size_t> next{0};
+  std::mutex progress_mutex;
+  size_t done = 0;
+  model::run_workers(std::min<int>(workers, static_cast<int>(mine.size())), [&](int) {
+    for (size_t j; (j = next++) < mine.size();) {
+      const auto& rows = batches[mine[j]];
+      const auto batch = model::make_batch(data, rows, p.vocab, p.device, /*with_answers=*/false);
+      decoded[j] = model::decode(model, batch, p.vocab, options.decode);
+      if (progress) {
+        std::lock_guard<std::mutex> lock(progress_mutex);
+        progress(done += rows.size(), data.size());
+      }
+    }
+  });
+  for (size_t j = 0; j < mine.size(); ++j) {
+    const auto& rows = batches[mine[j]];
     for (size_t i = 0; i < rows.size(); ++i) {
-      auto& h = hyps[i];
+      auto& h = decoded[j][i];
       if (!h.empty()) {
         out.answers[rows[i]] = p.tokenizer->decode_answer(h.front().tokens);
         out.generated_tokens += static_cast<long>(h.front().tokens.size());
@@ -41,8 +63,6 @@ SplitPredictions predict_split(const Predictor& p, const EncodedSplit& data, con
       out.nbest[rows[i]] = std::move(h);
     }
     out.rows.insert(out.rows.end(), rows.begin(), rows.end());
-    done += rows.size();
-    if (progress) progress(done, data.size());
   }
   if (was_training) model.train();
   out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

@@ -71,6 +71,24 @@ torch::Tensor MultiHeadImpl::attend(const torch::Tensor& pq, const torch::Tensor
   }
   std::vector<torch::Tensor> outs;
   outs.reserve(qs.size());
+  if (!torch::GradMode::is_enabled() && !dropout->is_training() && !(is_causal && lq > 1)) {
+    // Inference over whole sequences (decoding's encoder): the batch in slices
+    // of rows whose scores take a few MB, not (rows, Lq, Lk) per head (a
+    // 20,000-token batch of 800-piece contexts: 64 MB each, several alive at
+    // once). Each row's products are the same either way.
+    const int64_t rows = pq.size(0), slice = std::max<int64_t>(1, (int64_t{1} << 20) / std::max<int64_t>(1, lq * lk));
+    for (size_t h = 0; h < qs.size(); ++h) {
+      std::vector<torch::Tensor> parts;
+      for (int64_t b = 0; b < rows; b += slice) {
+        const int64_t n = std::min(slice, rows - b);
+        auto scores = torch::matmul(qs[h].narrow(0, b, n), ks[h].narrow(0, b, n).transpose(1, 2));
+        if (key_padding.defined()) scores.masked_fill_(key_padding.narrow(0, b, n).unsqueeze(1), -kInf);
+        parts.push_back(torch::matmul(torch::softmax(scores.div_(scale), -1), vs[h].narrow(0, b, n)));
+      }
+      outs.push_back(parts.size() == 1 ? parts.front() : torch::cat(parts, 0));
+    }
+    return torch::cat(outs, -1);
+  }
   for (size_t h = 0; h < qs.size(); ++h) {
     auto scores = torch::matmul(qs[h], ks[h].transpose(1, 2));
     if (is_causal && lq > 1) {

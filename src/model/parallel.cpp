@@ -2,6 +2,13 @@
 
 #include <ATen/Parallel.h>
 
+#include <exception>
+#include <mutex>
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
 #if !defined(_OPENMP) && defined(DECA_REQUIRE_OPENMP)
 #error "parallel.cpp must be compiled with OpenMP, or at::parallel_for runs on one thread"
 #endif
@@ -10,6 +17,28 @@ namespace deca::model {
 
 void parallel_for(int64_t begin, int64_t end, int64_t grain, const std::function<void(int64_t, int64_t)>& body) {
   at::parallel_for(begin, end, grain, body);
+}
+
+void run_workers(int workers, const std::function<void(int worker)>& worker) {
+#ifdef _OPENMP
+  if (workers > 1) {
+    std::exception_ptr failure;
+    std::mutex failure_mutex;
+#pragma omp parallel num_threads(workers)
+    {
+      try {
+        // Every worker runs once even where OpenMP grants fewer threads (nested calls).
+        for (int w = omp_get_thread_num(); w < workers; w += omp_get_num_threads()) worker(w);
+      } catch (...) {
+        std::lock_guard<std::mutex> lock(failure_mutex);
+        if (!failure) failure = std::current_exception();
+      }
+    }
+    if (failure) std::rethrow_exception(failure);
+    return;
+  }
+#endif
+  for (int w = 0; w < workers; ++w) worker(w);  // one after another
 }
 
 }  // namespace deca::model

@@ -55,12 +55,12 @@ struct BatchOptions {
   long max_tokens = 9000;            // token budget per training batch (the global batch of all processes)
   std::string size_rule = "padded";  // padded: #examples x longest (context+question+answer); decanlp: #examples x max(context, 5 x answer)
   long pool_batches = 100;           // length bucketing: sort within pools of this many batches
-  long eval_max_tokens = 20000;      // token budget per validation/prediction batch
+  long eval_max_tokens = 20000;      // token budget of the validation/prediction batches decoded at once
   template <class V> void fields(V& v) {
     v("max_tokens", max_tokens, "token budget per training batch; with several processes, of the global batch they share");
     v("size_rule", size_rule, "padded (examples x longest padded length) or decanlp (examples x max(context, 5 x answer))");
     v("pool_batches", pool_batches, "batches per length-sorting pool");
-    v("eval_max_tokens", eval_max_tokens, "token budget per validation or prediction batch");
+    v("eval_max_tokens", eval_max_tokens, "token budget of the validation or prediction batches decoded at once (shared by the CPU threads' batches)");
   }
 };
 

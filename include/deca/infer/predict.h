@@ -19,12 +19,16 @@ namespace deca {
 
 // How a split is decoded.
 struct EvalOptions {
-  long max_tokens = 20000;  // token budget per decoding batch (divided among the beams)
+  long max_tokens = 20000;  // token budget of the batches decoded at once (divided among them and the beams)
   std::string size_rule = "padded";
   model::DecodeOptions decode;
   // Several processes share the work: this one decodes every shards-th batch
   // from the shard-th (the batches a single process would decode, so the answers are the same).
   int shard = 0, shards = 1;
+  // Batches decoded at once, each on one thread (0: on the CPU one per
+  // intra-op thread, on a GPU one). With the same batches (max_tokens scaled
+  // with it) the answers are the same.
+  int concurrent_batches = 0;
   // From a config: its evaluation budget and size rule, greedy decoding up to model.max_output_length.
   static EvalOptions from(const Config& config);
 };

@@ -14,4 +14,12 @@ namespace deca::model {
 // <torch/torch.h>.
 void parallel_for(int64_t begin, int64_t end, int64_t grain, const std::function<void(int64_t, int64_t)>& body);
 
+// Runs worker(w) for w in [0, workers) at once, one thread each (the caller's
+// among them), and returns when all have; the first exception thrown is
+// rethrown. Within a worker, LibTorch's and OpenBLAS's parallel loops run on
+// that worker's thread alone (nested OpenMP regions run inline): for
+// independent items of work too small to keep every core busy one at a time.
+// LibTorch's thread-local modes (grad mode, ...) are the worker's own: set them inside.
+void run_workers(int workers, const std::function<void(int worker)>& worker);
+
 }  // namespace deca::model
