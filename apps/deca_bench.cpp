@@ -64,7 +64,7 @@ class KinetoTrace {
  public:
   KinetoTrace(std::string file, const torch::Device& device) : file_(std::move(file)) {
     namespace prof = torch::profiler::impl;
-    const prof::ProfilerConfig config(prof::ProfilerState::KINETO);
+    const prof::ProfilerConfig config(prof::ProfilerState::KINETO, /*report_input_shapes=*/true);
     std::set<prof::ActivityType> activities{prof::ActivityType::CPU};
     if (device.is_cuda()) activities.insert(prof::ActivityType::CUDA);
     torch::autograd::profiler::prepareProfiler(config, activities);
@@ -88,8 +88,13 @@ class KinetoTrace {
       nlohmann::json events = nlohmann::json::array();
       for (const auto& e : result->events()) {
         const auto [begin, end] = interval_us(e);
-        events.push_back({{"name", e.name()}, {"ph", "X"}, {"ts", begin}, {"dur", end - begin},
-                          {"pid", e.deviceType() == c10::DeviceType::CUDA ? "GPU" : "CPU"}, {"tid", e.startThreadId()}});
+        nlohmann::json event = {{"name", e.name()}, {"ph", "X"}, {"ts", begin}, {"dur", end - begin},
+                                {"pid", e.deviceType() == c10::DeviceType::CUDA ? "GPU" : "CPU"}, {"tid", e.startThreadId()}};
+        if (e.hasShapes()) {
+          auto& shapes = event["args"]["Input Dims"] = nlohmann::json::array();
+          for (const auto& shape : e.shapes()) shapes.push_back(std::vector<int64_t>(shape.begin(), shape.end()));
+        }
+        events.push_back(std::move(event));
       }
       deca::write_file_atomic(file_, nlohmann::json{{"traceEvents", events}}.dump() + "\n");
     }

@@ -37,6 +37,7 @@ class ModelTest : public ::testing::TestWithParam<std::string> {
     data_ = deca::encode(examples_, *tok_, {});
   }
   static void TearDownTestSuite() { fs::remove_all(dir_); }
+  void teacher_forced_gradients_match_stepwise(int64_t vocab_size);
 
   static Vocabulary vocab() {
     Vocabulary v;
@@ -104,13 +105,21 @@ TEST_P(ModelTest, IncrementalDecodingMatchesTeacherForcing) {
 }
 
 // The gradients of the teacher-forced loss (its output layer's normaliser
-// computed a chunk of rows at a time, recomputed in backward, at the targets'
-// positions only) equal those of the same mean taken from the decoder's full
-// step-by-step distributions. An output vocabulary of 400,000 gives chunks of
-// 10 rows, so the batch's targets span several.
+// computed a chunk of rows at a time, at the targets' positions only) equal
+// those of the same mean taken from the decoder's full step-by-step
+// distributions. An output vocabulary of 400,000 gives chunks of 10 rows, so
+// the batch's targets span several and backward recomputes them; the small
+// vocabulary's logits are few and kept for backward.
 TEST_P(ModelTest, TeacherForcedGradientsMatchStepwiseDistributions) {
+  for (const int64_t size : {int64_t{400000}, vocab().size}) {
+    SCOPED_TRACE("output vocabulary " + std::to_string(size));
+    teacher_forced_gradients_match_stepwise(size);
+  }
+}
+
+void ModelTest::teacher_forced_gradients_match_stepwise(int64_t vocab_size) {
   auto v = vocab();
-  v.size = 400000;
+  v.size = vocab_size;
   torch::manual_seed(11);
   auto model = deca::model::make_model(small(GetParam()), v);
   model->eval();

@@ -83,13 +83,14 @@ using torch::autograd::variable_list;
 // The output layer's log-normaliser and target logit of N rows, (N) each,
 // in fp32: logsumexp(h W^T + b) and (h W^T + b)[target]. The (N, V) logits
 // exist a chunk of rows at a time, in forward and again in backward (recomputed
-// there), never whole: at decaNLP's 50,000 outputs and 9,000-token batches
-// they and their gradients took over a gigabyte. Products run in `compute`
+// there, unless they take a few MB), never whole: at decaNLP's 50,000 outputs
+// and 9,000-token batches they and their gradients took over a gigabyte. Products run in `compute`
 // (bfloat16 when the forward pass is autocast), sums and gradients in fp32.
 struct OutputNormaliser : torch::autograd::Function<OutputNormaliser> {
   static torch::Tensor logits(const torch::Tensor& h, const torch::Tensor& w, const torch::Tensor& b) {
     return torch::addmm(b, h, w.t()).to(torch::kFloat);
   }
+  static constexpr int64_t kept_logits = int64_t{1} << 22;  // at most this many, on any device
   static int64_t rows_per_chunk(const torch::Tensor& w) {
     const int64_t elements = w.is_cuda() ? (int64_t{1} << 27) : (int64_t{1} << 22);
     return std::max<int64_t>(1, elements / w.size(0));
@@ -102,15 +103,19 @@ struct OutputNormaliser : torch::autograd::Function<OutputNormaliser> {
     const int64_t n = h.size(0), step = rows_per_chunk(w);
     auto log_norm = torch::empty({n}, h.options().dtype(torch::kFloat));
     auto target_logit = torch::empty({n}, h.options().dtype(torch::kFloat));
+    torch::Tensor z;
     for (int64_t from = 0; from < n; from += step) {
       const int64_t rows = std::min(step, n - from);
-      const auto z = logits(hc.narrow(0, from, rows), w, b);
+      z = logits(hc.narrow(0, from, rows), w, b);
       log_norm.narrow(0, from, rows).copy_(torch::logsumexp(z, 1));
       target_logit.narrow(0, from, rows).copy_(z.gather(1, targets.narrow(0, from, rows).unsqueeze(1)).squeeze(1));
     }
+    // Logits of a few MB are kept for backward rather than recomputed there
+    // (short answers: a tenth of SQuAD's step at 2,000 tokens is this layer).
+    const bool keep = n * weight.size(0) <= kept_logits;
     // Saved variables, not saved_data: those are freed after backward, and an
     // output kept in saved_data would hold its own graph alive.
-    ctx->save_for_backward({h, weight, bias, targets, log_norm});
+    ctx->save_for_backward({h, weight, bias, targets, log_norm, keep ? z : torch::Tensor()});
     ctx->saved_data["compute"] = compute;
     return {log_norm, target_logit};
   }
@@ -118,7 +123,8 @@ struct OutputNormaliser : torch::autograd::Function<OutputNormaliser> {
   // d/dz_v = softmax(z)_v * g_norm + [v = target] * g_target, per row.
   static variable_list backward(AutogradContext* ctx, variable_list grads) {
     const auto saved = ctx->get_saved_variables();
-    const auto &h = saved[0], &weight = saved[1], &bias = saved[2], &targets = saved[3], &log_norm = saved[4];
+    const auto &h = saved[0], &weight = saved[1], &bias = saved[2], &targets = saved[3], &log_norm = saved[4],
+               &kept = saved[5];
     const auto dtype = static_cast<torch::ScalarType>(ctx->saved_data["compute"].toInt());
     const auto hc = h.to(dtype), w = weight.to(dtype), b = bias.to(dtype);
     const auto fp32 = log_norm.options();
@@ -132,8 +138,8 @@ struct OutputNormaliser : torch::autograd::Function<OutputNormaliser> {
     for (int64_t from = 0; from < n; from += step) {
       const int64_t rows = std::min(step, n - from);
       const auto h_rows = hc.narrow(0, from, rows);
-      auto dz = logits(h_rows, w, b);
-      dz.sub_(log_norm.narrow(0, from, rows).unsqueeze(1)).exp_().mul_(g_norm.narrow(0, from, rows).unsqueeze(1));
+      auto dz = kept.defined() ? kept - log_norm.unsqueeze(1) : logits(h_rows, w, b).sub_(log_norm.narrow(0, from, rows).unsqueeze(1));
+      dz.exp_().mul_(g_norm.narrow(0, from, rows).unsqueeze(1));
       dz.scatter_add_(1, targets.narrow(0, from, rows).unsqueeze(1), g_target.narrow(0, from, rows).unsqueeze(1));
       const auto dzc = dz.to(dtype);
       if (want_h) d_h.narrow(0, from, rows).copy_(torch::mm(dzc, w));
