@@ -33,7 +33,8 @@ void expect_reference_scores(bool bf16) {
   std::mt19937 gen(5);
   std::normal_distribution<float> normal(0.0f, 1.0f);
   for (const auto& [vocab, dim, rows, width] : std::vector<std::tuple<int64_t, int64_t, int64_t, int64_t>>{
-           {1, 3, 1, 1}, {15, 1, 2, 3}, {16, 8, 7, 4}, {33, 5, 8, 2}, {1000, 32, 9, 5}, {2049, 200, 13, 8}}) {
+           {1, 3, 1, 1}, {15, 1, 2, 3}, {16, 8, 7, 4}, {33, 5, 8, 2}, {1000, 32, 9, 5}, {2049, 200, 13, 8},
+           {300, 24, 14, 3}, {500, 40, 29, 4}}) {
     std::vector<float> w(static_cast<size_t>(vocab * dim)), b(static_cast<size_t>(vocab)), h(static_cast<size_t>(rows * dim));
     for (auto& x : w) x = normal(gen) * 0.3f;
     for (auto& x : b) x = normal(gen);
