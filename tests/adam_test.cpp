@@ -94,6 +94,36 @@ TEST_P(Adam, MatchesLibTorchAdamWithClipping) {
   EXPECT_TRUE(torch::equal(ours.unused, theirs.unused));
 }
 
+// An embedding's sparse gradient (the rows looked up, repeats among them)
+// updates as the same gradient dense: rows not looked up take a zero
+// gradient's update, their moments decaying.
+TEST_P(Adam, SparseGradientsUpdateAsTheirDenseEquals) {
+  torch::manual_seed(5);
+  auto sparse = torch::nn::Embedding(torch::nn::EmbeddingOptions(40, 6).sparse(true));
+  auto dense = torch::nn::Embedding(torch::nn::EmbeddingOptions(40, 6));
+  {
+    torch::NoGradGuard no_grad;
+    dense->weight.copy_(sparse->weight);
+  }
+  deca::Adam a(named(*sparse), options(0.3)), b(named(*dense), options(0.3));
+  for (int step = 0; step < 5; ++step) {
+    const auto ids = torch::randint(0, 12 + 5 * step, {3, 9}, torch::kInt64);  // repeats; most rows unused
+    const auto target = torch::randn({3, 9, 6});
+    a.zero_grad();
+    b.zero_grad();
+    const auto la = (sparse(ids) - target).pow(2).sum(), lb = (dense(ids) - target).pow(2).sum();
+    la.backward();
+    lb.backward();
+    ASSERT_TRUE(sparse->weight.grad().is_sparse());
+    EXPECT_TRUE(a.step(la, 0.05).item<bool>());
+    EXPECT_TRUE(b.step(lb, 0.05).item<bool>());
+  }
+  EXPECT_TRUE(torch::allclose(sparse->weight, dense->weight, 1e-6, 1e-7))
+      << "max difference " << (sparse->weight - dense->weight).abs().max().item<double>();
+  EXPECT_TRUE(torch::allclose(a.state()[0].exp_avg, b.state()[0].exp_avg, 1e-6, 1e-9));
+  EXPECT_TRUE(torch::allclose(a.state()[0].exp_avg_sq, b.state()[0].exp_avg_sq, 1e-6, 1e-12));
+}
+
 TEST_P(Adam, NonFiniteStepsChangeNothing) {
   torch::manual_seed(4);
   Toy m;

@@ -56,7 +56,10 @@ class Mqan : public Seq2Seq {
  public:
   Mqan(const ModelOptions& o, const Vocabulary& v) : opt_(o), vocab_(v) {
     const int64_t d = o.dimension;
-    embedding = register_module("embedding", torch::nn::Embedding(v.size, o.embedding_dim));
+    // Sparse gradients: the rows a batch looks up, not a dense table (Adam
+    // updates every row all the same, deca/train/adam.h).
+    embedding = register_module(
+        "embedding", torch::nn::Embedding(torch::nn::EmbeddingOptions(v.size, o.embedding_dim).sparse(true)));
     encoder_embeddings = register_module("encoder_embeddings", Feedforward(o.embedding_dim, d, o.dropout));
     decoder_embeddings = register_module("decoder_embeddings", Feedforward(o.embedding_dim, d, o.dropout));
     bilstm_before_coattention = register_module("bilstm_before_coattention", PackedLSTM(d, d, true, 1, 0.0));
@@ -84,8 +87,7 @@ class Mqan : public Seq2Seq {
   }
 
   torch::Tensor loss(const Batch& b) override {
-    // One lookup for context, question and answer: the embedding's backward
-    // fills a dense table-sized gradient per call (50,000 x 200 here).
+    // One lookup for context, question and answer: one sparse gradient.
     auto looked_up = embedding->forward(torch::cat({b.context.flatten(), b.question.flatten(), b.answer_in.flatten()}))
                          .split({b.context.numel(), b.question.numel(), b.answer_in.numel()});
     auto as_batch = [](const torch::Tensor& e, const torch::Tensor& ids) { return e.view({ids.size(0), ids.size(1), -1}); };

@@ -30,7 +30,10 @@ struct S2sState : DecoderState {
 class S2s : public Seq2Seq {
  public:
   S2s(const ModelOptions& o, const Vocabulary& v) : vocab_(v), d_(o.dimension) {
-    embedding = register_module("embedding", torch::nn::Embedding(v.size, o.embedding_dim));
+    // Sparse gradients: the rows a batch looks up, not a dense table (Adam
+    // updates every row all the same, deca/train/adam.h).
+    embedding = register_module(
+        "embedding", torch::nn::Embedding(torch::nn::EmbeddingOptions(v.size, o.embedding_dim).sparse(true)));
     encoder_embeddings = register_module("encoder_embeddings", Feedforward(o.embedding_dim, d_, o.dropout));
     decoder_embeddings = register_module("decoder_embeddings", Feedforward(o.embedding_dim, d_, o.dropout));
     bilstm = register_module("bilstm", PackedLSTM(d_, d_, true, o.rnn_layers, o.dropout));

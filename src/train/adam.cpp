@@ -50,11 +50,18 @@ torch::Tensor Adam::step(const torch::Tensor& loss, double lr) {
 }
 
 torch::Tensor Adam::step_fused_on_cpu(const torch::Tensor& loss, double lr, const std::vector<size_t>& with_grad) {
+  // Sparse gradients (an embedding's: the rows a batch looked up) with their
+  // repeated rows summed, so that norms and updates read each row once.
+  for (size_t i : with_grad)
+    if (params_[i].grad().is_sparse()) params_[i].mutable_grad() = params_[i].grad().coalesce();
   double coef = 1;
   bool ok = std::isfinite(loss.item<double>());
   if (ok && options_.clip > 0) {
     std::vector<torch::Tensor> norms;
-    for (size_t i : with_grad) norms.push_back(params_[i].grad().norm());
+    for (size_t i : with_grad) {
+      const auto& g = params_[i].grad();
+      norms.push_back(g.is_sparse() ? g._values().norm() : g.norm());
+    }
     const double total = torch::stack(norms).norm().item<double>();
     ok = std::isfinite(total);
     // As clip_grad_norm_: in float, from the norm rounded to float.
@@ -70,17 +77,42 @@ torch::Tensor Adam::step_fused_on_cpu(const torch::Tensor& loss, double lr, cons
     const float inv_sqrt_bc2 = static_cast<float>(1 / std::sqrt(1 - std::pow(options_.beta2, n)));
     auto& p = params_[i];
     TORCH_CHECK(p.scalar_type() == torch::kFloat && p.is_contiguous(), "deca::Adam: parameter ", names_[i], " is not contiguous fp32");
-    const auto grad = p.grad().contiguous();
     float* __restrict w = p.data_ptr<float>();
     float* __restrict m = state_[i].exp_avg.data_ptr<float>();
     float* __restrict v = state_[i].exp_avg_sq.data_ptr<float>();
-    const float* __restrict g = grad.data_ptr<float>();
-    model::parallel_for(0, p.numel(), 1 << 14, [&](int64_t begin, int64_t end) {
-      for (int64_t k = begin; k < end; ++k) {
-        const float gk = g[k] * scale;
+    // Elements [begin, end) from their gradient g (g[k - begin]; null: zero).
+    auto update = [&](int64_t begin, int64_t end, const float* __restrict g) {
+      auto at = [&](int64_t k, float gk) {
         m[k] = b1 * m[k] + (1 - b1) * gk;
         v[k] = b2 * v[k] + (1 - b2) * gk * gk;
         w[k] -= step_size * m[k] / (std::sqrt(v[k]) * inv_sqrt_bc2 + eps);
+      };
+      if (g) {
+        for (int64_t k = begin; k < end; ++k) at(k, g[k - begin] * scale);
+      } else {
+        for (int64_t k = begin; k < end; ++k) at(k, 0.0f);
+      }
+    };
+    const auto& grad = p.grad();
+    if (!grad.is_sparse()) {
+      const auto g = grad.contiguous();
+      model::parallel_for(0, p.numel(), 1 << 14, [&](int64_t begin, int64_t end) { update(begin, end, g.data_ptr<float>() + begin); });
+      continue;
+    }
+    // Rows without a gradient take the update of a zero gradient, as in a
+    // dense table (their moments decay and still move the weights).
+    const int64_t width = p.numel() / std::max<int64_t>(1, p.size(0));
+    const auto rows = grad._indices()[0].contiguous();
+    const auto values = grad._values().contiguous();
+    const int64_t* row = rows.data_ptr<int64_t>();
+    const float* value = values.data_ptr<float>();
+    const int64_t listed = rows.numel();
+    model::parallel_for(0, p.size(0), std::max<int64_t>(1, (1 << 14) / std::max<int64_t>(1, width)), [&](int64_t begin, int64_t end) {
+      int64_t j = std::lower_bound(row, row + listed, begin) - row;  // rows are sorted and distinct (coalesced)
+      for (int64_t r = begin; r < end; ++r) {
+        const bool has = j < listed && row[j] == r;
+        update(r * width, (r + 1) * width, has ? value + j * width : nullptr);
+        if (has) ++j;
       }
     });
   }
@@ -92,7 +124,10 @@ torch::Tensor Adam::step_with_tensor_ops(const torch::Tensor& loss, double lr, c
   torch::Tensor coef;  // the clipping factor, as LibTorch's clip_grad_norm_ computes it
   if (options_.clip > 0) {
     std::vector<torch::Tensor> norms;
-    for (size_t i : with_grad) norms.push_back(params_[i].grad().norm());
+    for (size_t i : with_grad) {
+      const auto& g = params_[i].grad();
+      norms.push_back(g.is_sparse() ? g.coalesce()._values().norm() : g.norm());
+    }
     const auto total = torch::stack(norms).norm();
     ok = ok.logical_and(torch::isfinite(total));
     coef = (options_.clip / (total + 1e-6)).clamp_max(1.0).masked_fill(ok.logical_not(), 0.0).to(torch::kFloat);
@@ -119,7 +154,7 @@ torch::Tensor Adam::step_with_tensor_ops(const torch::Tensor& loss, double lr, c
     auto& s = state_[i];
     // A skipped step's gradient counts as zero, and the moments' decay as 1:
     // nothing changes, with no branch on the host.
-    auto g = p.grad().masked_fill(skip, 0.0);
+    auto g = (p.grad().is_sparse() ? p.grad().to_dense() : p.grad()).masked_fill(skip, 0.0);
     if (coef.defined()) g.mul_(coef);
     s.exp_avg.mul_(keep1).add_(g, 1 - options_.beta1);
     s.exp_avg_sq.mul_(keep2).addcmul_(g, g, 1 - options_.beta2);

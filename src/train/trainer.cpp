@@ -496,7 +496,7 @@ struct Trainer::Impl {
     int64_t at = 0;
     for (auto& p : trained) {
       auto slot = sync_buffer.narrow(0, at, p.numel());
-      if (p.grad().defined()) slot.copy_(p.grad().reshape(-1));
+      if (p.grad().defined()) slot.copy_((p.grad().is_sparse() ? p.grad().to_dense() : p.grad()).reshape(-1));
       else slot.zero_();
       at += p.numel();
     }
@@ -515,7 +515,7 @@ struct Trainer::Impl {
       auto& p = trained[k];
       auto slot = sync_buffer.narrow(0, at, p.numel()).view_as(p);
       if (used[k] == 0) p.mutable_grad() = torch::Tensor();
-      else if (p.grad().defined()) p.mutable_grad().copy_(slot);
+      else if (p.grad().defined() && !p.grad().is_sparse()) p.mutable_grad().copy_(slot);
       else p.mutable_grad() = slot.clone();
       at += p.numel();
     }
