@@ -8,6 +8,8 @@
 // - On the CPU there is nothing to wait for: the host reads the flag and runs
 //   one fused loop per parameter (one pass over weight, gradient and moments
 //   instead of LibTorch's ten).
+// A sparse gradient (an embedding's) updates as its dense equal: the rows it
+// does not list take a zero gradient's update.
 #pragma once
 
 #include <torch/torch.h>
