@@ -430,3 +430,30 @@ TEST(Dropout, MaskFollowsSeedAndProbability) {
   EXPECT_TRUE(torch::equal(g.ne(0), z.ne(0)));
   EXPECT_TRUE(torch::allclose(g.masked_select(g.ne(0)), torch::full({1}, 1 / 0.75)));
 }
+
+// batch_matmul splits a batch's products over the threads: the same products
+// and gradients as torch::bmm, on views as attention passes them (a head's
+// slice of the features, a transposed operand).
+TEST(BatchMatmul, EqualsBmmWithItsGradients) {
+  const int threads = torch::get_num_threads();
+  torch::set_num_threads(2);
+  torch::manual_seed(8);
+  const auto q0 = torch::randn({5, 37, 30}, torch::requires_grad()), k0 = torch::randn({5, 41, 30}, torch::requires_grad());
+  auto run = [&](bool ours) {
+    const auto q = q0.narrow(2, 10, 11), k = k0.narrow(2, 10, 11);  // (5, 37, 11), (5, 41, 11)
+    const auto s = ours ? deca::model::batch_matmul(q, k.transpose(1, 2)) : torch::bmm(q, k.transpose(1, 2));
+    const auto w = torch::softmax(s, -1);
+    const auto o = ours ? deca::model::batch_matmul(w, k) : torch::bmm(w, k);
+    const auto g = torch::autograd::grad({(o * o).sum()}, {q0, k0});
+    return std::vector<torch::Tensor>{s.detach(), o.detach(), g[0], g[1]};
+  };
+  const auto ours = run(true), theirs = run(false);
+  torch::set_num_threads(threads);
+  for (size_t i = 0; i < ours.size(); ++i)
+    EXPECT_TRUE(torch::allclose(ours[i], theirs[i], 1e-5, 1e-6))
+        << "tensor " << i << ": max difference " << (ours[i] - theirs[i]).abs().max().item<double>();
+  {
+    torch::NoGradGuard no_grad;  // and without autograd
+    EXPECT_TRUE(torch::allclose(deca::model::batch_matmul(q0, k0.transpose(1, 2)), torch::bmm(q0, k0.transpose(1, 2)), 1e-5, 1e-6));
+  }
+}

@@ -2,6 +2,7 @@
 
 #include "deca/model/attention_step.h"
 #include "deca/model/layer_norm_rows.h"
+#include "deca/model/parallel.h"
 
 #include "recurrence.h"
 
@@ -10,6 +11,51 @@
 namespace deca::model {
 
 namespace F = torch::nn::functional;
+
+namespace {
+
+// a x b, each thread whole matrices of the batch (OpenBLAS inside on that thread alone).
+torch::Tensor matmul_by_items(const torch::Tensor& a, const torch::Tensor& b, int threads) {
+  auto out = torch::empty({a.size(0), a.size(1), b.size(2)}, a.options());
+  const int64_t items = a.size(0);
+  run_workers(std::min<int>(threads, static_cast<int>(items)), [&](int w) {
+    torch::NoGradGuard no_grad;  // the worker's own grad mode
+    for (int64_t i = w; i < items; i += threads) {
+      auto o = out.select(0, i);
+      torch::mm_out(o, a.select(0, i), b.select(0, i));
+    }
+  });
+  return out;
+}
+
+bool by_items(const torch::Tensor& a, const torch::Tensor& b) {
+  return a.device().is_cpu() && a.scalar_type() == torch::kFloat && b.scalar_type() == torch::kFloat &&
+         at::get_num_threads() > 1 && a.size(0) > 1 && !at::in_parallel_region();
+}
+
+struct BatchMatmul : torch::autograd::Function<BatchMatmul> {
+  static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& a, const torch::Tensor& b) {
+    ctx->save_for_backward({a, b});
+    return matmul_by_items(a, b, at::get_num_threads());
+  }
+  static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx, torch::autograd::variable_list g) {
+    const auto saved = ctx->get_saved_variables();
+    const auto &a = saved[0], &b = saved[1];
+    const int threads = at::get_num_threads();
+    torch::Tensor ga, gb;
+    if (ctx->needs_input_grad(0)) ga = matmul_by_items(g[0], b.transpose(1, 2), threads);
+    if (ctx->needs_input_grad(1)) gb = matmul_by_items(a.transpose(1, 2), g[0], threads);
+    return {ga, gb};
+  }
+};
+
+}  // namespace
+
+torch::Tensor batch_matmul(const torch::Tensor& a, const torch::Tensor& b) {
+  if (!by_items(a, b)) return torch::bmm(a, b);
+  if (torch::GradMode::is_enabled() && (a.requires_grad() || b.requires_grad())) return BatchMatmul::apply(a, b);
+  return matmul_by_items(a, b, at::get_num_threads());
+}
 
 FeedforwardImpl::FeedforwardImpl(int64_t in, int64_t out, double p, bool relu_, bool bias) : relu(relu_) {
   linear = register_module("linear", torch::nn::Linear(torch::nn::LinearOptions(in, out).bias(bias)));
@@ -90,14 +136,14 @@ torch::Tensor MultiHeadImpl::attend(const torch::Tensor& pq, const torch::Tensor
     return torch::cat(outs, -1);
   }
   for (size_t h = 0; h < qs.size(); ++h) {
-    auto scores = torch::matmul(qs[h], ks[h].transpose(1, 2));
+    auto scores = batch_matmul(qs[h], ks[h].transpose(1, 2));
     if (is_causal && lq > 1) {
       auto tri = torch::ones({lq, lk}, scores.options()).triu(1 + (lk - lq)) * kInf;
       scores = scores - tri.unsqueeze(0);
     }
     if (key_padding.defined()) scores = scores.masked_fill(key_padding.unsqueeze(1), -kInf);
     auto w = dropout->forward(torch::softmax(scores / scale, -1));
-    outs.push_back(torch::matmul(w, vs[h]));
+    outs.push_back(batch_matmul(w, vs[h]));
   }
   return torch::cat(outs, -1);
 }

@@ -188,14 +188,14 @@ class Mqan : public Seq2Seq {
     auto c = torch::cat({coattention_sentinel->forward(torch::zeros({b, 1}, i64)), coattention_dropout->forward(context)}, 1);
     auto q = torch::cat({coattention_sentinel->forward(torch::ones({b, 1}, i64)), question}, 1);
     q = torch::tanh(coattention_proj->forward(q));
-    auto affinity = torch::bmm(c, q.transpose(1, 2));  // (B, m+1, n+1)
+    auto affinity = batch_matmul(c, q.transpose(1, 2));  // (B, m+1, n+1)
     // Over context positions for every question position, and vice versa.
     auto alpha = torch::softmax(affinity.masked_fill(cmask.unsqueeze(2), -kInf), 1);
     auto beta = torch::softmax(affinity.masked_fill(qmask.unsqueeze(1), -kInf), 2);
-    auto summary_c = torch::bmm(alpha.transpose(1, 2), c);  // (B, n+1, d)
-    auto summary_q = torch::bmm(beta, q);                   // (B, m+1, d)
-    auto coatt_c = torch::bmm(beta, summary_c);             // (B, m+1, d)
-    auto coatt_q = torch::bmm(alpha.transpose(1, 2), summary_q);  // (B, n+1, d)
+    auto summary_c = batch_matmul(alpha.transpose(1, 2), c);  // (B, n+1, d)
+    auto summary_q = batch_matmul(beta, q);                   // (B, m+1, d)
+    auto coatt_c = batch_matmul(beta, summary_c);             // (B, m+1, d)
+    auto coatt_q = batch_matmul(alpha.transpose(1, 2), summary_q);  // (B, n+1, d)
     using torch::indexing::Slice;
     return {torch::cat({coatt_c, summary_q}, 2).index({Slice(), Slice(1)}),
             torch::cat({coatt_q, summary_c}, 2).index({Slice(), Slice(1)})};

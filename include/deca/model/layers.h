@@ -21,6 +21,13 @@ constexpr double kEpsilon = 1e-10;
 // SQuAD training step.
 torch::Tensor dropout(const torch::Tensor& x, double p, bool training);
 
+// torch::bmm, (B, n, k) x (B, k, m) -> (B, n, m), with autograd. For fp32 CPU
+// tensors and several threads, each thread multiplies whole matrices of the
+// batch: LibTorch 1.13 runs a batch's products one after another, each split
+// over the threads, and attention's (a few hundred rows by 67) leave them
+// waiting half the time.
+torch::Tensor batch_matmul(const torch::Tensor& a, const torch::Tensor& b);
+
 struct DropoutImpl : torch::nn::Module {
   explicit DropoutImpl(double p_) : p(p_) {}
   torch::Tensor forward(const torch::Tensor& x) { return model::dropout(x, p, is_training()); }
