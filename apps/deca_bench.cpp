@@ -2,7 +2,8 @@
 //   deca-bench metrics --shared DIR                     scoring speed on decathlon-sized inputs
 //   deca-bench train --config FILE --data-root DIR [--tasks ...] [--max-tokens N] [--steps N]
 //                    [--device cpu|cuda] [--precision fp32|tf32|bf16] [--profile trace.json] [--flops]
-//   deca-bench decode --config FILE --data-root DIR --task squad [--beam N] [--steps-trained N] [--device ...]
+//   deca-bench decode --config FILE --data-root DIR --task squad [--beam N] [--trained-steps N] [--device ...]
+//                     [--output-precision fp32|bf16] [--concurrent-batches N] [--batched-only]
 // Prints one JSON object per measurement on stdout.
 #include <sys/resource.h>
 
