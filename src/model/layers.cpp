@@ -19,7 +19,7 @@ torch::Tensor matmul_by_items(const torch::Tensor& a, const torch::Tensor& b, in
   auto out = torch::empty({a.size(0), a.size(1), b.size(2)}, a.options());
   const int64_t items = a.size(0);
   run_workers(std::min<int>(threads, static_cast<int>(items)), [&](int w) {
-    torch::NoGradGuard no_grad;  // the worker's own grad mode
+    torch::NoGradGuard no_grad;  // products into `out`: autograd is BatchMatmul's
     for (int64_t i = w; i < items; i += threads) {
       auto o = out.select(0, i);
       torch::mm_out(o, a.select(0, i), b.select(0, i));

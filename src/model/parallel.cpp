@@ -1,6 +1,7 @@
 #include "deca/model/parallel.h"
 
 #include <ATen/Parallel.h>
+#include <ATen/ThreadLocalState.h>
 
 #include <exception>
 #include <mutex>
@@ -24,8 +25,10 @@ void run_workers(int workers, const std::function<void(int worker)>& worker) {
   if (workers > 1) {
     std::exception_ptr failure;
     std::mutex failure_mutex;
+    const at::ThreadLocalState caller;  // grad mode, profiler callbacks, ...: as at::parallel_for passes them on
 #pragma omp parallel num_threads(workers)
     {
+      const at::ThreadLocalStateGuard state(caller);
       try {
         // Every worker runs once even where OpenMP grants fewer threads (nested calls).
         for (int w = omp_get_thread_num(); w < workers; w += omp_get_num_threads()) worker(w);

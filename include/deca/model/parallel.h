@@ -19,7 +19,8 @@ void parallel_for(int64_t begin, int64_t end, int64_t grain, const std::function
 // rethrown. Within a worker, LibTorch's and OpenBLAS's parallel loops run on
 // that worker's thread alone (nested OpenMP regions run inline): for
 // independent items of work too small to keep every core busy one at a time.
-// LibTorch's thread-local modes (grad mode, ...) are the worker's own: set them inside.
+// LibTorch's thread-local state (grad mode, the profiler's callbacks, ...) is
+// the caller's in every worker, as at::parallel_for passes it on.
 void run_workers(int workers, const std::function<void(int worker)>& worker);
 
 }  // namespace deca::model
