@@ -15,12 +15,13 @@ namespace F = torch::nn::functional;
 namespace {
 
 // a x b, each thread whole matrices of the batch (OpenBLAS inside on that thread alone).
-torch::Tensor matmul_by_items(const torch::Tensor& a, const torch::Tensor& b, int threads) {
+torch::Tensor matmul_by_items(const torch::Tensor& a, const torch::Tensor& b) {
   auto out = torch::empty({a.size(0), a.size(1), b.size(2)}, a.options());
   const int64_t items = a.size(0);
-  run_workers(std::min<int>(threads, static_cast<int>(items)), [&](int w) {
+  const int workers = static_cast<int>(std::min<int64_t>(at::get_num_threads(), items));
+  run_workers(workers, [&](int w) {
     torch::NoGradGuard no_grad;  // products into `out`: autograd is BatchMatmul's
-    for (int64_t i = w; i < items; i += threads) {
+    for (int64_t i = w; i < items; i += workers) {
       auto o = out.select(0, i);
       torch::mm_out(o, a.select(0, i), b.select(0, i));
     }
@@ -36,15 +37,14 @@ bool by_items(const torch::Tensor& a, const torch::Tensor& b) {
 struct BatchMatmul : torch::autograd::Function<BatchMatmul> {
   static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& a, const torch::Tensor& b) {
     ctx->save_for_backward({a, b});
-    return matmul_by_items(a, b, at::get_num_threads());
+    return matmul_by_items(a, b);
   }
   static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx, torch::autograd::variable_list g) {
     const auto saved = ctx->get_saved_variables();
     const auto &a = saved[0], &b = saved[1];
-    const int threads = at::get_num_threads();
     torch::Tensor ga, gb;
-    if (ctx->needs_input_grad(0)) ga = matmul_by_items(g[0], b.transpose(1, 2), threads);
-    if (ctx->needs_input_grad(1)) gb = matmul_by_items(a.transpose(1, 2), g[0], threads);
+    if (ctx->needs_input_grad(0)) ga = matmul_by_items(g[0], b.transpose(1, 2));
+    if (ctx->needs_input_grad(1)) gb = matmul_by_items(a.transpose(1, 2), g[0]);
     return {ga, gb};
   }
 };
@@ -54,7 +54,7 @@ struct BatchMatmul : torch::autograd::Function<BatchMatmul> {
 torch::Tensor batch_matmul(const torch::Tensor& a, const torch::Tensor& b) {
   if (!by_items(a, b)) return torch::bmm(a, b);
   if (torch::GradMode::is_enabled() && (a.requires_grad() || b.requires_grad())) return BatchMatmul::apply(a, b);
-  return matmul_by_items(a, b, at::get_num_threads());
+  return matmul_by_items(a, b);
 }
 
 FeedforwardImpl::FeedforwardImpl(int64_t in, int64_t out, double p, bool relu_, bool bias) : relu(relu_) {

@@ -84,8 +84,9 @@ using torch::autograd::variable_list;
 // in fp32: logsumexp(h W^T + b) and (h W^T + b)[target]. The (N, V) logits
 // exist a chunk of rows at a time, in forward and again in backward (recomputed
 // there, unless they take a few MB), never whole: at decaNLP's 50,000 outputs
-// and 9,000-token batches they and their gradients took over a gigabyte. Products run in `compute`
-// (bfloat16 when the forward pass is autocast), sums and gradients in fp32.
+// and 9,000-token batches they and their gradients took over a gigabyte.
+// Products run in `compute` (bfloat16 when the forward pass is autocast), sums
+// and gradients in fp32.
 struct OutputNormaliser : torch::autograd::Function<OutputNormaliser> {
   static torch::Tensor logits(const torch::Tensor& h, const torch::Tensor& w, const torch::Tensor& b) {
     return torch::addmm(b, h, w.t()).to(torch::kFloat);
@@ -138,7 +139,8 @@ struct OutputNormaliser : torch::autograd::Function<OutputNormaliser> {
     for (int64_t from = 0; from < n; from += step) {
       const int64_t rows = std::min(step, n - from);
       const auto h_rows = hc.narrow(0, from, rows);
-      auto dz = kept.defined() ? kept - log_norm.unsqueeze(1) : logits(h_rows, w, b).sub_(log_norm.narrow(0, from, rows).unsqueeze(1));
+      const auto row_log_norm = log_norm.narrow(0, from, rows).unsqueeze(1);
+      auto dz = kept.defined() ? kept - row_log_norm : logits(h_rows, w, b).sub_(row_log_norm);  // kept: one chunk
       dz.exp_().mul_(g_norm.narrow(0, from, rows).unsqueeze(1));
       dz.scatter_add_(1, targets.narrow(0, from, rows).unsqueeze(1), g_target.narrow(0, from, rows).unsqueeze(1));
       const auto dzc = dz.to(dtype);

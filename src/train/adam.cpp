@@ -45,24 +45,28 @@ torch::Tensor Adam::step(const torch::Tensor& loss, double lr) {
   for (size_t i = 0; i < params_.size(); ++i)
     if (params_[i].grad().defined()) with_grad.push_back(i);
   if (with_grad.empty()) return torch::isfinite(loss.detach()).reshape({});
-  if (steps_.is_cpu() && !options_.tensor_ops_on_cpu) return step_fused_on_cpu(loss, lr, with_grad);
-  return step_with_tensor_ops(loss, lr, with_grad);
-}
-
-torch::Tensor Adam::step_fused_on_cpu(const torch::Tensor& loss, double lr, const std::vector<size_t>& with_grad) {
   // Sparse gradients (an embedding's: the rows a batch looked up) with their
   // repeated rows summed, so that norms and updates read each row once.
   for (size_t i : with_grad)
     if (params_[i].grad().is_sparse()) params_[i].mutable_grad() = params_[i].grad().coalesce();
+  if (steps_.is_cpu() && !options_.tensor_ops_on_cpu) return step_fused_on_cpu(loss, lr, with_grad);
+  return step_with_tensor_ops(loss, lr, with_grad);
+}
+
+torch::Tensor Adam::gradient_norm(const std::vector<size_t>& with_grad) const {
+  std::vector<torch::Tensor> norms;
+  for (size_t i : with_grad) {
+    const auto& g = params_[i].grad();  // a sparse one coalesced (step)
+    norms.push_back(g.is_sparse() ? g._values().norm() : g.norm());
+  }
+  return torch::stack(norms).norm();
+}
+
+torch::Tensor Adam::step_fused_on_cpu(const torch::Tensor& loss, double lr, const std::vector<size_t>& with_grad) {
   double coef = 1;
   bool ok = std::isfinite(loss.item<double>());
   if (ok && options_.clip > 0) {
-    std::vector<torch::Tensor> norms;
-    for (size_t i : with_grad) {
-      const auto& g = params_[i].grad();
-      norms.push_back(g.is_sparse() ? g._values().norm() : g.norm());
-    }
-    const double total = torch::stack(norms).norm().item<double>();
+    const double total = gradient_norm(with_grad).item<double>();
     ok = std::isfinite(total);
     // As clip_grad_norm_: in float, from the norm rounded to float.
     coef = std::min(1.0, static_cast<double>(static_cast<float>(options_.clip) / (static_cast<float>(total) + 1e-6f)));
@@ -123,12 +127,7 @@ torch::Tensor Adam::step_with_tensor_ops(const torch::Tensor& loss, double lr, c
   torch::Tensor ok = torch::isfinite(loss.detach()).reshape({});
   torch::Tensor coef;  // the clipping factor, as LibTorch's clip_grad_norm_ computes it
   if (options_.clip > 0) {
-    std::vector<torch::Tensor> norms;
-    for (size_t i : with_grad) {
-      const auto& g = params_[i].grad();
-      norms.push_back(g.is_sparse() ? g.coalesce()._values().norm() : g.norm());
-    }
-    const auto total = torch::stack(norms).norm();
+    const auto total = gradient_norm(with_grad);
     ok = ok.logical_and(torch::isfinite(total));
     coef = (options_.clip / (total + 1e-6)).clamp_max(1.0).masked_fill(ok.logical_not(), 0.0).to(torch::kFloat);
   }

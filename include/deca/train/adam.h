@@ -63,6 +63,7 @@ class Adam {
   std::vector<std::string> names_;     // of the trained ones
   std::vector<torch::Tensor> params_;  // the trained ones
   std::vector<State> state_;
+  torch::Tensor gradient_norm(const std::vector<size_t>& with_grad) const;  // the L2 norm of all of them, 0-dim
   torch::Tensor step_with_tensor_ops(const torch::Tensor& loss, double lr, const std::vector<size_t>& with_grad);
   torch::Tensor step_fused_on_cpu(const torch::Tensor& loss, double lr, const std::vector<size_t>& with_grad);
   torch::Tensor steps_;  // (parameters,) float64 on the device: applied steps per parameter
