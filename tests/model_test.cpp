@@ -89,8 +89,13 @@ TEST_P(ModelTest, IncrementalDecodingMatchesTeacherForcing) {
   auto model = deca::model::make_model(small(GetParam()), vocab());
   model->eval();
   torch::NoGradGuard no_grad;
-  const std::vector<uint32_t> rows = {5, 6};
-  const auto batch = deca::model::make_batch(data_, rows, vocab(), torch::kCPU);
+  // Answers of a sentence or two, so that MQAN's self-attention cache grows
+  // while decoding (room for 8 steps, then 16, then 32).
+  std::vector<deca::Example> long_answers = {examples_[5], examples_[6]};
+  for (auto& ex : long_answers) ex.answers = {ex.context.substr(0, 120) + " " + ex.answer()};
+  const auto data = deca::encode(long_answers, *tok_, {});
+  const auto batch = deca::model::make_batch(data, {0, 1}, vocab(), torch::kCPU);
+  ASSERT_GT(batch.answer_in.size(1), 16);
   const double loss = model->loss(batch).item<double>();
   auto state = model->start(batch);
   double nll = 0;

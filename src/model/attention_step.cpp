@@ -10,15 +10,16 @@
 namespace deca::model::cpu {
 
 void attend_one_query(const float* q, const float* keys, const float* values, const bool* padding, int64_t rows,
-                      int64_t key_count, int64_t d, const std::vector<int64_t>& bounds, float scale, float* out) {
+                      int64_t key_count, int64_t row_stride, int64_t d, const std::vector<int64_t>& bounds,
+                      float scale, float* out) {
   const int64_t heads = static_cast<int64_t>(bounds.size()) - 1;
   const Isa isa = best_isa();
   parallel_for(0, rows, 4, [&](int64_t begin, int64_t end) {
     std::vector<float> weights(static_cast<size_t>(heads * key_count));  // (heads, keys)
     for (int64_t r = begin; r < end; ++r) {
       const float* qr = q + r * d;
-      const float* kr = keys + r * key_count * d;
-      const float* vr = values + r * key_count * d;
+      const float* kr = keys + r * row_stride;
+      const float* vr = values + r * row_stride;
       const bool* pr = padding ? padding + r * key_count : nullptr;
       bool any = false;
       for (int64_t j = 0; j < key_count; ++j) any = any || !(pr && pr[j]);

@@ -107,12 +107,16 @@ torch::Tensor MultiHeadImpl::attend(const torch::Tensor& pq, const torch::Tensor
     // A decoding step: all heads in one pass (deca/model/attention_step.h).
     std::vector<int64_t> bounds = {0};
     for (const auto& x : qs) bounds.push_back(bounds.back() + x.size(-1));
-    const auto q = pq.contiguous(), k = pk.contiguous(), v = pv.contiguous();
+    // Keys and values may be the filled part of a decoding cache with room
+    // to grow: rows apart by more than lk * d, each row's keys contiguous.
+    const bool rows_dense = pk.stride(2) == 1 && pk.stride(1) == pk.size(2) && pv.stride(2) == 1 &&
+                            pv.stride(1) == pv.size(2) && pk.stride(0) == pv.stride(0);
+    const auto q = pq.contiguous(), k = rows_dense ? pk : pk.contiguous(), v = rows_dense ? pv : pv.contiguous();
     const auto padding = key_padding.defined() ? key_padding.to(torch::kBool).contiguous() : torch::Tensor();
     auto out = torch::empty_like(q);
     cpu::attend_one_query(q.data_ptr<float>(), k.data_ptr<float>(), v.data_ptr<float>(),
-                          padding.defined() ? padding.data_ptr<bool>() : nullptr, q.size(0), lk, d, bounds,
-                          static_cast<float>(scale), out.data_ptr<float>());
+                          padding.defined() ? padding.data_ptr<bool>() : nullptr, q.size(0), lk, k.stride(0), d,
+                          bounds, static_cast<float>(scale), out.data_ptr<float>());
     return out;
   }
   std::vector<torch::Tensor> outs;

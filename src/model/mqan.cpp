@@ -19,7 +19,11 @@ struct Encoded {
 struct MqanState : DecoderState {
   Encoded enc;
   torch::Tensor context_ids, question_ids;
-  std::vector<torch::Tensor> cross_k, cross_v, self_k, self_v;
+  std::vector<torch::Tensor> cross_k, cross_v;
+  // The decoder self-attention's keys and values of steps 0 .. t - 1, in
+  // caches (rows, capacity, d) that double when full: appending a step is
+  // one copy of its row, not of all earlier steps.
+  std::vector<torch::Tensor> self_k, self_v;
   std::pair<torch::Tensor, torch::Tensor> rnn_state;
   torch::Tensor rnn_output;
   std::shared_ptr<const cpu::PackedRows> packed_out;  // the output layer for CPU decoding, or null
@@ -49,6 +53,21 @@ struct MqanState : DecoderState {
     if (rnn_output.defined()) rnn_output = rnn_output.index_select(0, index);
   }
 };
+
+// Writes x (rows, 1, d) at step t of `cache` (see MqanState::self_k), grown
+// first if full; returns steps 0 .. t. With gradients (stepwise training
+// checks) the cache is concatenated instead: writing into it in place would
+// change what earlier steps saved for backward.
+torch::Tensor append(torch::Tensor& cache, const torch::Tensor& x, int64_t t) {
+  if (torch::GradMode::is_enabled()) return cache = cache.defined() ? torch::cat({cache, x}, 1) : x;
+  if (!cache.defined() || cache.size(1) == t) {
+    auto grown = torch::empty({x.size(0), std::max<int64_t>(8, 2 * t), x.size(2)}, x.options());
+    if (t > 0) grown.narrow(1, 0, t).copy_(cache);
+    cache = grown;
+  }
+  cache.narrow(1, t, 1).copy_(x);
+  return cache.narrow(1, 0, t + 1);
+}
 
 }  // namespace
 
@@ -141,9 +160,8 @@ class Mqan : public Seq2Seq {
       auto layer = self_attentive_decoder->layers[l]->as<TransformerDecoderLayer>();
       auto& sa = layer->selfattn;
       auto k = sa->wk->forward(x), v = sa->wv->forward(x);
-      s.self_k[l] = s.self_k[l].defined() ? torch::cat({s.self_k[l], k}, 1) : k;
-      s.self_v[l] = s.self_v[l].defined() ? torch::cat({s.self_v[l], v}, 1) : v;
-      x = layer->residual(layer->selfattn_norm, x, sa->attend(sa->wq->forward(x), s.self_k[l], s.self_v[l], {}, false));
+      const auto keys = append(s.self_k[l], k, s.t), values = append(s.self_v[l], v, s.t);
+      x = layer->residual(layer->selfattn_norm, x, sa->attend(sa->wq->forward(x), keys, values, {}, false));
       auto& ca = layer->attention;
       x = layer->residual(layer->attention_norm, x,
                           ca->attend(ca->wq->forward(x), s.cross_k[l], s.cross_v[l], s.enc.context_padding, false));

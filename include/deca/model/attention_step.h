@@ -10,12 +10,15 @@
 
 namespace deca::model::cpu {
 
-// q (rows, d), keys and values (rows, keys, d), all row-major and contiguous;
-// head h is columns [bounds[h], bounds[h + 1]) of d. Per row and head:
-// softmax(q_h . k_h / scale) over the keys not marked in `padding` (rows,
-// keys; null: none), then the weighted sum of v_h, into out (rows, d).
+// q (rows, d), keys and values (rows, keys, d), row-major; a row's keys and
+// values start `row_stride` floats after the previous row's (keys * d when
+// contiguous, more in a cache with room to grow); head h is columns
+// [bounds[h], bounds[h + 1]) of d. Per row and head: softmax(q_h . k_h /
+// scale) over the keys not marked in `padding` (rows, keys; null: none), then
+// the weighted sum of v_h, into out (rows, d).
 void attend_one_query(const float* q, const float* keys, const float* values, const bool* padding, int64_t rows,
-                      int64_t key_count, int64_t d, const std::vector<int64_t>& bounds, float scale, float* out);
+                      int64_t key_count, int64_t row_stride, int64_t d, const std::vector<int64_t>& bounds,
+                      float scale, float* out);
 
 // The pointer decoder's attention (DecoderAttention): h (rows, d), memory
 // (rows, len, d), padding (rows, len; null: none). Per row: attention =
