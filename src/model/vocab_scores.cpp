@@ -108,16 +108,8 @@ void score_portable_bf16(const PackedRows& w, const uint32_t* h, int64_t panel_b
 
 #ifdef DECA_X86
 
-// Horizontal max and sum of 16 floats, through memory (GCC 12's
-// _mm512_reduce_* and shuffles warn of an uninitialised temporary).
-DECA_AVX512 inline float hmax512(__m512 v) {
-  alignas(64) float t[16];
-  _mm512_store_ps(t, v);
-  __m256 m = _mm256_max_ps(_mm256_load_ps(t), _mm256_load_ps(t + 8));
-  __m128 x = _mm_max_ps(_mm256_castps256_ps128(m), _mm256_extractf128_ps(m, 1));
-  x = _mm_max_ps(x, _mm_movehl_ps(x, x));
-  return _mm_cvtss_f32(_mm_max_ss(x, _mm_movehdup_ps(x)));
-}
+// Horizontal sum of 16 floats, through memory (GCC 12's _mm512_reduce_* and
+// shuffles warn of an uninitialised temporary).
 DECA_AVX512 inline float hsum512(__m512 v) {
   alignas(64) float t[16];
   _mm512_store_ps(t, v);
