@@ -434,6 +434,14 @@ TEST(Dropout, MaskFollowsSeedAndProbability) {
   const auto g = torch::autograd::grad({z.sum()}, {w})[0];
   EXPECT_TRUE(torch::equal(g.ne(0), z.ne(0)));
   EXPECT_TRUE(torch::allclose(g.masked_select(g.ne(0)), torch::full({1}, 1 / 0.75)));
+  // Backward recomputes the forward's mask, here of a transposed (strided) input
+  // under an upstream gradient that is not all ones.
+  torch::manual_seed(5);
+  const auto zt = deca::model::dropout(w.t(), 0.25, true);
+  const auto up = torch::randn(zt.sizes());
+  const auto gt = torch::autograd::grad({(zt * up).sum()}, {w})[0];
+  EXPECT_TRUE(torch::equal(gt.t(), up * torch::where(zt.ne(0), torch::full({}, 1 / 0.75f), torch::zeros({}))));
+  EXPECT_TRUE(torch::equal(zt, w.t() * torch::where(zt.ne(0), torch::full({}, 1 / 0.75f), torch::zeros({}))));
 }
 
 // batch_matmul splits a batch's products over the threads: the same products
