@@ -337,8 +337,8 @@ TEST(PackedLSTM, MaskedLoopEqualsPackedSequences) {
 }
 
 // Without autograd on the CPU, LayerNorm and the pointer decoder's attention
-// run deca's one-pass kernels; they equal the operator compositions that
-// training differentiates (same inputs with autograd on).
+// run deca's one-pass kernels; they equal what training computes (same inputs
+// with autograd on).
 TEST(InferenceKernels, LayerNormEqualsTheTrainingComposition) {
   torch::manual_seed(6);
   deca::model::LayerNorm norm(200);
@@ -351,6 +351,48 @@ TEST(InferenceKernels, LayerNormEqualsTheTrainingComposition) {
     const auto inferred = norm->forward(x.transpose(0, 1).contiguous().transpose(0, 1));  // a strided input too
     EXPECT_TRUE(torch::allclose(trained, inferred, 1e-5, 1e-5)) << (trained - inferred).abs().max().item<float>();
   }
+}
+
+// In training on the CPU LayerNorm is one autograd node (it keeps the
+// normalised input for backward, not the composition's three tensors): its
+// output and gradients equal the composition's, computed in float64; its
+// parameters' gradients are the same with one thread or two; a constant row
+// (std 0, where std's own gradient is 0 / 0) takes a finite gradient.
+TEST(TrainingKernels, LayerNormEqualsTheCompositionInFloat64) {
+  torch::manual_seed(9);
+  deca::model::LayerNorm norm(200);
+  norm->gamma.data().normal_();
+  norm->beta.data().normal_();
+  const int threads = torch::get_num_threads();
+  for (const auto& shape : std::vector<std::vector<int64_t>>{{1, 200}, {3, 300, 200}, {130, 7, 200}}) {
+    const auto x = (torch::randn(shape) * 3 + 1).requires_grad_();
+    const auto up = torch::randn(shape);
+    std::vector<torch::Tensor> grads[2];
+    for (int t : {1, 2}) {
+      torch::set_num_threads(t);
+      const auto y = norm->forward(x.transpose(0, 1).contiguous().transpose(0, 1));  // a strided input too
+      grads[t - 1] = torch::autograd::grad({(y * up).sum()}, {x, norm->gamma, norm->beta});
+      if (t == 1) {
+        const auto xd = x.detach().to(torch::kDouble).requires_grad_();
+        const auto gd = norm->gamma.detach().to(torch::kDouble).requires_grad_();
+        const auto bd = norm->beta.detach().to(torch::kDouble).requires_grad_();
+        const auto ref = gd * (xd - xd.mean(-1, true)) / (xd.std(-1, true, true) + 1e-6) + bd;
+        const auto ref_grads = torch::autograd::grad({(ref * up.to(torch::kDouble)).sum()}, {xd, gd, bd});
+        EXPECT_TRUE(torch::allclose(y.to(torch::kDouble), ref, 1e-5, 1e-5));
+        for (int k = 0; k < 3; ++k)
+          EXPECT_TRUE(torch::allclose(grads[0][k].to(torch::kDouble), ref_grads[k], 1e-4, 1e-4))
+              << k << ": " << (grads[0][k].to(torch::kDouble) - ref_grads[k]).abs().max().item<double>();
+      }
+    }
+    torch::set_num_threads(threads);
+    EXPECT_TRUE(torch::equal(grads[0][1], grads[1][1]));
+    EXPECT_TRUE(torch::equal(grads[0][2], grads[1][2]));
+  }
+  const auto flat = torch::full({2, 200}, 0.5f).requires_grad_();
+  const auto y = norm->forward(flat);
+  const auto g = torch::autograd::grad({(y * torch::randn({2, 200})).sum()}, {flat})[0];
+  EXPECT_TRUE(torch::isfinite(g).all().item<bool>());
+  EXPECT_TRUE(torch::allclose(y, norm->beta.detach().expand({2, 200})));
 }
 
 TEST(InferenceKernels, DecoderAttentionEqualsTheTrainingComposition) {

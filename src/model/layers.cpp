@@ -49,6 +49,34 @@ struct BatchMatmul : torch::autograd::Function<BatchMatmul> {
   }
 };
 
+// LayerNorm in training on the CPU (layer_norm_rows.h): keeps the normalised
+// input and two numbers per row for backward.
+struct LayerNormRows : torch::autograd::Function<LayerNormRows> {
+  static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& x, const torch::Tensor& gamma,
+                               const torch::Tensor& beta, double eps) {
+    const auto xc = x.contiguous();
+    const int64_t d = xc.size(-1), rows = xc.numel() / d;
+    auto y = torch::empty_like(xc), xhat = torch::empty_like(xc);
+    auto stats = torch::empty({rows, 2}, xc.options());
+    cpu::layer_norm_rows_forward(xc.data_ptr<float>(), gamma.contiguous().data_ptr<float>(),
+                                 beta.contiguous().data_ptr<float>(), rows, d, static_cast<float>(eps),
+                                 y.data_ptr<float>(), xhat.data_ptr<float>(), stats.data_ptr<float>());
+    ctx->save_for_backward({xhat, stats, gamma});
+    return y;
+  }
+  static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx, torch::autograd::variable_list g) {
+    const auto saved = ctx->get_saved_variables();
+    const auto &xhat = saved[0], &stats = saved[1], gamma = saved[2].contiguous();
+    const auto dy = g[0].contiguous();
+    const int64_t d = xhat.size(-1);
+    auto dx = torch::empty_like(xhat), dgamma = torch::empty({d}, gamma.options()), dbeta = torch::empty({d}, gamma.options());
+    cpu::layer_norm_rows_backward(dy.data_ptr<float>(), xhat.data_ptr<float>(), stats.data_ptr<float>(),
+                                  gamma.data_ptr<float>(), xhat.numel() / d, d, dx.data_ptr<float>(),
+                                  dgamma.data_ptr<float>(), dbeta.data_ptr<float>());
+    return {dx, dgamma, dbeta, torch::Tensor()};
+  }
+};
+
 }  // namespace
 
 torch::Tensor batch_matmul(const torch::Tensor& a, const torch::Tensor& b) {
@@ -73,8 +101,10 @@ LayerNormImpl::LayerNormImpl(int64_t d, double eps_) : eps(eps_) {
 }
 
 torch::Tensor LayerNormImpl::forward(const torch::Tensor& x) {
-  if (!torch::GradMode::is_enabled() && x.device().is_cpu() && x.scalar_type() == torch::kFloat &&
-      gamma.scalar_type() == torch::kFloat && x.size(-1) > 1) {
+  const bool fused = x.device().is_cpu() && x.scalar_type() == torch::kFloat && gamma.scalar_type() == torch::kFloat &&
+                     beta.scalar_type() == torch::kFloat && x.size(-1) > 1 && x.numel() > 0;
+  if (fused && torch::GradMode::is_enabled()) return LayerNormRows::apply(x, gamma, beta, eps);
+  if (fused) {
     // Inference: one pass per row (layer_norm_rows.h) for seven operators.
     const auto xc = x.contiguous();
     auto y = torch::empty_like(xc);
