@@ -332,6 +332,12 @@ TEST(PackedLSTM, MaskedLoopEqualsPackedSequences) {
     auto g2 = torch::autograd::grad({(o2 * o2).sum() + h2.sum() + (c2 * c2).sum()}, wrt);
     for (size_t i = 0; i < wrt.size(); ++i)
       EXPECT_TRUE(torch::allclose(g1[i], g2[i], 1e-3, 1e-5)) << "gradient " << i << ", layers " << layers;
+    // Without autograd: one direction at a time, the same states.
+    torch::NoGradGuard no_grad;
+    auto [o3, h3, c3] = lstm->forward(x, lengths);
+    EXPECT_TRUE(torch::allclose(o3, o2, 1e-4, 1e-5)) << "outputs without autograd, layers " << layers;
+    EXPECT_TRUE(torch::allclose(h3, h2, 1e-4, 1e-5)) << "h without autograd, layers " << layers;
+    EXPECT_TRUE(torch::allclose(c3, c2, 1e-4, 1e-5)) << "c without autograd, layers " << layers;
   }
   torch::set_num_threads(threads);
 }

@@ -328,42 +328,53 @@ std::tuple<torch::Tensor, torch::Tensor, torch::Tensor> PackedLSTMImpl::forward(
   torch::Tensor input = x;
   std::vector<torch::Tensor> hs, cs;
   const int64_t dirs = bidirectional ? 2 : 1;
+  // Where each direction's final state is: the last token, and for the
+  // backward direction (which reads each sequence from its end) the first.
+  const auto at_last = (lens - 1).view({b, 1, 1}), at_first = torch::zeros_like(at_last);
   for (int64_t l = 0; l < layers; ++l) {
     if (l > 0 && dropout > 0 && is_training()) input = model::dropout(input, dropout, true);
     // Per direction: the input gates x W_ih^T + b_ih + b_hh of all steps in
     // one product, then the recurrence, which runs on past a sequence's end
-    // (those outputs are zeroed; the final state is taken at its last token).
-    auto run = [&](int64_t d) {
+    // (those outputs are zeroed).
+    auto gates = [&](int64_t d, const torch::Tensor& in) {
       const size_t k = static_cast<size_t>((l * dirs + d) * 4);
-      const auto in = d == 0 ? input : reverse(input);
-      const auto& w_hh = params[k + 1];
-      return std::make_pair(torch::addmm(params[k + 2] + params[k + 3], in.reshape({-1, in.size(2)}), params[k].t())
-                                .view({b, len, 4 * w_hh.size(1)}),
-                            w_hh);
+      return torch::addmm(params[k + 2] + params[k + 3], in.reshape({-1, in.size(2)}), params[k].t())
+          .view({b, len, 4 * params[k + 1].size(1)});
     };
-    std::vector<std::pair<torch::Tensor, torch::Tensor>> states;  // (outputs, cells) per direction
-    auto first = run(0);  // float32 on the CPU unless autocast made it bf16
-    const bool fused = fused_recurrence_applies(first.first, first.second);
+    auto w_hh = [&](int64_t d) { return params[static_cast<size_t>((l * dirs + d) * 4 + 1)]; };
+    // Per direction, the hidden and cell states of every position (the
+    // backward direction's by the position it read last).
+    std::vector<std::pair<torch::Tensor, torch::Tensor>> states;
+    auto first = gates(0, input);  // float32 on the CPU unless autocast made it bf16
+    const bool fused = fused_recurrence_applies(first, w_hh(0));
     if (fused && torch::GradMode::is_enabled()) {
-      std::vector<std::pair<torch::Tensor, torch::Tensor>> runs{std::move(first)};
-      for (int64_t d = 1; d < dirs; ++d) runs.push_back(run(d));
-      states = lstm_recurrences(runs);  // the directions side by side, a thread each
+      // The directions side by side, a thread each, both over the input as it is.
+      std::vector<RecurrenceRun> runs{{std::move(first), w_hh(0), {}}};
+      if (dirs == 2) runs.push_back({gates(1, input), w_hh(1), reverse_index});
+      states = lstm_recurrences(runs);
     } else {
       // Inference, or not float32 on the CPU: one direction at a time, so that
       // one direction's input gates are held at a time.
       for (int64_t d = 0; d < dirs; ++d) {
-        const auto r = d == 0 ? std::move(first) : run(d);
-        states.push_back(fused ? lstm_recurrences({r}).front() : unfused_recurrence(r.first, r.second));
+        if (fused) {
+          states.push_back(lstm_recurrences({{d == 0 ? std::move(first) : gates(d, input), w_hh(d),
+                                              d == 0 ? torch::Tensor() : reverse_index}})
+                               .front());
+        } else if (d == 0) {
+          states.push_back(unfused_recurrence(first, w_hh(0)));
+        } else {
+          const auto [out, cells] = unfused_recurrence(gates(d, reverse(input)), w_hh(d));
+          states.push_back({reverse(out), reverse(cells)});
+        }
       }
     }
     std::vector<torch::Tensor> outs;
-    const auto at_last = (lens - 1).view({b, 1, 1});
     for (int64_t d = 0; d < dirs; ++d) {
       const auto& [out, cells] = states[static_cast<size_t>(d)];
-      const auto last = at_last.expand({b, 1, out.size(2)});
+      const auto last = (d == 0 ? at_last : at_first).expand({b, 1, out.size(2)});
       hs.push_back(out.gather(1, last).squeeze(1));
       cs.push_back(cells.gather(1, last).squeeze(1));
-      outs.push_back(d == 0 ? out * mask_f : reverse(out * mask_f));
+      outs.push_back(out * mask_f);
     }
     input = dirs == 2 ? torch::cat(outs, 2) : outs[0];
   }

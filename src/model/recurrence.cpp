@@ -3,6 +3,8 @@
 #include "deca/model/lstm_cell.h"
 #include "deca/model/parallel.h"
 
+#include <cstring>
+
 namespace deca::model {
 namespace {
 
@@ -32,6 +34,42 @@ void each_recurrence(size_t n, const Body& body) {
   });
 }
 
+// Rows of w floats between step-major (L, B, w) and position-major (B, L, w):
+// step t of row r is position order[r][t] (undefined order: t).
+torch::Tensor steps_to_positions(const torch::Tensor& steps, const torch::Tensor& order) {
+  if (!order.defined()) return steps.transpose(0, 1).contiguous();
+  const int64_t len = steps.size(0), b = steps.size(1), w = steps.size(2);
+  const auto from = steps.contiguous();
+  auto to = torch::empty({b, len, w}, from.options());
+  const float* src = from.data_ptr<float>();
+  float* dst = to.data_ptr<float>();
+  const int64_t* ord = order.data_ptr<int64_t>();
+  parallel_for(0, b * len, std::max<int64_t>(1, 16384 / w), [&](int64_t first, int64_t last) {
+    for (int64_t i = first; i < last; ++i) {
+      const int64_t r = i / len, t = i % len;
+      std::memcpy(dst + (r * len + ord[i]) * w, src + (t * b + r) * w, static_cast<size_t>(w) * sizeof(float));
+    }
+  });
+  return to;
+}
+
+torch::Tensor positions_to_steps(const torch::Tensor& positions, const torch::Tensor& order) {
+  if (!order.defined()) return positions.transpose(0, 1).contiguous();
+  const int64_t b = positions.size(0), len = positions.size(1), w = positions.size(2);
+  const auto from = positions.contiguous();
+  auto to = torch::empty({len, b, w}, from.options());
+  const float* src = from.data_ptr<float>();
+  float* dst = to.data_ptr<float>();
+  const int64_t* ord = order.data_ptr<int64_t>();
+  parallel_for(0, b * len, std::max<int64_t>(1, 16384 / w), [&](int64_t first, int64_t last) {
+    for (int64_t i = first; i < last; ++i) {
+      const int64_t r = i / len, t = i % len;
+      std::memcpy(dst + (t * b + r) * w, src + (r * len + ord[i]) * w, static_cast<size_t>(w) * sizeof(float));
+    }
+  });
+  return to;
+}
+
 // Time-major buffers of one recurrence: acts (L, B, 4h) holds the gates after
 // their nonlinearities, hs and cs (L + 1, B, h) the states, zero state first.
 struct Buffers {
@@ -39,14 +77,24 @@ struct Buffers {
 };
 
 // keep_gates false (no backward to come): acts holds only the latest step.
-Buffers run_forward(const torch::Tensor& gates_x, const torch::Tensor& w_hh, bool keep_gates) {
+Buffers run_forward(const torch::Tensor& gates_x, const torch::Tensor& w_hh, const torch::Tensor& order, bool keep_gates) {
   const int64_t b = gates_x.size(0), len = gates_x.size(1), h = w_hh.size(1);
   Buffers s{torch::empty({keep_gates ? len : 1, b, 4 * h}, gates_x.options()),
             torch::zeros({len + 1, b, h}, gates_x.options()), torch::zeros({len + 1, b, h}, gates_x.options())};
   const auto w_hh_t = w_hh.t();
+  const auto gx = order.defined() ? gates_x.contiguous() : gates_x;
   for (int64_t t = 0; t < len; ++t) {
     auto a = s.acts[keep_gates ? t : 0];
-    torch::addmm_out(a, gates_x.select(1, t), s.hs[t], w_hh_t);
+    if (order.defined()) {  // each row's gates at its position for step t
+      const float* src = gx.data_ptr<float>();
+      float* dst = a.data_ptr<float>();
+      const int64_t* ord = order.data_ptr<int64_t>();
+      for (int64_t r = 0; r < b; ++r)
+        std::memcpy(dst + r * 4 * h, src + (r * len + ord[r * len + t]) * 4 * h, static_cast<size_t>(4 * h) * sizeof(float));
+      a.addmm_(s.hs[t], w_hh_t);
+    } else {
+      torch::addmm_out(a, gx.select(1, t), s.hs[t], w_hh_t);
+    }
     float* pa = a.data_ptr<float>();
     const float* c_prev = s.cs[t].data_ptr<float>();
     float* c_now = s.cs[t + 1].data_ptr<float>();
@@ -57,11 +105,11 @@ Buffers run_forward(const torch::Tensor& gates_x, const torch::Tensor& w_hh, boo
 }
 
 // Gradients of gates_x and (if wanted) w_hh from those of the outputs.
-std::pair<torch::Tensor, torch::Tensor> run_backward(const torch::Tensor& w_hh, const Buffers& s, const torch::Tensor& g_hs,
-                                                     const torch::Tensor& g_cs, bool want_w_hh) {
+std::pair<torch::Tensor, torch::Tensor> run_backward(const torch::Tensor& w_hh, const Buffers& s, const torch::Tensor& order,
+                                                     const torch::Tensor& g_hs, const torch::Tensor& g_cs, bool want_w_hh) {
   const int64_t len = s.acts.size(0), b = s.acts.size(1), h = s.hs.size(2);
   // Gradients of the outputs, time-major (undefined: not used downstream).
-  auto time_major = [&](const torch::Tensor& g) { return g.defined() ? g.transpose(0, 1).contiguous() : torch::Tensor(); };
+  auto time_major = [&](const torch::Tensor& g) { return g.defined() ? positions_to_steps(g, order) : torch::Tensor(); };
   const auto dh_out = time_major(g_hs), dc_out = time_major(g_cs);
   auto d_acts = torch::empty_like(s.acts);  // gradients of the gates before their nonlinearities
   auto dh_next = torch::zeros({b, h}, s.acts.options()), dc_next = torch::zeros({b, h}, s.acts.options());
@@ -84,22 +132,27 @@ std::pair<torch::Tensor, torch::Tensor> run_backward(const torch::Tensor& w_hh, 
   }
   torch::Tensor d_w_hh;
   if (want_w_hh) d_w_hh = torch::mm(d_acts.view({len * b, 4 * h}).t(), s.hs.narrow(0, 0, len).reshape({len * b, h}));
-  return {d_acts.transpose(0, 1).contiguous(), d_w_hh};
+  return {steps_to_positions(d_acts, order), d_w_hh};
 }
 
 // Inputs gates_x_0, w_hh_0, gates_x_1, w_hh_1, ...: independent recurrences
-// (the two directions of a bidirectional layer); outputs hs_0, cs_0, hs_1, ...
+// (the two directions of a bidirectional layer), each in its order (orders[i],
+// not differentiated); outputs hs_0, cs_0, hs_1, ...
+struct Orders {
+  std::vector<torch::Tensor> of;
+};
+
 struct LstmRecurrences : torch::autograd::Function<LstmRecurrences> {
-  static variable_list forward(AutogradContext* ctx, at::TensorList inputs) {
+  static variable_list forward(AutogradContext* ctx, at::TensorList inputs, const Orders& orders) {
     const size_t n = inputs.size() / 2;
     std::vector<Buffers> runs(n);
-    each_recurrence(n, [&](size_t i) { runs[i] = run_forward(inputs[2 * i], inputs[2 * i + 1], true); });
+    each_recurrence(n, [&](size_t i) { runs[i] = run_forward(inputs[2 * i], inputs[2 * i + 1], orders.of[i], true); });
     variable_list saved, out;
     using torch::indexing::Slice;
     for (size_t i = 0; i < n; ++i) {
-      saved.insert(saved.end(), {inputs[2 * i + 1], runs[i].acts, runs[i].hs, runs[i].cs});
-      out.push_back(runs[i].hs.index({Slice(1)}).transpose(0, 1).contiguous());
-      out.push_back(runs[i].cs.index({Slice(1)}).transpose(0, 1).contiguous());
+      saved.insert(saved.end(), {inputs[2 * i + 1], runs[i].acts, runs[i].hs, runs[i].cs, orders.of[i]});
+      out.push_back(steps_to_positions(runs[i].hs.index({Slice(1)}), orders.of[i]));
+      out.push_back(steps_to_positions(runs[i].cs.index({Slice(1)}), orders.of[i]));
     }
     ctx->save_for_backward(saved);  // freed after backward, unlike saved_data
     return out;
@@ -107,12 +160,12 @@ struct LstmRecurrences : torch::autograd::Function<LstmRecurrences> {
 
   static variable_list backward(AutogradContext* ctx, variable_list grads) {
     const auto saved = ctx->get_saved_variables();
-    const size_t n = saved.size() / 4;
-    variable_list result(2 * n);
+    const size_t n = saved.size() / 5;
+    variable_list result(2 * n + 1);  // the last for `orders`
     each_recurrence(n, [&](size_t i) {
-      const Buffers s{saved[4 * i + 1], saved[4 * i + 2], saved[4 * i + 3]};
-      std::tie(result[2 * i], result[2 * i + 1]) =
-          run_backward(saved[4 * i], s, grads[2 * i], grads[2 * i + 1], ctx->needs_input_grad(2 * i + 1));
+      const Buffers s{saved[5 * i + 1], saved[5 * i + 2], saved[5 * i + 3]};
+      std::tie(result[2 * i], result[2 * i + 1]) = run_backward(saved[5 * i], s, saved[5 * i + 4], grads[2 * i],
+                                                                grads[2 * i + 1], ctx->needs_input_grad(2 * i + 1));
     });
     return result;
   }
@@ -125,23 +178,30 @@ bool fused_recurrence_applies(const torch::Tensor& gates_x, const torch::Tensor&
          gates_x.dim() == 3 && gates_x.size(1) > 0;
 }
 
-std::vector<std::pair<torch::Tensor, torch::Tensor>> lstm_recurrences(
-    const std::vector<std::pair<torch::Tensor, torch::Tensor>>& runs) {
+std::vector<std::pair<torch::Tensor, torch::Tensor>> lstm_recurrences(const std::vector<RecurrenceRun>& runs) {
   std::vector<std::pair<torch::Tensor, torch::Tensor>> states(runs.size());
+  Orders orders;
+  for (const auto& run : runs) {
+    TORCH_CHECK(!run.order.defined() || (run.order.scalar_type() == torch::kInt64 &&
+                                         run.order.sizes() == run.gates_x.sizes().slice(0, 2)),
+                "lstm_recurrences: the order must be (B, L) int64");
+    orders.of.push_back(run.order.defined() ? run.order.contiguous() : torch::Tensor());
+  }
   if (!torch::GradMode::is_enabled()) {  // inference: no autograd node, no gates kept for a backward pass
     each_recurrence(runs.size(), [&](size_t i) {
-      const auto s = run_forward(runs[i].first, runs[i].second.contiguous(), false);
+      const auto s = run_forward(runs[i].gates_x, runs[i].w_hh.contiguous(), orders.of[i], false);
       using torch::indexing::Slice;
-      states[i] = {s.hs.index({Slice(1)}).transpose(0, 1).contiguous(), s.cs.index({Slice(1)}).transpose(0, 1).contiguous()};
+      states[i] = {steps_to_positions(s.hs.index({Slice(1)}), orders.of[i]),
+                   steps_to_positions(s.cs.index({Slice(1)}), orders.of[i])};
     });
     return states;
   }
   std::vector<torch::Tensor> inputs;
-  for (const auto& [gates_x, w_hh] : runs) {
-    inputs.push_back(gates_x);
-    inputs.push_back(w_hh.contiguous());
+  for (const auto& run : runs) {
+    inputs.push_back(run.gates_x);
+    inputs.push_back(run.w_hh.contiguous());
   }
-  const auto out = LstmRecurrences::apply(at::TensorList(inputs));
+  const auto out = LstmRecurrences::apply(at::TensorList(inputs), orders);
   for (size_t i = 0; i < runs.size(); ++i) states[i] = {out[2 * i], out[2 * i + 1]};
   return states;
 }
