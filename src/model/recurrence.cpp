@@ -36,39 +36,26 @@ void each_recurrence(size_t n, const Body& body) {
 
 // Rows of w floats between step-major (L, B, w) and position-major (B, L, w):
 // step t of row r is position order[r][t] (undefined order: t).
-torch::Tensor steps_to_positions(const torch::Tensor& steps, const torch::Tensor& order) {
-  if (!order.defined()) return steps.transpose(0, 1).contiguous();
-  const int64_t len = steps.size(0), b = steps.size(1), w = steps.size(2);
-  const auto from = steps.contiguous();
-  auto to = torch::empty({b, len, w}, from.options());
+torch::Tensor reorder(const torch::Tensor& x, const torch::Tensor& order, bool to_positions) {
+  if (!order.defined()) return x.transpose(0, 1).contiguous();
+  const auto from = x.contiguous();
+  const int64_t b = x.size(to_positions ? 1 : 0), len = x.size(to_positions ? 0 : 1), w = x.size(2);
+  auto to = to_positions ? torch::empty({b, len, w}, from.options()) : torch::empty({len, b, w}, from.options());
   const float* src = from.data_ptr<float>();
   float* dst = to.data_ptr<float>();
   const int64_t* ord = order.data_ptr<int64_t>();
   parallel_for(0, b * len, std::max<int64_t>(1, 16384 / w), [&](int64_t first, int64_t last) {
     for (int64_t i = first; i < last; ++i) {
-      const int64_t r = i / len, t = i % len;
-      std::memcpy(dst + (r * len + ord[i]) * w, src + (t * b + r) * w, static_cast<size_t>(w) * sizeof(float));
+      const int64_t r = i / len, t = i % len, step = (t * b + r) * w, position = (r * len + ord[i]) * w;
+      std::memcpy(dst + (to_positions ? position : step), src + (to_positions ? step : position),
+                  static_cast<size_t>(w) * sizeof(float));
     }
   });
   return to;
 }
 
-torch::Tensor positions_to_steps(const torch::Tensor& positions, const torch::Tensor& order) {
-  if (!order.defined()) return positions.transpose(0, 1).contiguous();
-  const int64_t b = positions.size(0), len = positions.size(1), w = positions.size(2);
-  const auto from = positions.contiguous();
-  auto to = torch::empty({len, b, w}, from.options());
-  const float* src = from.data_ptr<float>();
-  float* dst = to.data_ptr<float>();
-  const int64_t* ord = order.data_ptr<int64_t>();
-  parallel_for(0, b * len, std::max<int64_t>(1, 16384 / w), [&](int64_t first, int64_t last) {
-    for (int64_t i = first; i < last; ++i) {
-      const int64_t r = i / len, t = i % len;
-      std::memcpy(dst + (t * b + r) * w, src + (r * len + ord[i]) * w, static_cast<size_t>(w) * sizeof(float));
-    }
-  });
-  return to;
-}
+torch::Tensor steps_to_positions(const torch::Tensor& x, const torch::Tensor& order) { return reorder(x, order, true); }
+torch::Tensor positions_to_steps(const torch::Tensor& x, const torch::Tensor& order) { return reorder(x, order, false); }
 
 // Time-major buffers of one recurrence: acts (L, B, 4h) holds the gates after
 // their nonlinearities, hs and cs (L + 1, B, h) the states, zero state first.
