@@ -6,6 +6,8 @@
 #include "deca/model/layers.h"
 #include "deca/model/parallel.h"
 
+#include "cloned.h"
+
 namespace deca::model {
 namespace {
 
@@ -23,13 +25,6 @@ inline uint64_t mix(uint64_t z) {
   z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
   return z ^ (z >> 31);
 }
-
-// One copy per x86-64 level (AVX-512, AVX2+FMA, baseline), chosen at load time.
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define DECA_CLONED __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
-#else
-#define DECA_CLONED
-#endif
 
 // The mask of element i is scale or 0 from a 32-bit word of the hash of key and
 // i / 2 (low word for even i, high for odd): dropped when the word falls below

@@ -1,13 +1,8 @@
 #include "deca/model/lstm_cell.h"
 
-#include <cmath>
+#include "cloned.h"
 
-// One copy per x86-64 level (AVX-512, AVX2+FMA, baseline), chosen at load time.
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define DECA_CLONED __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
-#else
-#define DECA_CLONED
-#endif
+#include <cmath>
 
 namespace deca::model::cpu {
 namespace {
