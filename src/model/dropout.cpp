@@ -31,6 +31,10 @@ inline uint64_t mix(uint64_t z) {
 // p * 2^32. It is kept for backward as bits, bit i % 64 of bits[i / 64] (a
 // float mask per dropout had been a tenth of a training step's peak memory).
 constexpr int64_t kBlock = 64;
+constexpr uint64_t kStride = 0x9e3779b97f4a7c15ULL;  // the counter's step between hashes
+
+// What a kept element is multiplied by.
+float keep_scale(double p) { return static_cast<float>(1.0 / (1.0 - p)); }
 
 struct MaskRule {
   uint64_t key;
@@ -39,9 +43,9 @@ struct MaskRule {
   MaskRule(uint64_t key_, double p)
       : key(key_),
         threshold(static_cast<uint32_t>(std::min(4294967295.0, std::floor(p * 4294967296.0)))),
-        scale(static_cast<float>(1.0 / (1.0 - p))) {}
+        scale(keep_scale(p)) {}
   uint32_t word(int64_t i) const {
-    const uint64_t r = mix(key + static_cast<uint64_t>(i / 2) * 0x9e3779b97f4a7c15ULL);
+    const uint64_t r = mix(key + static_cast<uint64_t>(i / 2) * kStride);
     return static_cast<uint32_t>(i % 2 ? r >> 32 : r);
   }
 };
@@ -59,8 +63,8 @@ uint64_t mask_block_forward(const float* __restrict in, float* __restrict out, i
     return bits;
   }
   uint64_t hash[kBlock / 2];
-  const uint64_t base = rule.key + static_cast<uint64_t>(block * (kBlock / 2)) * 0x9e3779b97f4a7c15ULL;
-  for (int64_t q = 0; q < kBlock / 2; ++q) hash[q] = mix(base + static_cast<uint64_t>(q) * 0x9e3779b97f4a7c15ULL);
+  const uint64_t base = rule.key + static_cast<uint64_t>(block * (kBlock / 2)) * kStride;
+  for (int64_t q = 0; q < kBlock / 2; ++q) hash[q] = mix(base + static_cast<uint64_t>(q) * kStride);
   uint32_t word[kBlock];
   for (int64_t q = 0; q < kBlock / 2; ++q) {
     word[2 * q] = static_cast<uint32_t>(hash[q]);
@@ -120,7 +124,7 @@ struct HashDropout : torch::autograd::Function<HashDropout> {
     const auto g = grads[0].contiguous();
     auto d = torch::empty_like(g);
     mask_backward(g.data_ptr<float>(), d.data_ptr<float>(), reinterpret_cast<const uint64_t*>(bits.data_ptr<int64_t>()),
-                  g.numel(), MaskRule(0, ctx->saved_data["p"].toDouble()).scale);
+                  g.numel(), keep_scale(ctx->saved_data["p"].toDouble()));
     return {d, torch::Tensor(), torch::Tensor()};
   }
 };

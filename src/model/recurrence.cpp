@@ -70,12 +70,12 @@ Buffers run_forward(const torch::Tensor& gates_x, const torch::Tensor& w_hh, con
             torch::zeros({len + 1, b, h}, gates_x.options()), torch::zeros({len + 1, b, h}, gates_x.options())};
   const auto w_hh_t = w_hh.t();
   const auto gx = order.defined() ? gates_x.contiguous() : gates_x;
+  const int64_t* ord = order.defined() ? order.data_ptr<int64_t>() : nullptr;
   for (int64_t t = 0; t < len; ++t) {
     auto a = s.acts[keep_gates ? t : 0];
-    if (order.defined()) {  // each row's gates at its position for step t
+    if (ord) {  // each row's gates at its position for step t
       const float* src = gx.data_ptr<float>();
       float* dst = a.data_ptr<float>();
-      const int64_t* ord = order.data_ptr<int64_t>();
       for (int64_t r = 0; r < b; ++r)
         std::memcpy(dst + r * 4 * h, src + (r * len + ord[r * len + t]) * 4 * h, static_cast<size_t>(4 * h) * sizeof(float));
       a.addmm_(s.hs[t], w_hh_t);
