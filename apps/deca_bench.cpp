@@ -283,7 +283,7 @@ int bench_train(deca::Config config, const std::vector<std::string>& tasks, long
   net->train();
   std::vector<std::pair<std::string, torch::Tensor>> named;
   for (const auto& q : net->named_parameters(true)) named.emplace_back(q.key(), q.value());
-  deca::Adam adam(named, {0.9, 0.98, 1e-9, 1.0});
+  deca::Adam adam(named, deca::adam_options(p.config.training));
   std::vector<long> sizes;
   std::vector<std::unique_ptr<deca::TrainStream>> streams;
   for (size_t k = 0; k < tasks.size(); ++k) {
@@ -370,7 +370,8 @@ int bench_train(deca::Config config, const std::vector<std::string>& tasks, long
   const double total = sum(step_s);
   std::string names;
   for (const auto& t : tasks) names += (names.empty() ? "" : ",") + t;
-  nlohmann::ordered_json j{{"bench", "train"}, {"device", device.str()}, {"precision", p.config.training.precision}, {"tasks", names},
+  nlohmann::ordered_json j{{"bench", "train"}, {"device", device.str()}, {"precision", p.config.training.precision},
+        {"optimizer_state", p.config.training.optimizer_state}, {"tasks", names},
         {"max_tokens", p.config.batching.max_tokens},
         {"size_rule", p.config.batching.size_rule}, {"steps", steps}, {"threads", torch::get_num_threads()},
         {"parameters", deca::model::parameter_count(*net)}, {"vocab", p.vocab.size},

@@ -55,9 +55,10 @@ void expect_bit_identical(const std::vector<torch::Tensor>& a, const std::vector
 // Both paths: the fused CPU loop, and the tensor operations a GPU runs.
 class Adam : public ::testing::TestWithParam<bool> {
  protected:
-  deca::AdamOptions options(double clip = 0.5) const {
+  deca::AdamOptions options(double clip = 0.5, torch::ScalarType state = torch::kFloat) const {
     deca::AdamOptions o{0.9, 0.98, 1e-9, clip};
     o.tensor_ops_on_cpu = GetParam();
+    o.state_dtype = state;
     return o;
   }
 };
@@ -125,9 +126,11 @@ TEST_P(Adam, SparseGradientsUpdateAsTheirDenseEquals) {
 }
 
 TEST_P(Adam, NonFiniteStepsChangeNothing) {
+  for (const auto state : {torch::kFloat, torch::kBFloat16}) {
+  SCOPED_TRACE(c10::toString(state));
   torch::manual_seed(4);
   Toy m;
-  deca::Adam adam(named(m), options());
+  deca::Adam adam(named(m), options(0.5, state));
   const auto x = torch::randn({7, 5});
   auto train = [&](double scale) {
     adam.zero_grad();
@@ -157,7 +160,7 @@ TEST_P(Adam, NonFiniteStepsChangeNothing) {
     Toy fresh;
     for (size_t i = 0; i < again.parameters().size(); ++i) again.parameters()[i].copy_(fresh.parameters()[i]);
   }
-  deca::Adam clean(named(again), options());
+  deca::Adam clean(named(again), options(0.5, state));
   for (int i = 0; i < 2; ++i) {
     clean.zero_grad();
     const auto l = again.loss(x);
@@ -165,6 +168,7 @@ TEST_P(Adam, NonFiniteStepsChangeNothing) {
     clean.step(l, 0.01);
   }
   expect_bit_identical(snapshot(again, clean), snapshot(m, adam));
+  }
 }
 
 TEST_P(Adam, ParametersWithoutGradientAreLeftAlone) {
@@ -184,10 +188,12 @@ TEST_P(Adam, ParametersWithoutGradientAreLeftAlone) {
 }
 
 TEST_P(Adam, StateRoundTripsAndContinuesIdentically) {
+  for (const auto state : {torch::kFloat, torch::kBFloat16}) {
+  SCOPED_TRACE(c10::toString(state));
   deca::testing::TempDir dir("adam");
   torch::manual_seed(6);
   Toy m;
-  deca::Adam adam(named(m), options());
+  deca::Adam adam(named(m), options(0.5, state));
   const auto x = torch::randn({4, 5});
   auto train = [&](Toy& model, deca::Adam& opt) {
     opt.zero_grad();
@@ -202,12 +208,100 @@ TEST_P(Adam, StateRoundTripsAndContinuesIdentically) {
     torch::NoGradGuard no_grad;
     for (size_t i = 0; i < copy.parameters().size(); ++i) copy.parameters()[i].copy_(m.parameters()[i]);
   }
-  deca::Adam loaded(named(copy), options());
+  deca::Adam loaded(named(copy), options(0.5, state));
   loaded.load(dir.path() / "optimizer.safetensors", torch::kCPU);
   expect_bit_identical(snapshot(m, adam), snapshot(copy, loaded));
   train(m, adam);
   train(copy, loaded);
   expect_bit_identical(snapshot(m, adam), snapshot(copy, loaded));
+  }
+}
+
+// bfloat16 moments: the state takes half the memory, and a second moment that
+// shrinks by less than half a bfloat16 unit per step (beta2 0.999: 0.1 % a
+// step, the unit 0.4-0.8 %) still decays as beta2^n on average. Rounded to
+// nearest it would stay where it was.
+TEST_P(Adam, Bf16SecondMomentsDecayUnbiased) {
+  auto w = torch::zeros({64, 128}).requires_grad_();
+  auto o = options(0, torch::kBFloat16);
+  o.beta2 = 0.999;
+  deca::Adam adam({{"w", w}}, o);
+  ASSERT_EQ(adam.state()[0].exp_avg_sq.scalar_type(), torch::kBFloat16);
+  const auto loss = torch::zeros({});
+  w.mutable_grad() = torch::ones_like(w);
+  ASSERT_TRUE(adam.step(loss, 1e-3).item<bool>());
+  const int quiet = 300;
+  for (int i = 0; i < quiet; ++i) {
+    w.mutable_grad() = torch::zeros_like(w);
+    ASSERT_TRUE(adam.step(loss, 1e-3).item<bool>());
+  }
+  const double expected = (1 - 0.999) * std::pow(0.999, quiet);  // 7.4e-4; never decayed: 1e-3
+  const auto v = adam.state()[0].exp_avg_sq.to(torch::kFloat64);
+  EXPECT_NEAR(v.mean().item<double>(), expected, 0.003 * expected);
+  EXPECT_LT((v / expected - 1).abs().max().item<double>(), 0.25);  // each element: a damped random walk of ~4 %
+  EXPECT_GT(v.std().item<double>(), 0) << "every element rounded alike: the rounding bits do not vary";
+}
+
+// Training with bfloat16 moments follows fp32 moments closely.
+TEST_P(Adam, Bf16StateTracksFp32State) {
+  torch::manual_seed(8);
+  Toy a, b;
+  {
+    torch::NoGradGuard no_grad;
+    for (size_t i = 0; i < a.parameters().size(); ++i) b.parameters()[i].copy_(a.parameters()[i]);
+  }
+  deca::Adam full(named(a), options()), half(named(b), options(0.5, torch::kBFloat16));
+  for (int step = 0; step < 30; ++step) {
+    const auto x = torch::randn({7, 5});
+    for (auto [m, opt] : {std::pair<Toy*, deca::Adam*>{&a, &full}, {&b, &half}}) {
+      opt->zero_grad();
+      const auto loss = m->loss(x);
+      loss.backward();
+      ASSERT_TRUE(opt->step(loss, 0.01).item<bool>());
+    }
+  }
+  for (size_t i = 0; i < a.parameters().size(); ++i) {
+    EXPECT_TRUE(torch::allclose(a.parameters()[i], b.parameters()[i], 0, 2e-3))
+        << a.named_parameters().keys()[i] << ": " << (a.parameters()[i] - b.parameters()[i]).abs().max().item<double>();
+  }
+  EXPECT_FALSE(torch::equal(a.b->weight, b.b->weight)) << "bf16 moments changed nothing";
+}
+
+// The fused CPU loop and the tensor operations (a GPU's path) draw the same
+// rounding bits: the moments agree to a bfloat16 unit, the weights closely.
+TEST(AdamPaths, Bf16StateIsTheSameOnBothPaths) {
+  torch::manual_seed(9);
+  Toy a, b;
+  {
+    torch::NoGradGuard no_grad;
+    for (size_t i = 0; i < a.parameters().size(); ++i) b.parameters()[i].copy_(a.parameters()[i]);
+  }
+  deca::AdamOptions o{0.9, 0.98, 1e-9, 0.5};
+  o.state_dtype = torch::kBFloat16;
+  deca::Adam fused(named(a), o);
+  o.tensor_ops_on_cpu = true;
+  deca::Adam ops(named(b), o);
+  for (int step = 0; step < 10; ++step) {
+    const auto x = torch::randn({7, 5});
+    for (auto [m, opt] : {std::pair<Toy*, deca::Adam*>{&a, &fused}, {&b, &ops}}) {
+      opt->zero_grad();
+      const auto loss = m->loss(x);
+      loss.backward();
+      ASSERT_TRUE(opt->step(loss, 0.01).item<bool>());
+    }
+  }
+  int64_t moments = 0, equal = 0;
+  for (size_t i = 0; i < fused.state().size(); ++i) {
+    for (const auto& [x, y] : {std::pair{fused.state()[i].exp_avg, ops.state()[i].exp_avg},
+                               {fused.state()[i].exp_avg_sq, ops.state()[i].exp_avg_sq}}) {
+      EXPECT_TRUE(torch::allclose(x.to(torch::kFloat), y.to(torch::kFloat), 1.0 / 128, 1e-30)) << "parameter " << i;
+      moments += x.numel();
+      equal += x.eq(y).sum().item<int64_t>();
+    }
+    EXPECT_TRUE(torch::allclose(a.parameters()[i], b.parameters()[i], 1e-5, 1e-6)) << "parameter " << i;
+  }
+  // Different bits would make half of the moments differ.
+  EXPECT_GT(equal, moments * 95 / 100) << equal << " of " << moments;
 }
 
 TEST_P(Adam, ReadsTheStateOfLibTorchAdam) {

@@ -72,7 +72,8 @@ TEST(Config, ValuesThatCannotWorkNameTheirKey) {
       {"training.warmup", -1},           {"training.max_bad_steps", 0},     {"training.threads", -2},
       {"training.val_every", -1},        {"data.max_context_tokens", 0},    {"data.max_question_tokens", -1},
       {"data.max_answer_tokens", 0},     {"data.subsample", -1},            {"tokenizer.character_coverage", 0},
-      {"tokenizer.max_sentences", 0},    {"training.steps", -1}};
+      {"tokenizer.max_sentences", 0},    {"training.steps", -1},            {"training.optimizer_state", "fp16"},
+      {"training.precision", "fp8"}};
   for (const auto& [key, value] : bad) {
     json j = minimal();
     const auto dot = key.find('.');

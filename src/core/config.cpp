@@ -234,6 +234,7 @@ void validate(const Config& c) {
   if (!kSchedules.count(c.training.lr_schedule)) fail("training.lr_schedule", "must be transformer, constant or linear");
   static const std::set<std::string> kPrecisions = {"fp32", "tf32", "bf16"};
   if (!kPrecisions.count(c.training.precision)) fail("training.precision", "must be fp32, tf32 or bf16");
+  if (t.optimizer_state != "fp32" && t.optimizer_state != "bf16") fail("training.optimizer_state", "must be fp32 or bf16");
   at_least("training.log_every", t.log_every, 1);
   at_least("training.save_every", t.save_every, 1);
   at_least("training.keep_last", t.keep_last, 1);

@@ -3,6 +3,7 @@
 #include <cmath>
 #include <mutex>
 
+#include "deca/core/counter_hash.h"
 #include "deca/model/layers.h"
 #include "deca/model/parallel.h"
 
@@ -18,20 +19,11 @@ uint64_t draw_key() {
   return at::check_generator<at::CPUGeneratorImpl>(generator)->random64();
 }
 
-// SplitMix64's output function: a bijection whose output bits each depend on
-// every input bit, so consecutive counters give independent-looking words.
-inline uint64_t mix(uint64_t z) {
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-  return z ^ (z >> 31);
-}
-
 // The mask of element i is scale or 0 from a 32-bit word of the hash of key and
 // i / 2 (low word for even i, high for odd): dropped when the word falls below
 // p * 2^32. It is kept for backward as bits, bit i % 64 of bits[i / 64] (a
 // float mask per dropout had been a tenth of a training step's peak memory).
 constexpr int64_t kBlock = 64;
-constexpr uint64_t kStride = 0x9e3779b97f4a7c15ULL;  // the counter's step between hashes
 
 // What a kept element is multiplied by.
 float keep_scale(double p) { return static_cast<float>(1.0 / (1.0 - p)); }
@@ -45,7 +37,7 @@ struct MaskRule {
         threshold(static_cast<uint32_t>(std::min(4294967295.0, std::floor(p * 4294967296.0)))),
         scale(keep_scale(p)) {}
   uint32_t word(int64_t i) const {
-    const uint64_t r = mix(key + static_cast<uint64_t>(i / 2) * kStride);
+    const uint64_t r = splitmix64(key + static_cast<uint64_t>(i / 2) * kCounterStride);
     return static_cast<uint32_t>(i % 2 ? r >> 32 : r);
   }
 };
@@ -63,8 +55,8 @@ uint64_t mask_block_forward(const float* __restrict in, float* __restrict out, i
     return bits;
   }
   uint64_t hash[kBlock / 2];
-  const uint64_t base = rule.key + static_cast<uint64_t>(block * (kBlock / 2)) * kStride;
-  for (int64_t q = 0; q < kBlock / 2; ++q) hash[q] = mix(base + static_cast<uint64_t>(q) * kStride);
+  const uint64_t base = rule.key + static_cast<uint64_t>(block * (kBlock / 2)) * kCounterStride;
+  for (int64_t q = 0; q < kBlock / 2; ++q) hash[q] = splitmix64(base + static_cast<uint64_t>(q) * kCounterStride);
   uint32_t word[kBlock];
   for (int64_t q = 0; q < kBlock / 2; ++q) {
     word[2 * q] = static_cast<uint32_t>(hash[q]);

@@ -2,9 +2,12 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <sstream>
 #include <type_traits>
 
+#include "deca/core/config.h"
+#include "deca/core/counter_hash.h"
 #include "deca/core/error.h"
 #include "deca/model/safetensors.h"
 #include "deca/model/parallel.h"
@@ -13,15 +16,79 @@ namespace fs = std::filesystem;
 
 namespace deca {
 
+AdamOptions adam_options(const TrainOptions& t) {
+  AdamOptions o{t.beta1, t.beta2, t.eps, t.grad_clip};
+  o.state_dtype = t.optimizer_state == "bf16" ? torch::kBFloat16 : torch::kFloat;
+  return o;
+}
+
+namespace {
+
+// Stochastic rounding's key for parameter `index` at its applied step `step`.
+uint64_t rounding_key(size_t index, uint64_t step) { return splitmix64(splitmix64(index + 1) ^ step); }
+
+// The 32 random bits of element k (one hash per pair of elements): the low 16
+// round its first moment, the high 16 its second.
+inline uint32_t rounding_bits(uint64_t key, int64_t k) {
+  const uint64_t r = splitmix64(key + static_cast<uint64_t>(k >> 1) * kCounterStride);
+  return static_cast<uint32_t>(k & 1 ? r >> 32 : r);
+}
+
+// x rounded to bfloat16 up or down with probabilities that make the result's
+// expectation x: its fp32 bits plus 16 random bits, the low 16 dropped.
+inline uint16_t to_bf16_stochastic(float x, uint32_t random16) {
+  uint32_t bits;
+  std::memcpy(&bits, &x, sizeof bits);
+  return static_cast<uint16_t>((bits + random16) >> 16);
+}
+
+inline float from_bf16(uint16_t b) {
+  const uint32_t bits = static_cast<uint32_t>(b) << 16;
+  float x;
+  std::memcpy(&x, &bits, sizeof x);
+  return x;
+}
+
+// The same in tensor operations (int64 arithmetic wraps as uint64's; logical
+// right shifts are masked arithmetic ones).
+torch::Tensor shift_right(const torch::Tensor& x, int s) {
+  return x.bitwise_right_shift(s).bitwise_and((int64_t{1} << (64 - s)) - 1);
+}
+
+torch::Tensor splitmix64(torch::Tensor z) {
+  z = z.bitwise_xor(shift_right(z, 30)).mul(static_cast<int64_t>(0xbf58476d1ce4e5b9ULL));
+  z = z.bitwise_xor(shift_right(z, 27)).mul(static_cast<int64_t>(0x94d049bb133111ebULL));
+  return z.bitwise_xor(shift_right(z, 31));
+}
+
+// rounding_bits for every element of a tensor of n, from a 0-dim int64 key.
+torch::Tensor rounding_bits(const torch::Tensor& key, int64_t n) {
+  const auto k = torch::arange(n, key.options());
+  const auto r = splitmix64(key + k.bitwise_right_shift(1).mul(static_cast<int64_t>(kCounterStride)));
+  return torch::where(k.bitwise_and(1).to(torch::kBool), shift_right(r, 32), r.bitwise_and(int64_t{0xffffffff}));
+}
+
+// x (fp32) rounded into `out` (bfloat16) with 16 random bits per element (int64).
+void round_stochastic_into(torch::Tensor& out, const torch::Tensor& x, const torch::Tensor& random16) {
+  const auto bits = x.contiguous().view(torch::kInt32).to(torch::kInt64).bitwise_and(int64_t{0xffffffff}).add(random16);
+  const auto kept = bits.bitwise_and(int64_t{0xffff0000}).to(torch::kInt32);  // wraps to the same 32 bits
+  out.copy_(kept.view(torch::kFloat).view(out.sizes()));  // exact: its low 16 bits are zero
+}
+
+}  // namespace
+
 Adam::Adam(const std::vector<std::pair<std::string, torch::Tensor>>& named_parameters, AdamOptions options)
     : options_(options) {
+  TORCH_CHECK(options_.state_dtype == torch::kFloat || options_.state_dtype == torch::kBFloat16,
+              "deca::Adam: the moments are kept in fp32 or bf16, not ", options_.state_dtype);
   torch::NoGradGuard no_grad;
   for (const auto& [name, p] : named_parameters) {
     all_.push_back(p);
     if (!p.requires_grad()) continue;
     names_.push_back(name);
     params_.push_back(p);
-    state_.push_back({torch::zeros_like(p, torch::MemoryFormat::Contiguous), torch::zeros_like(p, torch::MemoryFormat::Contiguous)});
+    const auto zeros = [&] { return torch::zeros_like(p, p.options().dtype(options_.state_dtype), torch::MemoryFormat::Contiguous); };
+    state_.push_back({zeros(), zeros()});
   }
   lr_scale_.assign(params_.size(), 1.0);
   const auto device = params_.empty() ? torch::Device(torch::kCPU) : params_.front().device();
@@ -75,6 +142,7 @@ torch::Tensor Adam::step_fused_on_cpu(const torch::Tensor& loss, double lr, cons
   double* steps = steps_.data_ptr<double>();
   const float b1 = static_cast<float>(options_.beta1), b2 = static_cast<float>(options_.beta2);
   const float eps = static_cast<float>(options_.eps), scale = static_cast<float>(coef);
+  const bool bf16_state = options_.state_dtype == torch::kBFloat16;
   for (size_t i : with_grad) {
     const double n = ++steps[i];
     const float step_size = static_cast<float>(lr * lr_scale_[i] / (1 - std::pow(options_.beta1, n)));
@@ -82,19 +150,37 @@ torch::Tensor Adam::step_fused_on_cpu(const torch::Tensor& loss, double lr, cons
     auto& p = params_[i];
     TORCH_CHECK(p.scalar_type() == torch::kFloat && p.is_contiguous(), "deca::Adam: parameter ", names_[i], " is not contiguous fp32");
     float* __restrict w = p.data_ptr<float>();
-    float* __restrict m = state_[i].exp_avg.data_ptr<float>();
-    float* __restrict v = state_[i].exp_avg_sq.data_ptr<float>();
+    void* m = state_[i].exp_avg.data_ptr();
+    void* v = state_[i].exp_avg_sq.data_ptr();
+    const uint64_t key = rounding_key(i, static_cast<uint64_t>(n));
     // Elements [begin, end) from their gradient g (g[k - begin]; null: zero).
     auto update = [&](int64_t begin, int64_t end, const float* __restrict g) {
-      auto at = [&](int64_t k, float gk) {
-        m[k] = b1 * m[k] + (1 - b1) * gk;
-        v[k] = b2 * v[k] + (1 - b2) * gk * gk;
-        w[k] -= step_size * m[k] / (std::sqrt(v[k]) * inv_sqrt_bc2 + eps);
+      auto each = [&](auto&& at) {
+        if (g) {
+          for (int64_t k = begin; k < end; ++k) at(k, g[k - begin] * scale);
+        } else {
+          for (int64_t k = begin; k < end; ++k) at(k, 0.0f);
+        }
       };
-      if (g) {
-        for (int64_t k = begin; k < end; ++k) at(k, g[k - begin] * scale);
+      if (bf16_state) {
+        auto* __restrict m16 = static_cast<uint16_t*>(m);
+        auto* __restrict v16 = static_cast<uint16_t*>(v);
+        each([&](int64_t k, float gk) {
+          const float mk = b1 * from_bf16(m16[k]) + (1 - b1) * gk;
+          const float vk = b2 * from_bf16(v16[k]) + (1 - b2) * gk * gk;
+          w[k] -= step_size * mk / (std::sqrt(vk) * inv_sqrt_bc2 + eps);
+          const uint32_t r = rounding_bits(key, k);
+          m16[k] = to_bf16_stochastic(mk, r & 0xffff);
+          v16[k] = to_bf16_stochastic(vk, r >> 16);
+        });
       } else {
-        for (int64_t k = begin; k < end; ++k) at(k, 0.0f);
+        auto* __restrict m32 = static_cast<float*>(m);
+        auto* __restrict v32 = static_cast<float*>(v);
+        each([&](int64_t k, float gk) {
+          m32[k] = b1 * m32[k] + (1 - b1) * gk;
+          v32[k] = b2 * v32[k] + (1 - b2) * gk * gk;
+          w[k] -= step_size * m32[k] / (std::sqrt(v32[k]) * inv_sqrt_bc2 + eps);
+        });
       }
     };
     const auto& grad = p.grad();
@@ -148,17 +234,29 @@ torch::Tensor Adam::step_with_tensor_ops(const torch::Tensor& loss, double lr, c
   const auto keep1 = torch::where(ok, torch::scalar_tensor(options_.beta1, okf.options()), 1.0).to(torch::kFloat);
   const auto keep2 = torch::where(ok, torch::scalar_tensor(options_.beta2, okf.options()), 1.0).to(torch::kFloat);
   const auto skip = ok.logical_not();
+  const bool bf16_state = options_.state_dtype == torch::kBFloat16;
+  const auto step_counts = steps_.to(torch::kInt64);
   for (size_t i : with_grad) {
     auto& p = params_[i];
     auto& s = state_[i];
     // A skipped step's gradient counts as zero, and the moments' decay as 1:
-    // nothing changes, with no branch on the host.
+    // nothing changes, with no branch on the host (in bfloat16 too: an exact
+    // value rounds to itself).
     auto g = (p.grad().is_sparse() ? p.grad().to_dense() : p.grad()).masked_fill(skip, 0.0);
     if (coef.defined()) g.mul_(coef);
-    s.exp_avg.mul_(keep1).add_(g, 1 - options_.beta1);
-    s.exp_avg_sq.mul_(keep2).addcmul_(g, g, 1 - options_.beta2);
-    const auto denom = s.exp_avg_sq.sqrt().mul_(inv_sqrt_bc2[static_cast<int64_t>(i)]).add_(options_.eps);
-    p.addcmul_(s.exp_avg / denom, step_size[static_cast<int64_t>(i)]);
+    // fp32 moments are updated in place; bfloat16 ones through fp32 copies.
+    auto m = bf16_state ? s.exp_avg.to(torch::kFloat) : s.exp_avg;
+    auto v = bf16_state ? s.exp_avg_sq.to(torch::kFloat) : s.exp_avg_sq;
+    m.mul_(keep1).add_(g, 1 - options_.beta1);
+    v.mul_(keep2).addcmul_(g, g, 1 - options_.beta2);
+    const auto denom = v.sqrt().mul_(inv_sqrt_bc2[static_cast<int64_t>(i)]).add_(options_.eps);
+    p.addcmul_(m / denom, step_size[static_cast<int64_t>(i)]);
+    if (bf16_state) {
+      const auto key = splitmix64(step_counts[static_cast<int64_t>(i)].bitwise_xor(static_cast<int64_t>(deca::splitmix64(i + 1))));
+      const auto r = rounding_bits(key, p.numel()).view(p.sizes());
+      round_stochastic_into(s.exp_avg, m, r.bitwise_and(0xffff));
+      round_stochastic_into(s.exp_avg_sq, v, shift_right(r, 16));
+    }
   }
   return ok;
 }

@@ -685,7 +685,7 @@ Trainer::Trainer(Config config, TrainerOptions options) : impl_(std::make_unique
   {
     std::vector<std::pair<std::string, torch::Tensor>> named;
     for (const auto& p : I.net->named_parameters(true)) named.emplace_back(p.key(), p.value());
-    I.optimizer = std::make_unique<Adam>(named, AdamOptions{t.beta1, t.beta2, t.eps, t.grad_clip});
+    I.optimizer = std::make_unique<Adam>(named, adam_options(t));
     I.trained = I.optimizer->parameters();
     std::vector<std::string> scaled;
     for (const auto& s : t.lr_scales) scaled.push_back(s.part);

@@ -154,6 +154,7 @@ struct TrainOptions {
   std::string device = "cpu";              // cpu, cuda, cuda:N
   long threads = 0;                        // torch threads; 0 = the cores shared among this machine's processes
   std::string precision = "fp32";          // fp32, tf32 (TF32 matrix products on CUDA), bf16 (autocast)
+  std::string optimizer_state = "fp32";    // Adam's moments: fp32, or bf16 rounded stochastically (half the memory)
   long max_bad_steps = 20;                 // consecutive NaN/inf losses before stopping
   std::vector<PartLearningRate> lr_scales;  // e.g. a smaller rate for a pretrained encoder when fine-tuning
   template <class V> void fields(V& v) {
@@ -177,6 +178,8 @@ struct TrainOptions {
     v("threads", threads, "CPU threads for torch (0: the machine's cores, divided among its processes of the run)");
     v("precision", precision, "fp32; tf32 (fp32 with TF32 matrix products on CUDA, as fp32 on the CPU); bf16 (the forward pass "
                               "autocast to bfloat16 on CUDA and the CPU, with fp32 weights, gradients and optimizer state)");
+    v("optimizer_state", optimizer_state, "Adam's moments in fp32, or in bf16 (half the optimizer's memory; each step computes in fp32 "
+                                          "and rounds stochastically, so that the moments stay unbiased)");
     v("max_bad_steps", max_bad_steps, "consecutive NaN/inf losses that stop the run");
     v("lr_scales", lr_scales, "per model part, a multiplier of the learning rate: [{\"part\": \"encoder\", \"scale\": 0.1}]");
   }
