@@ -217,6 +217,37 @@ TEST_P(Adam, StateRoundTripsAndContinuesIdentically) {
   }
 }
 
+// A run can change training.optimizer_state when it resumes: fp32 moments load
+// into bfloat16 ones (rounded to nearest) and back (exactly).
+TEST_P(Adam, StateLoadsAcrossStateTypes) {
+  deca::testing::TempDir dir("adam");
+  torch::manual_seed(10);
+  Toy m;
+  deca::Adam full(named(m), options());
+  for (int i = 0; i < 3; ++i) {
+    full.zero_grad();
+    const auto loss = m.loss(torch::randn({4, 5}));
+    loss.backward();
+    full.step(loss, 0.02);
+  }
+  deca::write_file_atomic(dir.path() / "full.safetensors", full.to_bytes());
+  deca::Adam half(named(m), options(0.5, torch::kBFloat16));
+  half.load(dir.path() / "full.safetensors", torch::kCPU);
+  deca::write_file_atomic(dir.path() / "half.safetensors", half.to_bytes());
+  deca::Adam back(named(m), options());
+  back.load(dir.path() / "half.safetensors", torch::kCPU);
+  EXPECT_TRUE(torch::equal(half.steps(), full.steps()));
+  for (size_t i = 0; i < full.state().size(); ++i) {
+    const auto& f = full.state()[i];
+    const auto& h = half.state()[i];
+    EXPECT_EQ(h.exp_avg.scalar_type(), torch::kBFloat16);
+    EXPECT_TRUE(torch::equal(h.exp_avg, f.exp_avg.to(torch::kBFloat16))) << i;
+    EXPECT_TRUE(torch::equal(h.exp_avg_sq, f.exp_avg_sq.to(torch::kBFloat16))) << i;
+    EXPECT_TRUE(torch::equal(back.state()[i].exp_avg, h.exp_avg.to(torch::kFloat))) << i;
+    EXPECT_TRUE(torch::equal(back.state()[i].exp_avg_sq, h.exp_avg_sq.to(torch::kFloat))) << i;
+  }
+}
+
 // bfloat16 moments: the state takes half the memory, and a second moment that
 // shrinks by less than half a bfloat16 unit per step (beta2 0.999: 0.1 % a
 // step, the unit 0.4-0.8 %) still decays as beta2^n on average. Rounded to
