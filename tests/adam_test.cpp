@@ -31,6 +31,29 @@ std::vector<std::pair<std::string, torch::Tensor>> named(const torch::nn::Module
   return out;
 }
 
+// to's weights set to from's (two models of one architecture).
+void copy_weights(const torch::nn::Module& from, torch::nn::Module& to) {
+  torch::NoGradGuard no_grad;
+  const auto source = from.parameters();
+  auto target = to.parameters();
+  for (size_t i = 0; i < source.size(); ++i) target[i].copy_(source[i]);
+}
+
+// `steps` steps of two toys, each with its optimizer, on the same random
+// batches at learning rate 0.01; false when a step was skipped.
+bool train_alike(Toy& a, deca::Adam& opt_a, Toy& b, deca::Adam& opt_b, int steps) {
+  for (int step = 0; step < steps; ++step) {
+    const auto x = torch::randn({7, 5});
+    for (auto [m, opt] : {std::pair<Toy*, deca::Adam*>{&a, &opt_a}, {&b, &opt_b}}) {
+      opt->zero_grad();
+      const auto loss = m->loss(x);
+      loss.backward();
+      if (!opt->step(loss, 0.01).item<bool>()) return false;
+    }
+  }
+  return true;
+}
+
 // The position of parameter `name` among the trained ones.
 int64_t index_of(const torch::nn::Module& m, const std::string& name) {
   const auto all = named(m);
@@ -71,10 +94,7 @@ INSTANTIATE_TEST_SUITE_P(Paths, Adam, ::testing::Values(false, true),
 TEST_P(Adam, MatchesLibTorchAdamWithClipping) {
   torch::manual_seed(3);
   Toy ours, theirs;
-  {
-    torch::NoGradGuard no_grad;
-    for (size_t i = 0; i < ours.parameters().size(); ++i) theirs.parameters()[i].copy_(ours.parameters()[i]);
-  }
+  copy_weights(ours, theirs);
   deca::Adam adam(named(ours), options());
   torch::optim::Adam reference(theirs.parameters(), torch::optim::AdamOptions(0.01).betas({0.9, 0.98}).eps(1e-9));
   for (int step = 0; step < 6; ++step) {
@@ -204,10 +224,7 @@ TEST_P(Adam, StateRoundTripsAndContinuesIdentically) {
   for (int i = 0; i < 3; ++i) train(m, adam);
   deca::write_file_atomic(dir.path() / "optimizer.safetensors", adam.to_bytes());
   Toy copy;
-  {
-    torch::NoGradGuard no_grad;
-    for (size_t i = 0; i < copy.parameters().size(); ++i) copy.parameters()[i].copy_(m.parameters()[i]);
-  }
+  copy_weights(m, copy);
   deca::Adam loaded(named(copy), options(0.5, state));
   loaded.load(dir.path() / "optimizer.safetensors", torch::kCPU);
   expect_bit_identical(snapshot(m, adam), snapshot(copy, loaded));
@@ -277,20 +294,9 @@ TEST_P(Adam, Bf16SecondMomentsDecayUnbiased) {
 TEST_P(Adam, Bf16StateTracksFp32State) {
   torch::manual_seed(8);
   Toy a, b;
-  {
-    torch::NoGradGuard no_grad;
-    for (size_t i = 0; i < a.parameters().size(); ++i) b.parameters()[i].copy_(a.parameters()[i]);
-  }
+  copy_weights(a, b);
   deca::Adam full(named(a), options()), half(named(b), options(0.5, torch::kBFloat16));
-  for (int step = 0; step < 30; ++step) {
-    const auto x = torch::randn({7, 5});
-    for (auto [m, opt] : {std::pair<Toy*, deca::Adam*>{&a, &full}, {&b, &half}}) {
-      opt->zero_grad();
-      const auto loss = m->loss(x);
-      loss.backward();
-      ASSERT_TRUE(opt->step(loss, 0.01).item<bool>());
-    }
-  }
+  ASSERT_TRUE(train_alike(a, full, b, half, 30));
   for (size_t i = 0; i < a.parameters().size(); ++i) {
     EXPECT_TRUE(torch::allclose(a.parameters()[i], b.parameters()[i], 0, 2e-3))
         << a.named_parameters().keys()[i] << ": " << (a.parameters()[i] - b.parameters()[i]).abs().max().item<double>();
@@ -303,24 +309,13 @@ TEST_P(Adam, Bf16StateTracksFp32State) {
 TEST(AdamPaths, Bf16StateIsTheSameOnBothPaths) {
   torch::manual_seed(9);
   Toy a, b;
-  {
-    torch::NoGradGuard no_grad;
-    for (size_t i = 0; i < a.parameters().size(); ++i) b.parameters()[i].copy_(a.parameters()[i]);
-  }
+  copy_weights(a, b);
   deca::AdamOptions o{0.9, 0.98, 1e-9, 0.5};
   o.state_dtype = torch::kBFloat16;
   deca::Adam fused(named(a), o);
   o.tensor_ops_on_cpu = true;
   deca::Adam ops(named(b), o);
-  for (int step = 0; step < 10; ++step) {
-    const auto x = torch::randn({7, 5});
-    for (auto [m, opt] : {std::pair<Toy*, deca::Adam*>{&a, &fused}, {&b, &ops}}) {
-      opt->zero_grad();
-      const auto loss = m->loss(x);
-      loss.backward();
-      ASSERT_TRUE(opt->step(loss, 0.01).item<bool>());
-    }
-  }
+  ASSERT_TRUE(train_alike(a, fused, b, ops, 10));
   int64_t moments = 0, equal = 0;
   for (size_t i = 0; i < fused.state().size(); ++i) {
     for (const auto& [x, y] : {std::pair{fused.state()[i].exp_avg, ops.state()[i].exp_avg},
@@ -348,10 +343,7 @@ TEST_P(Adam, ReadsTheStateOfLibTorchAdam) {
     reference.step();
   }
   torch::save(reference, (dir.path() / "optimizer.pt").string());
-  {
-    torch::NoGradGuard no_grad;
-    for (size_t i = 0; i < ours.parameters().size(); ++i) ours.parameters()[i].copy_(theirs.parameters()[i]);
-  }
+  copy_weights(theirs, ours);
   deca::Adam adam(named(ours), [&] { auto o = options(0); o.beta2 = 0.999; o.eps = 1e-8; return o; }());
   adam.load(dir.path() / "optimizer.pt", torch::kCPU);
   EXPECT_EQ(adam.steps()[index_of(ours, "a.weight")].item<double>(), 2);
