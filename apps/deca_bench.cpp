@@ -1,7 +1,7 @@
 // deca-bench: the speed and memory numbers of docs/benchmarks.md.
 //   deca-bench metrics --shared DIR                     scoring speed on decathlon-sized inputs
-//   deca-bench train --config FILE --data-root DIR [--tasks ...] [--max-tokens N] [--steps N]
-//                    [--device cpu|cuda] [--precision fp32|tf32|bf16] [--profile trace.json] [--flops]
+//   deca-bench train --config FILE --data-root DIR [--tasks ...] [--vocabulary run|decathlon] [--max-tokens N]
+//                    [--steps N] [--device cpu|cuda] [--precision fp32|tf32|bf16] [--profile trace.json] [--flops]
 //   deca-bench decode --config FILE --data-root DIR --task squad [--beam N] [--trained-steps N] [--device ...]
 //                     [--output-precision fp32|bf16] [--concurrent-batches N] [--batched-only]
 // Prints one JSON object per measurement on stdout.
@@ -252,16 +252,33 @@ struct Prepared {
   std::vector<deca::TaskSplit> train;
 };
 
-Prepared prepare(deca::Config config, const std::vector<std::string>& tasks) {
+// The tasks a tokenizer is trained on, and where it and the data it encoded
+// live in the output folder: tokenizer.model and cache/ for the ten tasks,
+// tokenizer.<tasks joined by +>.model and cache.<tasks>/ for another set (one
+// output folder serves every workload, and a cache holds one tokenizer's data).
+struct VocabularySource {
+  std::vector<std::string> tasks;
+  std::string file, cache;
+};
+
+VocabularySource vocabulary_source(std::vector<std::string> tasks) {
+  std::sort(tasks.begin(), tasks.end());
+  auto ten = deca::decathlon_tasks();
+  std::sort(ten.begin(), ten.end());
+  if (tasks == ten) return {ten, "tokenizer.model", "cache"};
+  std::string name;
+  for (const auto& t : tasks) name += (name.empty() ? "" : "+") + t;
+  return {tasks, "tokenizer." + name + ".model", "cache." + name};
+}
+
+Prepared prepare(deca::Config config, const std::vector<std::string>& tasks, const VocabularySource& vocabulary) {
   Prepared p;
   p.config = std::move(config);
   std::filesystem::create_directories(p.config.output);
-  // The tokenizer is trained on the ten tasks, as a decathlon run would.
-  p.tokenizer = deca::prepare_tokenizer(p.config, deca::decathlon_tasks(),
-                                        std::filesystem::path(p.config.output) / "tokenizer.model");
+  p.tokenizer = deca::prepare_tokenizer(p.config, vocabulary.tasks, std::filesystem::path(p.config.output) / vocabulary.file);
   p.vocab = deca::vocabulary_of(*p.tokenizer);
   p.train = deca::load_splits(p.config, tasks, deca::Split::Train, *p.tokenizer,
-                              std::filesystem::path(p.config.output) / "cache");
+                              std::filesystem::path(p.config.output) / vocabulary.cache);
   return p;
 }
 
@@ -271,9 +288,9 @@ Prepared prepare(deca::Config config, const std::vector<std::string>& tasks) {
 // --flops a third pass counts the steps' floating-point operations
 // (counted_flops), whose rate is set beside this machine's sgemm rate; with a
 // profile file, a trace of three more steps run the second way.
-int bench_train(deca::Config config, const std::vector<std::string>& tasks, long steps, long warmup,
-                const std::string& profile, bool count_flops) {
-  auto p = prepare(std::move(config), tasks);
+int bench_train(deca::Config config, const std::vector<std::string>& tasks, const VocabularySource& vocabulary,
+                long steps, long warmup, const std::string& profile, bool count_flops) {
+  auto p = prepare(std::move(config), tasks, vocabulary);
   const torch::Device device = device_of(p.config);
   const bool bf16 = p.config.training.precision == "bf16";
   deca::model::set_matmul_precision(p.config.training.precision);
@@ -375,7 +392,7 @@ int bench_train(deca::Config config, const std::vector<std::string>& tasks, long
         {"max_tokens", p.config.batching.max_tokens},
         {"size_rule", p.config.batching.size_rule}, {"steps", steps}, {"threads", torch::get_num_threads()},
         {"parameters", deca::model::parameter_count(*net)}, {"vocab", p.vocab.size},
-        {"seconds_per_step_median", sorted[sorted.size() / 2]}, {"seconds_per_step_min", sorted.front()},
+        {"tokenizer", vocabulary.file}, {"seconds_per_step_median", sorted[sorted.size() / 2]}, {"seconds_per_step_min", sorted.front()},
         {"tokens_per_step", tokens / static_cast<double>(steps)}, {"tokens_per_s", tokens / pipelined},
         {"examples_per_s", examples / pipelined}, {"target_tokens_per_s", target_tokens / pipelined},
         {"steps_per_s", static_cast<double>(steps) / pipelined},
@@ -404,7 +421,8 @@ int bench_train(deca::Config config, const std::vector<std::string>& tasks, long
 // Decoding speed on a validation split: batched (token budget) against one example at a time.
 int bench_decode(deca::Config config, const std::string& task_name, long beam, long limit, long train_steps,
                  const std::string& output_precision, const std::string& profile, int concurrent_batches, bool batched_only) {
-  auto p = prepare(std::move(config), {task_name});
+  // A model of the decathlon's size: the tokenizer of the ten tasks.
+  auto p = prepare(std::move(config), {task_name}, vocabulary_source(deca::decathlon_tasks()));
   const torch::Device device = device_of(p.config);
   torch::manual_seed(1);
   auto net = deca::model::make_model(p.config.model, p.vocab);
@@ -458,7 +476,7 @@ int main(int argc, char** argv) {
   cli.require_subcommand(1);
   std::string shared = "../shared", config_file = "configs/decanlp.json", data_root, output = "runs/bench", task = "squad";
   std::vector<std::string> tasks, sets;
-  std::string profile, device, precision, output_precision = "fp32";
+  std::string profile, device, precision, output_precision = "fp32", vocabulary = "run";
   bool flops = false;
   long steps = 10, warmup = 2, max_tokens = 0, beam = 1, limit = 0, trained = 0, threads = 0;
   int concurrent_batches = 0;
@@ -477,6 +495,10 @@ int main(int argc, char** argv) {
   }
   t->add_option("--precision", precision, "fp32, tf32 or bf16 (default: the config's training.precision)");
   t->add_option("--tasks", tasks, "tasks mixed round-robin (default: the config's)");
+  t->add_option("--vocabulary", vocabulary,
+                "the tasks the tokenizer is trained on: run (the tasks trained, as deca-train does) or decathlon (the ten)")
+      ->check(CLI::IsMember({"run", "decathlon"}))
+      ->capture_default_str();
   t->add_option("--max-tokens", max_tokens, "batch token budget (default: the config's)");
   t->add_option("--steps", steps, "measured steps")->capture_default_str();
   t->add_option("--warmup", warmup, "unmeasured steps first")->capture_default_str();
@@ -504,7 +526,11 @@ int main(int argc, char** argv) {
     if (!device.empty()) sets.push_back("training.device=" + nlohmann::json(device).dump());
     if (!precision.empty()) sets.push_back("training.precision=" + nlohmann::json(precision).dump());
     config = deca::apply_overrides(config, sets);
-    if (*t) return bench_train(config, tasks.empty() ? config.all_tasks() : tasks, steps, warmup, profile, flops);
+    if (*t) {
+      if (tasks.empty()) tasks = config.all_tasks();
+      const auto source = vocabulary_source(vocabulary == "run" ? tasks : deca::decathlon_tasks());
+      return bench_train(config, tasks, source, steps, warmup, profile, flops);
+    }
     return bench_decode(config, task, beam, limit, trained, output_precision, profile, concurrent_batches, batched_only);
   });
 }

@@ -140,6 +140,33 @@ TEST_F(Cli, TrainPrintsTheResolvedConfigWhichFeedsBack) {
   EXPECT_NE(r.out.find("training.stpes"), std::string::npos) << r.out;
 }
 
+// deca-bench train builds its tokenizer from the tasks it trains, as deca-train
+// does (and decaNLP its vocabulary), each task set in a file of its own;
+// --vocabulary decathlon keeps the ten tasks' one.
+TEST_F(Cli, BenchTrainsTheTokenizerOfTheTasksItTrains) {
+  const std::string cfg = (deca::testing::source_dir() / "configs" / "quickstart.json").string();
+  auto bench = [&](const std::string& args) {
+    const auto r = sh(bin("deca-bench") + " train --config " + cfg + " --data-root " + sample_ + " --output " +
+                      dir_.string() + " --threads 1 --steps 1 --warmup 0 --set tokenizer.vocab_size=2000 " + args +
+                      " 2>/dev/null");
+    EXPECT_EQ(r.code, 0) << r.out;
+    return r.code == 0 ? nlohmann::json::parse(r.out) : nlohmann::json::object();
+  };
+  const auto squad = bench("--tasks squad");
+  EXPECT_EQ(squad["tokenizer"], "tokenizer.squad.model");
+  EXPECT_TRUE(fs::exists(dir_ / "tokenizer.squad.model"));
+  const auto ten = bench("--tasks squad --vocabulary decathlon");
+  EXPECT_EQ(ten["tokenizer"], "tokenizer.model");
+  // The ten tasks fill the 2,000 pieces; SQuAD's sample alone does not.
+  EXPECT_EQ(ten["vocab"], 2000);
+  EXPECT_LT(squad["vocab"].get<long>(), 2000);
+  EXPECT_LT(squad["parameters"].get<long>(), ten["parameters"].get<long>());
+  EXPECT_EQ(bench("--tasks sst squad")["tokenizer"], "tokenizer.squad+sst.model");
+  const auto bad = sh(bin("deca-bench") + " train --config " + cfg + " --data-root " + sample_ + " --vocabulary squad");
+  EXPECT_EQ(bad.code, 2);
+  EXPECT_NE(bad.out.find("--vocabulary"), std::string::npos) << bad.out;
+}
+
 // Ctrl-C (SIGINT) and SIGTERM: the step ends, a checkpoint is saved, exit 130.
 TEST_F(Cli, TrainStopsCleanlyOnSigintAndSigterm) {
   const std::string cfg = (deca::testing::source_dir() / "configs" / "quickstart.json").string();
