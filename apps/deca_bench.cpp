@@ -275,7 +275,8 @@ Prepared prepare(deca::Config config, const std::vector<std::string>& tasks, con
   Prepared p;
   p.config = std::move(config);
   std::filesystem::create_directories(p.config.output);
-  p.tokenizer = deca::prepare_tokenizer(p.config, vocabulary.tasks, std::filesystem::path(p.config.output) / vocabulary.file);
+  p.tokenizer =
+      deca::prepare_tokenizer(p.config, vocabulary.tasks, std::filesystem::path(p.config.output) / vocabulary.file);
   p.vocab = deca::vocabulary_of(*p.tokenizer);
   p.train = deca::load_splits(p.config, tasks, deca::Split::Train, *p.tokenizer,
                               std::filesystem::path(p.config.output) / vocabulary.cache);
@@ -392,7 +393,8 @@ int bench_train(deca::Config config, const std::vector<std::string>& tasks, cons
         {"max_tokens", p.config.batching.max_tokens},
         {"size_rule", p.config.batching.size_rule}, {"steps", steps}, {"threads", torch::get_num_threads()},
         {"parameters", deca::model::parameter_count(*net)}, {"vocab", p.vocab.size},
-        {"tokenizer", vocabulary.file}, {"seconds_per_step_median", sorted[sorted.size() / 2]}, {"seconds_per_step_min", sorted.front()},
+        {"tokenizer", vocabulary.file}, {"seconds_per_step_median", sorted[sorted.size() / 2]},
+        {"seconds_per_step_min", sorted.front()},
         {"tokens_per_step", tokens / static_cast<double>(steps)}, {"tokens_per_s", tokens / pipelined},
         {"examples_per_s", examples / pipelined}, {"target_tokens_per_s", target_tokens / pipelined},
         {"steps_per_s", static_cast<double>(steps) / pipelined},
