@@ -73,7 +73,7 @@ TEST(Config, ValuesThatCannotWorkNameTheirKey) {
       {"training.val_every", -1},        {"data.max_context_tokens", 0},    {"data.max_question_tokens", -1},
       {"data.max_answer_tokens", 0},     {"data.subsample", -1},            {"tokenizer.character_coverage", 0},
       {"tokenizer.max_sentences", 0},    {"training.steps", -1},            {"training.optimizer_state", "fp16"},
-      {"training.precision", "fp8"}};
+      {"training.precision", "fp8"},     {"model.embedding_init_std", 0},   {"model.coattention_init", "zeros"}};
   for (const auto& [key, value] : bad) {
     json j = minimal();
     const auto dot = key.find('.');

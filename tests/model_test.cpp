@@ -1,6 +1,7 @@
 // MQAN and S2S on real batches of the sample data: shapes, a finite loss that
 // backpropagates, and decoding steps that agree with the teacher-forced pass.
 #include <cstring>
+#include <map>
 #include <random>
 
 #include "deca/core/error.h"
@@ -261,6 +262,42 @@ TEST(ModelSize, DecanlpDimensionsGiveTheReferenceCoreSize) {
   // attentions' unused linear_in weights, which deca does not create. deca's
   // embedding table is trainable and counted on top.
   EXPECT_EQ(total - 50000 * 400, 14469902 - 80000);
+}
+
+// model.coattention_init and model.embedding_init_std change only what they
+// name: every other parameter is drawn as by the default, from the same seed.
+TEST(ModelInit, CoattentionIdentityAndEmbeddingScaleChangeOnlyTheirParameters) {
+  deca::ModelOptions o;
+  o.dimension = 16;
+  o.embedding_dim = 12;
+  o.transformer_hidden = 16;
+  o.transformer_heads = 2;
+  Vocabulary v;
+  v.size = 300;
+  auto build = [&](const deca::ModelOptions& options) {
+    torch::manual_seed(5);
+    std::map<std::string, torch::Tensor> params;
+    for (const auto& p : deca::model::make_model(options, v)->named_parameters()) params[p.key()] = p.value().detach();
+    return params;
+  };
+  const auto base = build(o);
+  deca::ModelOptions changed = o;
+  changed.coattention_init = "identity";
+  changed.embedding_init_std = 0.25;
+  const auto other = build(changed);
+  ASSERT_EQ(base.size(), other.size());
+  for (const auto& [name, x] : base) {
+    const auto& y = other.at(name);
+    if (name == "coattention_proj.linear.weight") {
+      EXPECT_TRUE(torch::equal(y, torch::eye(16))) << name;
+    } else if (name == "coattention_proj.linear.bias") {
+      EXPECT_TRUE(torch::equal(y, torch::zeros({16}))) << name;
+    } else if (name == "embedding.weight") {
+      EXPECT_TRUE(torch::equal(y, x * 0.25)) << name;
+    } else {
+      EXPECT_TRUE(torch::equal(x, y)) << name << " changed";
+    }
+  }
 }
 
 }  // namespace

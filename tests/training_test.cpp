@@ -91,8 +91,52 @@ TEST_F(TrainingTest, ResumeContinuesExactlyWithBf16OptimizerState) {
   for (const auto& [step, loss] : a) EXPECT_EQ(loss, b.at(step)) << "step " << step;  // bitwise
   const auto state = deca::model::read_safetensors(dir_ / "resumed" / "checkpoints" / "last" / "optimizer.safetensors");
   ASSERT_FALSE(state.empty());
-  for (const auto& [name, t] : state)
+  for (const auto& [name, t] : state) {
     if (name.find("exp_avg") != std::string::npos) EXPECT_EQ(t.scalar_type(), torch::kBFloat16) << name;
+  }
+}
+
+// With training.save_val_predictions each validation's answers are written as
+// deca-eval's prediction files, one per task and step, and every metrics line
+// carries the training seconds so far (validation excluded), never decreasing.
+TEST_F(TrainingTest, ValidationAnswersAndElapsedSecondsAreWritten) {
+  auto c = tiny_config(dir_ / "run");
+  c.training.steps = 4;
+  c.training.val_every = 2;
+  c.training.val_tasks = {"sst", "schema"};
+  c.training.save_val_predictions = true;
+  deca::Trainer trainer(c, {});
+  ASSERT_EQ(trainer.run(), 0);
+  std::map<std::string, long> sst_ids;  // the validation split's ids, from the files written at step 2
+  for (long step : {2L, 4L}) {
+    for (const std::string task : {"sst", "schema"}) {
+      const auto file = dir_ / "run" / "validation" / (step == 2 ? "step-00000002" : "step-00000004") / (task + ".jsonl");
+      ASSERT_TRUE(fs::exists(file)) << file;
+      long lines = 0;
+      deca::for_each_line(file, [&](std::string_view line, long) {
+        const auto j = nlohmann::json::parse(line);
+        ASSERT_TRUE(j.contains("id") && j.contains("answer")) << line;
+        if (task == "sst") ++sst_ids[j["id"].get<std::string>()];
+        ++lines;
+      });
+      EXPECT_GT(lines, 0) << file;
+    }
+  }
+  for (const auto& [id, n] : sst_ids) EXPECT_EQ(n, 2) << "id " << id << " not once per validation";
+  double last = 0;
+  long train_lines = 0, validation_lines = 0;
+  deca::for_each_line(dir_ / "run" / "metrics.jsonl", [&](std::string_view line, long) {
+    const auto j = nlohmann::json::parse(line);
+    if (j["task"] == "decascore") return;
+    ASSERT_TRUE(j.contains("elapsed_seconds")) << line;
+    const double e = j["elapsed_seconds"].get<double>();
+    EXPECT_GE(e, last) << line;
+    last = e;
+    ++(j["type"] == "train" ? train_lines : validation_lines);
+  });
+  EXPECT_EQ(train_lines, 4);
+  EXPECT_EQ(validation_lines, 4);  // two tasks at steps 2 and 4
+  EXPECT_GT(last, 0.0);
 }
 
 // The same on a GPU: the checkpoint holds the GPU generator's state (dropout

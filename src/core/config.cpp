@@ -213,6 +213,9 @@ void validate(const Config& c) {
   if (!(c.model.feedforward_dropout >= 0 && c.model.feedforward_dropout < 1))
     fail("model.feedforward_dropout", "must be in [0, 1)");
   at_least("model.embedding_dim", c.model.embedding_dim, 1);
+  if (!(c.model.embedding_init_std > 0)) fail("model.embedding_init_std", "must be > 0");
+  if (c.model.coattention_init != "pytorch" && c.model.coattention_init != "identity")
+    fail("model.coattention_init", "must be pytorch or identity");
   at_least("model.rnn_layers", c.model.rnn_layers, 1);
   at_least("model.transformer_layers", c.model.transformer_layers, 1);
   at_least("model.transformer_hidden", c.model.transformer_hidden, 1);

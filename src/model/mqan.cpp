@@ -79,10 +79,16 @@ class Mqan : public Seq2Seq {
     // updates every row all the same, deca/train/adam.h).
     embedding = register_module(
         "embedding", torch::nn::Embedding(torch::nn::EmbeddingOptions(v.size, o.embedding_dim).sparse(true)));
+    embedding->weight.detach().mul_(o.embedding_init_std);  // drawn N(0, 1): N(0, std^2) from the same draws
     encoder_embeddings = register_module("encoder_embeddings", Feedforward(o.embedding_dim, d, o.dropout));
     decoder_embeddings = register_module("decoder_embeddings", Feedforward(o.embedding_dim, d, o.dropout));
     bilstm_before_coattention = register_module("bilstm_before_coattention", PackedLSTM(d, d, true, 1, 0.0));
     coattention_proj = register_module("coattention_proj", Feedforward(d, d, 0.0));
+    if (o.coattention_init == "identity") {  // after the default draw, so every other parameter is drawn as before
+      torch::NoGradGuard no_grad;
+      coattention_proj->linear->weight.copy_(torch::eye(d));
+      coattention_proj->linear->bias.zero_();
+    }
     coattention_sentinel = register_module("coattention_sentinel", torch::nn::Embedding(2, d));
     coattention_dropout = register_module("coattention_dropout", Dropout(o.coattention_dropout));
     const int64_t summary = 4 * d;

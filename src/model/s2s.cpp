@@ -34,6 +34,7 @@ class S2s : public Seq2Seq {
     // updates every row all the same, deca/train/adam.h).
     embedding = register_module(
         "embedding", torch::nn::Embedding(torch::nn::EmbeddingOptions(v.size, o.embedding_dim).sparse(true)));
+    embedding->weight.detach().mul_(o.embedding_init_std);  // drawn N(0, 1): N(0, std^2) from the same draws
     encoder_embeddings = register_module("encoder_embeddings", Feedforward(o.embedding_dim, d_, o.dropout));
     decoder_embeddings = register_module("decoder_embeddings", Feedforward(o.embedding_dim, d_, o.dropout));
     bilstm = register_module("bilstm", PackedLSTM(d_, d_, true, o.rnn_layers, o.dropout));

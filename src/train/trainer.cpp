@@ -59,8 +59,9 @@ void prepare_run_folder(const fs::path& run_dir, const TrainerOptions& options) 
                       (old.empty() ? "" : " (newest checkpoint " + old.back().filename().string() + ")") +
                       ": continue it with --resume, start over with --overwrite (deletes its checkpoints and "
                       "metrics), or choose another --output");
-  deca::log::warn("--overwrite: deleting the checkpoints, metrics and tokenizer of the earlier run in {}", run_dir.string());
+  deca::log::warn("--overwrite: deleting the checkpoints, metrics, validation answers and tokenizer of the earlier run in {}", run_dir.string());
   fs::remove_all(checkpoints);
+  fs::remove_all(run_dir / "validation");
   fs::create_directories(checkpoints);
   for (const char* f : {"metrics.jsonl", "tokenizer.model", "tokenizer.json", "config.json"}) fs::remove(run_dir / f);
 }
@@ -385,6 +386,7 @@ struct Trainer::Impl {
     step = s.step;
     s.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     elapsed += s.seconds;
+    s.elapsed = elapsed;
     pending.push_back({std::move(s), loss.detach(), applied});
   }
 
@@ -410,6 +412,7 @@ struct Trainer::Impl {
     const double wait = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     out.back().seconds += wait;
     elapsed += wait;
+    out.back().elapsed = elapsed;
     return out;
   }
 
@@ -552,9 +555,11 @@ struct Trainer::Impl {
         return true;
       }
       if (!comm->main()) continue;
+      if (config.training.save_val_predictions)
+        write_predictions(run_dir / "validation" / step_name(step), *split.task, split.examples, p.answers);
       auto result = score_task(*split.task, p.answers, split.examples, p.seconds);
       nlohmann::ordered_json line{{"type", "validation"}, {"step", step}, {"split", "validation"}, {"task", result.task},
-                                  {"decascore_metric", result.decascore_metric}};
+                                  {"decascore_metric", result.decascore_metric}, {"elapsed_seconds", elapsed}};
       for (const auto& [k, x] : result.values.items()) line[k] = x;
       metrics->write(line);
       deca::log::info("validation step {} | {} | {} {:.2f} | {} examples, e.g. \"{}\"", step, result.task,

@@ -94,6 +94,7 @@ struct ModelOptions {
   std::string type = "mqan";      // mqan or s2s (the paper's pointer-generator baseline)
   long dimension = 200;            // d: every layer's width
   long embedding_dim = 200;        // trainable embedding width (projected to d)
+  double embedding_init_std = 1.0;  // the embedding table is drawn N(0, 1) (PyTorch's default), then scaled by this
   std::string embeddings_file;     // optional pretrained vectors (see train/embeddings.h)
   bool freeze_embeddings = false;
   std::vector<std::string> freeze;  // parts not trained (model::part_of), or top-level modules by name
@@ -107,11 +108,19 @@ struct ModelOptions {
   // the pointer switches). 0 with dropout 0 for runs without randomness.
   double coattention_dropout = 0.3;
   double feedforward_dropout = 0.2;
+  // The coattention's question projection starts as PyTorch draws it
+  // ("pytorch", decaNLP's) or as the identity ("identity"): then the affinity
+  // of a context and a question word starts as the similarity of their
+  // encodings, and a context word that matches the question stands out from
+  // the first step (docs/learning.md).
+  std::string coattention_init = "pytorch";
   long max_output_length = 100;
   template <class V> void fields(V& v) {
     v("type", type, "mqan or s2s");
     v("dimension", dimension, "model dimension d");
     v("embedding_dim", embedding_dim, "width of the trainable embeddings");
+    v("embedding_init_std", embedding_init_std, "standard deviation of the embedding table's initial N(0, std^2) draw "
+                                                "(1: PyTorch's default)");
     v("embeddings_file", embeddings_file, "GloVe or word2vec/fastText text vectors (width embedding_dim) for the units they cover");
     v("freeze_embeddings", freeze_embeddings, "do not train the embedding table (decaNLP freezes its pretrained vectors)");
     v("freeze", freeze, "parts not trained: embeddings, encoder, decoder, output, or a top-level module by name (e.g. coattention_proj)");
@@ -122,6 +131,8 @@ struct ModelOptions {
     v("dropout", dropout, "dropout ratio");
     v("coattention_dropout", coattention_dropout, "dropout on MQAN's coattention (decaNLP fixes it at 0.3)");
     v("feedforward_dropout", feedforward_dropout, "dropout in the transformer feed-forward blocks and the pointer switches (decaNLP fixes it at 0.2)");
+    v("coattention_init", coattention_init, "the coattention's question projection at the start: pytorch (drawn uniformly, "
+                                            "decaNLP's) or identity (weight I, bias 0: affinities start as similarities)");
     v("max_output_length", max_output_length, "answer words at most when decoding (revtok tokens, decaNLP's unit)");
   }
 };
@@ -151,6 +162,7 @@ struct TrainOptions {
   std::string best_metric = "decascore";  // decascore or <task>.<metric>
   std::vector<std::string> val_tasks;      // default: the tasks of the curriculum
   long val_max_examples = 0;               // per task; 0 = all
+  bool save_val_predictions = false;       // <run>/validation/step-N/<task>.jsonl at each validation
   std::string device = "cpu";              // cpu, cuda, cuda:N
   long threads = 0;                        // torch threads; 0 = the cores shared among this machine's processes
   std::string precision = "fp32";          // fp32, tf32 (TF32 matrix products on CUDA), bf16 (autocast)
@@ -174,6 +186,8 @@ struct TrainOptions {
     v("best_metric", best_metric, "decascore or <task>.<metric>, higher is better");
     v("val_tasks", val_tasks, "tasks to validate on (default: the curriculum's tasks)");
     v("val_max_examples", val_max_examples, "validation examples per task at most (0: all)");
+    v("save_val_predictions", save_val_predictions, "write each validation's answers to <run>/validation/step-N/<task>.jsonl "
+                                                    "({\"id\", \"answer\"}, as deca-eval --output writes them)");
     v("device", device, "cpu, cuda or cuda:N");
     v("threads", threads, "CPU threads for torch (0: the machine's cores, divided among its processes of the run)");
     v("precision", precision, "fp32; tf32 (fp32 with TF32 matrix products on CUDA, as fp32 on the CPU); bf16 (the forward pass "

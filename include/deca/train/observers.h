@@ -28,6 +28,7 @@ struct StepOutcome {
   bool applied = false;   // the optimizer stepped: loss and gradient were finite
   double lr = 0;
   double seconds = 0;     // wall time of the step
+  double elapsed = 0;     // training seconds of the run up to and including this step (resumed runs' too)
   double sync_seconds = 0;  // of which in the gradient all-reduce (several processes)
   bool stop = false;        // several processes: a stop signal reached one of them by this step
   long tokens = 0;        // context + question + answer tokens of the batch (all ranks')
