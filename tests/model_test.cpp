@@ -272,6 +272,7 @@ TEST(ModelInit, CoattentionIdentityAndEmbeddingScaleChangeOnlyTheirParameters) {
   o.embedding_dim = 12;
   o.transformer_hidden = 16;
   o.transformer_heads = 2;
+  o.coattention_init = "pytorch";  // decaNLP's draw
   Vocabulary v;
   v.size = 300;
   auto build = [&](const deca::ModelOptions& options) {
