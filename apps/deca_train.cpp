@@ -72,6 +72,7 @@ int main(int argc, char** argv) {
     }
     deca::TrainerOptions options;
     options.resume = resume;
+    for (const auto& assignment : sets) options.set_keys.push_back(assignment.substr(0, assignment.find('=')));
     options.overwrite = overwrite;
     options.init_from = init_from;
     if (resume && overwrite) throw deca::ConfigError("--resume and --overwrite exclude each other");

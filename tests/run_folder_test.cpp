@@ -121,15 +121,47 @@ TEST_F(RunFolder, AFailedResumeChangesNothing) {
   wider.model.dimension = 24;  // the checkpoint's tensors no longer fit
   wider.training.steps = 20;
   const auto msg = deca::testing::what_of([&] { deca::Trainer t(wider, resume()); });
-  EXPECT_NE(msg.find("shape"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("model.dimension (the run: 16, now: 24)"), std::string::npos) << msg;
   EXPECT_EQ(deca::read_file(run_ / "config.json"), config_before);
   EXPECT_EQ(deca::read_file(run_ / "metrics.jsonl"), metrics_before);
-  // A changed task list is named as such.
+  // Set deliberately, the width passes the config check and the weights do not fit.
+  auto deliberate = resume();
+  deliberate.set_keys = {"model.dimension"};
+  const auto shape_msg = deca::testing::what_of([&] { deca::Trainer t(wider, deliberate); });
+  EXPECT_NE(shape_msg.find("shape"), std::string::npos) << shape_msg;
+  EXPECT_EQ(deca::read_file(run_ / "config.json"), config_before);
+  // A changed task list is named as such, set deliberately or not.
   auto other = tiny_config(run_);
   other.curriculum[0].tasks = {"sst", "woz.en"};
   const auto tasks_msg = deca::testing::what_of([&] { deca::Trainer t(other, resume()); });
-  EXPECT_NE(tasks_msg.find("trains task woz.en"), std::string::npos) << tasks_msg;
+  EXPECT_NE(tasks_msg.find("curriculum.0.tasks.1"), std::string::npos) << tasks_msg;
+  deliberate.set_keys = {"curriculum.0.tasks"};
+  const auto trained_msg = deca::testing::what_of([&] { deca::Trainer t(other, deliberate); });
+  EXPECT_NE(trained_msg.find("trains task woz.en"), std::string::npos) << trained_msg;
   EXPECT_EQ(deca::read_file(run_ / "config.json"), config_before);
+}
+
+// --resume with a config that would train differently (here: another dropout,
+// as when a run started with --set is resumed with its --config alone) is
+// refused, naming the key and both values; the same change given on the
+// command line is accepted; keys of how the run runs may change freely.
+TEST_F(RunFolder, ResumeRefusesAConfigThatTrainsSomethingElse) {
+  train(tiny_config(run_));
+  const std::string config_before = deca::read_file(run_ / "config.json");
+  auto changed = tiny_config(run_);
+  changed.model.dropout = 0.35;
+  changed.training.steps = 14;
+  changed.training.log_every = 2;
+  const auto msg = deca::testing::what_of([&] { deca::Trainer t(changed, resume()); });
+  EXPECT_NE(msg.find("model.dropout (the run: 0.2, now: 0.35)"), std::string::npos) << msg;
+  EXPECT_EQ(msg.find("training.steps"), std::string::npos) << msg;
+  EXPECT_EQ(msg.find("training.log_every"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("--set"), std::string::npos) << msg;
+  EXPECT_EQ(deca::read_file(run_ / "config.json"), config_before);
+  auto deliberate = resume();
+  deliberate.set_keys = {"model.dropout"};
+  train(changed, deliberate);
+  EXPECT_NE(deca::read_file(run_ / "config.json").find("0.35"), std::string::npos);
 }
 
 TEST_F(RunFolder, ResumeFallsBackToTheNewestCompleteCheckpoint) {

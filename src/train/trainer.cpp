@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstring>
 #include <future>
+#include <map>
 #include <optional>
 #include <set>
 #include <thread>
@@ -64,6 +65,63 @@ void prepare_run_folder(const fs::path& run_dir, const TrainerOptions& options) 
   fs::remove_all(run_dir / "validation");
   fs::create_directories(checkpoints);
   for (const char* f : {"metrics.jsonl", "tokenizer.model", "tokenizer.json", "config.json"}) fs::remove(run_dir / f);
+}
+
+// Every leaf of a JSON value by its key path ("model.dropout", "curriculum.0.tasks.1").
+void flatten(const nlohmann::json& j, const std::string& path, std::map<std::string, std::string>& out) {
+  if (j.is_object() && !j.empty()) {
+    for (const auto& [k, v] : j.items()) flatten(v, path.empty() ? k : path + "." + k, out);
+  } else if (j.is_array() && !j.empty()) {
+    for (size_t i = 0; i < j.size(); ++i) flatten(j[i], path + "." + std::to_string(i), out);
+  } else {
+    out[path] = j.dump();
+  }
+}
+
+// Keys that say how and where a run runs, not what it trains, or that only
+// initialise a new model (a resumed one loads its weights): they may change
+// when a run is resumed.
+bool may_change_on_resume(const std::string& key) {
+  static const std::set<std::string> kKeys = {
+      "output", "data.data_root", "data.cache_dir", "data.skip_bad_records", "training.steps", "training.threads",
+      "training.device", "training.precision", "training.optimizer_state", "training.log_every", "training.val_every", "training.save_every",
+      "training.keep_last", "training.val_max_examples", "training.save_val_predictions", "training.max_bad_steps",
+      "training.best_metric", "batching.eval_max_tokens", "model.max_output_length", "model.coattention_init",
+      "model.embedding_init_std", "model.embeddings_file"};
+  return kKeys.count(key) > 0 || key.rfind("training.val_tasks", 0) == 0;
+}
+
+// --resume continues the run the checkpoint holds: a config that would train
+// something else (another dropout, rate, batch size or task mix) is refused,
+// naming each key, unless the command line changed the key deliberately
+// (--set, --steps, ...; TrainerOptions::set_keys), which is logged.
+void check_resume_config(const Config& config, const fs::path& checkpoint, const std::vector<std::string>& set_keys) {
+  const fs::path file = checkpoint / "config.json";
+  std::map<std::string, std::string> was, now;
+  flatten(config_to_json(load_config(file)), "", was);
+  flatten(config_to_json(config), "", now);
+  std::set<std::string> keys;
+  for (const auto& [k, v] : was) keys.insert(k);
+  for (const auto& [k, v] : now) keys.insert(k);
+  auto deliberate = [&](const std::string& key) {
+    for (const auto& s : set_keys)
+      if (key == s || key.rfind(s + ".", 0) == 0) return true;
+    return false;
+  };
+  std::string refused;
+  for (const auto& key : keys) {
+    const auto a = was.count(key) ? was.at(key) : "(none)", b = now.count(key) ? now.at(key) : "(none)";
+    if (a == b || may_change_on_resume(key)) continue;
+    if (deliberate(key)) {
+      log::info("--resume: {} changes from {} to {} (set on the command line)", key, a, b);
+      continue;
+    }
+    refused += format("{}{} (the run: {}, now: {})", refused.empty() ? "" : "; ", key, a, b);
+  }
+  if (!refused.empty())
+    throw ConfigError("--resume: the config differs from the run's own (" + file.string() + ") in what it trains: " +
+                      refused + ". Resume without --config to continue with the run's own config, or give each " +
+                      "change with --set to make it deliberately");
 }
 
 // The random generator states a rank saves: the CPU generator's (dropout on
@@ -650,6 +708,7 @@ Trainer::Trainer(Config config, TrainerOptions options) : impl_(std::make_unique
           }
         }
         const fs::path from = options.resume ? I.resume_checkpoint(damaged) : fs::path();
+        if (options.resume) check_resume_config(I.config, from, options.set_keys);
         I.load_data();
         return from.string();
       },

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "deca/core/config.h"
 #include "deca/core/launch.h"
@@ -20,6 +21,10 @@ struct TrainerOptions {
   // and schedule and a fresh optimizer. The model section must describe the
   // checkpoint's architecture.
   std::filesystem::path init_from;
+  // The config keys the command line set (--set, --steps, --data-root, ...):
+  // on --resume these may differ from the run's own config; any other key
+  // that would change what is trained is refused.
+  std::vector<std::string> set_keys;
   // This process's place in a data-parallel run (one process by default) and
   // how the processes talk. Rank 0 alone writes the run folder, which every
   // rank must see (a shared filesystem across machines).
