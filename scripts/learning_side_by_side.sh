@@ -76,7 +76,7 @@ mkdir -p "$OUT/shared" "$OUT/gold"
 if [[ ! -f "$OUT/shared/tokenizer.model" ]]; then
   "$BIN/deca-data" tokenizer --config "$CONFIG" --data-root "$DATA" --output "$OUT/shared/tokenizer.model"
 fi
-deca_common=(--config "$CONFIG" --data-root "$DATA" --steps "$STEPS"
+deca_common=(--config "$CONFIG" --data-root "$DATA"
              --set "tokenizer.model=$OUT/shared/tokenizer.model" --set "data.cache_dir=$OUT/shared/cache"
              --set training.threads=1 --set "training.val_every=$VAL_EVERY" --set training.save_val_predictions=true)
 if [[ ! -d "$OUT/shared/cache" ]]; then  # fill the cache once, before runs read it side by side
@@ -113,7 +113,7 @@ run_arm() {  # arm seed
                --set model.freeze_embeddings=true)
       fi
       if [[ -f "$dir/metrics.jsonl" ]]; then extra+=(--resume); fi
-      "$BIN/deca-train" "${deca_common[@]}" --output "$dir" --set "training.seed=$seed" "${extra[@]}" \
+      "$BIN/deca-train" "${deca_common[@]}" --output "$dir" --steps "$STEPS" --set "training.seed=$seed" "${extra[@]}" \
         >>"$dir.log" 2>&1 ;;
     *) echo "learning_side_by_side: unknown arm $arm (A, B or C)" >&2; return 2 ;;
   esac
@@ -128,5 +128,5 @@ for seed in $SEEDS; do
   done
 done
 while (($(jobs -rp | wc -l) > 0)); do wait -n || status=1; done
-python3 scripts/learning_report.py "$OUT" --gold "$OUT/gold" --deca-eval "$BIN/deca-eval"
+"$PYTHON" scripts/learning_report.py "$OUT" --gold "$OUT/gold" --deca-eval "$BIN/deca-eval"
 exit $status
