@@ -61,6 +61,10 @@ def main():
     import train as T
     import validate as V
 
+    def run_decanlp(extra=()):
+        sys.argv = [os.path.join(decanlp, 'train.py')] + argv[split + 1:] + list(extra)
+        T.main()
+
     if ours.write_vectors:
         def write_vectors(args, field, logger, world_size, device):
             seen = set()
@@ -74,8 +78,7 @@ def main():
             print(f'wrote {len(seen)} vectors of {field.vocab.vectors.size(1)} numbers to {ours.write_vectors}')
             os._exit(0)
         T.init_model = write_vectors
-        sys.argv = [os.path.join(decanlp, 'train.py')] + argv[split + 1:]
-        T.main()
+        run_decanlp()
         return
 
     if ours.init_stats:
@@ -83,23 +86,20 @@ def main():
 
         def init_model(args, field, logger, world_size, device):
             model = original_init(args, field, logger, world_size, device)
-            stats = {}
-            for name, p in model.named_parameters():
+            def summary(p):
                 x = p.detach().double()
-                stats[name] = dict(shape=list(x.shape), mean=x.mean().item(), std=x.std().item() if x.numel() > 1 else 0.0,
-                                   min=x.min().item(), max=x.max().item(), trainable=p.requires_grad)
+                return dict(shape=list(x.shape), mean=x.mean().item(), std=x.std().item() if x.numel() > 1 else 0.0,
+                            min=x.min().item(), max=x.max().item(), trainable=p.requires_grad)
+            stats = {name: summary(p) for name, p in model.named_parameters()}
+            # The frozen vectors are kept outside the module's parameters.
             for i, emb in enumerate(getattr(model.encoder_embeddings, 'pretrained_embeddings', [])):
-                x = emb.weight.detach().double()
-                stats[f'encoder_embeddings.pretrained_embeddings.{i}.weight'] = dict(
-                    shape=list(x.shape), mean=x.mean().item(), std=x.std().item(), min=x.min().item(), max=x.max().item(),
-                    trainable=False)
+                stats[f'encoder_embeddings.pretrained_embeddings.{i}.weight'] = summary(emb.weight)
             with open(ours.init_stats, 'w') as f:
                 json.dump(stats, f, indent=1)
             print(f'wrote {len(stats)} parameters to {ours.init_stats}')
             os._exit(0)
         T.init_model = init_model
-        sys.argv = [os.path.join(decanlp, 'train.py')] + argv[split + 1:]
-        T.main()
+        run_decanlp()
         return
 
     os.makedirs(ours.out, exist_ok=True)
@@ -170,9 +170,7 @@ def main():
         return result
     V.gather_results = gather_results
 
-    args = argv[split + 1:] + ['--val_every', str(10 * ours.steps + 1)]
-    sys.argv = [os.path.join(decanlp, 'train.py')] + args
-    T.main()
+    run_decanlp(['--val_every', str(10 * ours.steps + 1)])
 
 
 def example_ids(val_iter, answers):
