@@ -104,9 +104,9 @@ int main(int argc, char** argv) {
     report.check(thresholds);
     std::cerr << report.table();
     std::cout << report.to_json().dump(2) << std::endl;
-    if (!report_json.empty()) deca::write_file_atomic(report_json, report.to_json().dump(2) + "\n");
-    if (!report_md.empty()) deca::write_file_atomic(report_md, report.markdown());
-    if (!junit.empty()) deca::write_file_atomic(junit, report.junit());
+    if (!report_json.empty()) deca::write_user_file(report_json, report.to_json().dump(2) + "\n");
+    if (!report_md.empty()) deca::write_user_file(report_md, report.markdown());
+    if (!junit.empty()) deca::write_user_file(junit, report.junit());
     if (!report.failures.empty()) {
       for (const auto& f : report.failures) deca::log::error("threshold missed: {}", f);
       return 3;

@@ -38,8 +38,9 @@ int main(int argc, char** argv) {
     if (input.empty() == task_name.empty()) throw deca::ConfigError("give either --input or --task");
     if (nbest > model.beam) throw deca::ConfigError("--nbest cannot exceed --beam");
     if (!std::isfinite(length_penalty)) throw deca::ConfigError("--length-penalty must be a finite number");
-    if (!input.empty() && input != "-" && output != "-" && deca::same_file(input, output))
-      throw deca::ConfigError("--output " + output + " is the input file: it would be erased; choose another path");
+    if (!input.empty() && output != "-" && deca::same_file(input, output))
+      throw deca::ConfigError("--output " + output + " is the input file" + (input == "-" ? " (standard input)" : "") +
+                              ": it would be erased; choose another path");
     deca::stop::install();
     const auto loaded = deca::load_checkpoint(model.checkpoint, deca::parse_device(model.device));
     auto config = loaded.config;

@@ -25,7 +25,7 @@ int main(int argc, char** argv) {
   auto* steps_option = cli.add_option("--steps", steps, "total optimizer steps (training.steps)")->check(deca::app::at_least(0));
   cli.add_option("--device", device, "cpu, cuda or cuda:N (training.device)");
   cli.add_flag("--resume", resume, "continue the run in --output from its newest complete checkpoint, exactly");
-  cli.add_flag("--overwrite", overwrite, "start a new run in an --output that holds an earlier one (deletes its checkpoints)");
+  cli.add_flag("--overwrite", overwrite, "start a new run in an --output that holds an earlier one (deleted once the new run has saved a checkpoint)");
   std::string init_from;
   cli.add_option("--init-from", init_from,
                  "start a new run from a checkpoint's weights and tokenizer (a checkpoint folder, or a run folder: its best); "

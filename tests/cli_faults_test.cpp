@@ -187,6 +187,26 @@ TEST_F(CliFaults, PredictNeverOverwritesItsInput) {
     EXPECT_TRUE(has(r.out, "is the input file")) << r.out;
     EXPECT_EQ(deca::read_file(input), deca::read_file(questions()));
   }
+  // The input given as standard input, redirected from the output file.
+  const auto r = sh(bin("deca-predict") + " --checkpoint " + run() + " --input - --output " + input + " < " + input + " 2>&1");
+  EXPECT_EQ(r.code, 2) << r.out;
+  EXPECT_TRUE(has(r.out, "is the input file (standard input)")) << r.out;
+  EXPECT_EQ(deca::read_file(input), deca::read_file(questions()));
+}
+
+// Reports go where the path leads: a link's target is updated (the link stays
+// a link), a device is written in place.
+TEST_F(CliFaults, ReportsFollowLinksAndWriteDevicesInPlace) {
+  fs::create_directories(dir_ / "reports");
+  deca::write_file_atomic(dir_ / "reports" / "step-2.md", "old\n");
+  fs::create_symlink("reports/step-2.md", dir_ / "latest.md");
+  const auto r = sh(bin("deca-eval") + " --checkpoint " + run() + " --tasks sst --data-root " + sample() + " --report-md " +
+                    (dir_ / "latest.md").string() + " --junit /dev/stdout 2>/dev/null");
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_TRUE(fs::is_symlink(dir_ / "latest.md"));
+  EXPECT_TRUE(has(deca::read_file(dir_ / "reports" / "step-2.md"), "sst")) << deca::read_file(dir_ / "reports" / "step-2.md");
+  EXPECT_TRUE(has(r.out, "<testsuite")) << r.out;
+  EXPECT_TRUE(fs::is_symlink("/dev/stdout") || fs::is_character_file("/dev/stdout"));
 }
 
 // One line in, one answer out: the answer comes while the input is still open.

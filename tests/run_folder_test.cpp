@@ -3,10 +3,12 @@
 // checkpoints fall back to the newest complete one, leftovers of killed saves
 // are removed, metrics.jsonl reads as one history, and config problems stop
 // the run before any work.
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <csignal>
 #include <fstream>
+#include <map>
 #include <numeric>
 #include <random>
 
@@ -16,6 +18,7 @@
 #include "deca/core/stop.h"
 #include "deca/model/decode.h"
 #include "deca/train/checkpoint.h"
+#include "deca/train/run_folder.h"
 #include "deca/train/trainer.h"
 #include "test_support.h"
 
@@ -67,6 +70,19 @@ void flip_byte(const fs::path& file, size_t from_end) {
   f.write(&c, 1);
 }
 
+// Every file and link of a run folder with its contents or target (the lock,
+// which names its holder, and the keyed data cache left out).
+std::map<std::string, std::string> snapshot(const fs::path& run) {
+  std::map<std::string, std::string> out;
+  for (auto it = fs::recursive_directory_iterator(run); it != fs::recursive_directory_iterator(); ++it) {
+    const std::string rel = fs::relative(it->path(), run).string();
+    if (rel == ".lock" || rel.rfind("cache", 0) == 0) continue;
+    if (it->is_symlink()) out[rel] = "-> " + fs::read_symlink(it->path()).string();
+    else if (it->is_regular_file()) out[rel] = deca::read_file(it->path());
+  }
+  return out;
+}
+
 class RunFolder : public ::testing::Test {
  protected:
   void SetUp() override { deca::stop::reset(); }
@@ -93,6 +109,128 @@ TEST_F(RunFolder, NewRunOverAnOldOneIsRefusedUnlessOverwriting) {
   EXPECT_FALSE(fs::exists(ck_ / "step-00000012"));
   EXPECT_EQ(fs::read_symlink(ck_ / "last").string(), "step-00000003");
   EXPECT_EQ(logged_steps(run_), (std::vector<long>{1, 2, 3}));
+}
+
+// --overwrite sets the earlier run aside and deletes it only once the new run
+// has a checkpoint: a new run that cannot start (a bad record, a data root
+// that is not there, a kill before its first checkpoint) leaves it as it was.
+TEST_F(RunFolder, AnOverwriteThatCannotStartLosesNothing) {
+  train(tiny_config(run_));  // checkpoints 10 and 12
+  const auto before = snapshot(run_);
+  ASSERT_TRUE(before.count("checkpoints/step-00000012/model.safetensors"));
+  deca::TrainerOptions over;
+  over.overwrite = true;
+  const fs::path data = dir_ / "data";
+  fs::copy(deca::testing::source_dir() / "data" / "sample", data, fs::copy_options::recursive);
+  std::ofstream(data / "sst" / "train_binary_sent.csv", std::ios::app) << "2,a label that is not 0 or 1\n";
+  auto bad_record = tiny_config(run_);
+  bad_record.data.data_root = data.string();
+  auto msg = deca::testing::what_of([&] { deca::Trainer t(bad_record, over); });
+  EXPECT_NE(msg.find("label 0 or 1"), std::string::npos) << msg;
+  EXPECT_EQ(snapshot(run_), before);
+  auto typo = tiny_config(run_);
+  typo.data.data_root = (dir_ / "no-such-data").string();
+  msg = deca::testing::what_of([&] { deca::Trainer t(typo, over); });
+  EXPECT_FALSE(msg.empty());
+  EXPECT_EQ(snapshot(run_), before);
+  EXPECT_FALSE(fs::exists(run_ / deca::RunFolder::kEarlierRun));
+
+  // Killed right after setting the earlier run aside: the next start in the
+  // folder puts it back (here a --resume, which continues it).
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    deca::RunFolder folder(run_, false, true);
+    ::_exit(0);  // no destructor runs, as in a kill
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(fs::exists(run_ / deca::RunFolder::kEarlierRun / "checkpoints" / "step-00000012"));
+  EXPECT_FALSE(fs::exists(ck_ / "step-00000012"));
+  auto longer = tiny_config(run_);
+  longer.training.steps = 13;
+  train(longer, resume());
+  EXPECT_EQ(deca::read_trainer_state(ck_ / "last")["step"], 13);
+  EXPECT_FALSE(fs::exists(run_ / deca::RunFolder::kEarlierRun));
+
+  // An overwrite that saves a checkpoint replaces the earlier run for good.
+  auto again = tiny_config(run_);
+  again.training.steps = 2;
+  train(again, over);
+  EXPECT_EQ(logged_steps(run_), (std::vector<long>{1, 2}));
+  EXPECT_FALSE(fs::exists(ck_ / "step-00000012"));
+  EXPECT_FALSE(fs::exists(run_ / deca::RunFolder::kEarlierRun));
+}
+
+// Fine-tuning "in place" (--init-from X --output X --overwrite) would replace
+// the weights it reads; a run inside a checkpoint would rewrite its files.
+TEST_F(RunFolder, ARunCannotReplaceTheCheckpointItStartsFromOrLiveInOne) {
+  train(tiny_config(run_));
+  const auto before = snapshot(run_);
+  deca::TrainerOptions in_place;
+  in_place.overwrite = true;
+  in_place.init_from = run_.string();
+  auto msg = deca::testing::what_of([&] { deca::Trainer t(tiny_config(run_), in_place); });
+  EXPECT_NE(msg.find("lies in --output " + run_.string()), std::string::npos) << msg;
+  EXPECT_EQ(snapshot(run_), before);
+  for (const fs::path& output : {ck_ / "step-00000012", ck_ / "last", ck_ / "step-00000012" / "sub", ck_}) {
+    for (bool overwrite : {false, true}) {
+      deca::TrainerOptions o;
+      o.overwrite = overwrite;
+      msg = deca::testing::what_of([&] { deca::Trainer t(tiny_config(output), o); });
+      EXPECT_NE(msg.find("choose a folder outside it"), std::string::npos) << output << ": " << msg;
+    }
+  }
+  EXPECT_EQ(snapshot(run_), before);
+}
+
+// A run that diverges (here: a learning rate of 1e30 from step 7 on) neither
+// saves nor prunes while its losses are non-finite; the checkpoint whose
+// weights gave them is set aside, and the message names a good one.
+TEST_F(RunFolder, ADivergingRunKeepsItsLastGoodCheckpoint) {
+  auto c = tiny_config(run_);
+  c.training.steps = 6;
+  c.training.save_every = 2;
+  c.training.keep_last = 1;
+  train(c);
+  auto diverge = c;
+  diverge.training.steps = 20;
+  diverge.training.lr = 1e30;
+  diverge.training.save_every = 1;
+  diverge.training.max_bad_steps = 3;
+  auto o = resume();
+  o.set_keys = {"training.lr"};
+  const auto msg = deca::testing::what_of([&] {
+    deca::Trainer t(diverge, o);
+    t.run();
+  });
+  EXPECT_NE(msg.find("3 non-finite losses in a row at step 10"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("The weights of step 7 gave them"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("the last good checkpoint is " + (ck_ / "last").string() + " (step-00000006)"), std::string::npos) << msg;
+  EXPECT_EQ(fs::read_symlink(ck_ / "last").string(), "step-00000006");
+  EXPECT_EQ(deca::read_trainer_state(ck_ / "last")["consecutive_bad_steps"], 0);
+  EXPECT_TRUE(fs::exists(ck_ / "diverged-step-00000007" / "model.safetensors"));
+  EXPECT_EQ(deca::checkpoint_folders(ck_).size(), 1u);
+}
+
+// Two damaged copies of one step are both kept.
+TEST_F(RunFolder, CheckpointsSetAsideNeverReplaceEachOther) {
+  for (const char* copy : {"first", "second"}) {
+    fs::create_directories(ck_ / "step-00000012");
+    deca::write_file_atomic(ck_ / "step-00000012" / "model.safetensors", copy);
+    deca::set_checkpoint_aside(ck_ / "step-00000012", "damaged");
+  }
+  EXPECT_EQ(deca::read_file(ck_ / "damaged-step-00000012" / "model.safetensors"), "first");
+  EXPECT_EQ(deca::read_file(ck_ / "damaged-step-00000012-2" / "model.safetensors"), "second");
+}
+
+// A lock file that is a link is refused, not followed (its target truncated).
+TEST_F(RunFolder, ALockThatIsALinkIsRefused) {
+  fs::create_directories(run_);
+  deca::write_file_atomic(dir_ / "precious.txt", "keep me\n");
+  fs::create_symlink(dir_ / "precious.txt", run_ / ".lock");
+  const auto msg = deca::testing::what_of([&] { deca::FolderLock lock(run_); });
+  EXPECT_NE(msg.find("is a symbolic link"), std::string::npos) << msg;
+  EXPECT_EQ(deca::read_file(dir_ / "precious.txt"), "keep me\n");
 }
 
 TEST_F(RunFolder, ASecondProcessCannotTrainIntoTheSameFolder) {

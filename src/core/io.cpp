@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -44,6 +45,26 @@ void for_each_line_in(std::string_view text,
 void for_each_line(const fs::path& path, const std::function<void(std::string_view, long)>& fn) {
   const std::string text = read_file(path);
   for_each_line_in(text, fn);
+}
+
+void write_user_file(const fs::path& path, std::string_view content) {
+  const std::string abs = fs::absolute(path).lexically_normal().string();
+  std::error_code ec;
+  const auto status = fs::status(path, ec);  // through links, /proc's too
+  if (abs.rfind("/dev/", 0) == 0 || abs.rfind("/proc/", 0) == 0 || (!ec && fs::exists(status) && !fs::is_regular_file(status))) {
+    if (fs::is_directory(status)) throw Error("cannot write " + path.string() + ": it is a directory");
+    OutputFile out(path.string());  // a device, a pipe, or a descriptor's file (/dev/stdout): written where it is
+    out.write(content);
+    out.close();
+    return;
+  }
+  fs::path target = path;
+  for (int hops = 0; fs::is_symlink(target); ++hops) {
+    if (hops == 40) throw Error("cannot write " + path.string() + ": too many levels of symbolic links");
+    const fs::path to = fs::read_symlink(target);
+    target = to.is_absolute() ? to : target.parent_path() / to;
+  }
+  write_file_atomic(target, content);
 }
 
 void write_file_atomic(const fs::path& path, std::string_view content) {
@@ -168,6 +189,11 @@ bool LineReader::next(std::string& line, int idle_ms, const std::function<void()
 }
 
 bool same_file(const fs::path& a, const fs::path& b) {
+  if (a == "-") {
+    struct stat in {}, out {};
+    return ::fstat(STDIN_FILENO, &in) == 0 && S_ISREG(in.st_mode) && ::stat(b.c_str(), &out) == 0 &&
+           in.st_dev == out.st_dev && in.st_ino == out.st_ino;
+  }
   std::error_code ec;
   return fs::exists(a, ec) && fs::exists(b, ec) && fs::equivalent(a, b, ec);
 }

@@ -110,17 +110,16 @@ void ProgressLine::clear() {
   if (tty_) std::fprintf(stderr, "\r%*s\r", 80, "");
 }
 
-void BadSteps::after_step(const StepOutcome& s, long max_in_a_row, const fs::path& last_checkpoint) {
+bool BadSteps::after_step(const StepOutcome& s, long max_in_a_row) {
   if (s.applied) {
     consecutive = 0;
-    return;
+    last_applied = s.step;
+    return false;
   }
   ++total;
-  ++consecutive;
+  if (consecutive++ == 0) streak_start = s.step;
   log::warn("step {}: non-finite loss or gradient on {}; step skipped ({} in a row)", s.step, s.task, consecutive);
-  if (consecutive >= max_in_a_row)
-    throw Error(std::to_string(consecutive) + " non-finite losses in a row at step " + std::to_string(s.step) +
-                "; stopping. The last good checkpoint is " + last_checkpoint.string());
+  return consecutive >= max_in_a_row;
 }
 
 void BestCheckpoint::check(const std::vector<std::pair<std::string, std::vector<std::string>>>& validated,

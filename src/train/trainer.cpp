@@ -12,7 +12,6 @@
 #include "deca/core/error.h"
 #include "deca/core/io.h"
 #include "deca/core/log.h"
-#include "deca/core/run_lock.h"
 #include "deca/core/sha1.h"
 #include "deca/core/stop.h"
 #include "deca/data/batching.h"
@@ -29,6 +28,7 @@
 #include "deca/train/distributed.h"
 #include "deca/train/embeddings.h"
 #include "deca/train/observers.h"
+#include "deca/train/run_folder.h"
 
 namespace fs = std::filesystem;
 
@@ -39,32 +39,6 @@ std::string step_name(long step) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "step-%08ld", step);
   return buf;
-}
-
-// Refuses to start a new run over an old one (unless told to start over) and
-// removes what killed saves left behind.
-void prepare_run_folder(const fs::path& run_dir, const TrainerOptions& options) {
-  const fs::path checkpoints = run_dir / "checkpoints";
-  fs::create_directories(checkpoints);
-  for (const auto& e : fs::directory_iterator(checkpoints)) {
-    if (e.path().filename().string().rfind(".tmp-", 0) != 0) continue;
-    deca::log::info("removing {} (left by an interrupted save)", e.path().string());
-    fs::remove_all(e.path());
-  }
-  if (options.resume) return;
-  const auto old = checkpoint_folders(checkpoints);
-  const bool has_history = !old.empty() || fs::exists(checkpoints / "last") || fs::exists(run_dir / "metrics.jsonl");
-  if (!has_history) return;
-  if (!options.overwrite)
-    throw ConfigError(run_dir.string() + " already holds a run" +
-                      (old.empty() ? "" : " (newest checkpoint " + old.back().filename().string() + ")") +
-                      ": continue it with --resume, start over with --overwrite (deletes its checkpoints and "
-                      "metrics), or choose another --output");
-  deca::log::warn("--overwrite: deleting the checkpoints, metrics, validation answers and tokenizer of the earlier run in {}", run_dir.string());
-  fs::remove_all(checkpoints);
-  fs::remove_all(run_dir / "validation");
-  fs::create_directories(checkpoints);
-  for (const char* f : {"metrics.jsonl", "tokenizer.model", "tokenizer.json", "config.json"}) fs::remove(run_dir / f);
 }
 
 // Every leaf of a JSON value by its key path ("model.dropout", "curriculum.0.tasks.1").
@@ -225,7 +199,7 @@ struct Trainer::Impl {
   Config config;
   TrainerOptions options;
   fs::path run_dir, checkpoints_dir;
-  std::unique_ptr<FolderLock> lock;  // held for the trainer's life (rank 0)
+  std::unique_ptr<RunFolder> folder;  // rank 0: the folder's lock, held for the trainer's life, and the run --overwrite set aside
   torch::Device device{torch::kCPU};
   std::unique_ptr<Communicator> comm;
   std::shared_ptr<const Tokenizer> tokenizer;
@@ -245,6 +219,7 @@ struct Trainer::Impl {
   // --init-from: the checkpoint the run started from (init_origin), carried by every checkpoint.
   nlohmann::json origin;
   BadSteps bad;
+  long unconfirmed = 0;  // the newest checkpoint's step, until a step has used its weights (then older ones are pruned)
   BestCheckpoint best;
   double elapsed = 0;  // seconds of training, this process and the ones it resumes
 
@@ -291,12 +266,17 @@ struct Trainer::Impl {
     write_checkpoint(dir, config, *tokenizer, *net, optimizer.get(), state_json(per_rank), rng);
     point_link(checkpoints_dir, "last", dir);
     if (best.step == step) point_link(checkpoints_dir, "best", dir);
-    prune();
+    unconfirmed = step;
     deca::log::info("saved checkpoint {} ({})", dir.string(), why);
+    folder->checkpoint_saved();
   }
 
-  // Keeps the newest keep_last checkpoints and the best one.
+  // Keeps the newest keep_last checkpoints and the best one. Called once the
+  // newest checkpoint's weights gave a finite loss (the next step was
+  // applied), so that a run that diverges right after a save keeps the
+  // checkpoints before it.
   void prune() {
+    unconfirmed = 0;
     const auto dirs = checkpoint_folders(checkpoints_dir);
     const std::string best_name = best.step > 0 ? step_name(best.step) : "";
     long keep = config.training.keep_last;
@@ -305,6 +285,31 @@ struct Trainer::Impl {
       if (keep-- > 0) continue;
       fs::remove_all(*it);
     }
+  }
+
+  // max_bad_steps skipped steps in a row: the weights of the step before them
+  // gave non-finite losses. Checkpoints from that step on are set aside
+  // (diverged-step-N), `last` points to the newest one before it, and the run stops.
+  [[noreturn]] void stop_diverged(long at_step) {
+    const long from = bad.streak_start - 1;
+    std::string good = "none (no checkpoint before step " + std::to_string(from) + ")";
+    if (comm->main()) {
+      for (const auto& d : checkpoint_folders(checkpoints_dir))
+        if (std::stol(d.filename().string().substr(5)) >= from)
+          log::warn("set {} aside as {} (its weights gave non-finite losses)", d.string(),
+                    set_checkpoint_aside(d, "diverged").string());
+      const auto dirs = checkpoint_folders(checkpoints_dir);
+      std::error_code ignored;
+      if (dirs.empty()) {
+        fs::remove(checkpoints_dir / "last", ignored);
+      } else {
+        point_link(checkpoints_dir, "last", dirs.back());
+        good = (checkpoints_dir / "last").string() + " (" + dirs.back().filename().string() + ")";
+      }
+      if (fs::is_symlink(checkpoints_dir / "best") && !fs::exists(checkpoints_dir / "best")) fs::remove(checkpoints_dir / "best", ignored);
+    }
+    throw Error(format("{} non-finite losses in a row at step {}; stopping. The weights of step {} gave them; the last "
+                       "good checkpoint is {}", bad.consecutive, at_step, from, good));
   }
 
   // The checkpoint --resume continues from: the newest complete one. Newer
@@ -366,6 +371,8 @@ struct Trainer::Impl {
       step = s.at("step").get<long>();
       bad.total = s.value("bad_steps", 0L);
       bad.consecutive = s.value("consecutive_bad_steps", 0L);
+      bad.streak_start = bad.consecutive > 0 ? step - bad.consecutive + 1 : 0;
+      bad.last_applied = bad.consecutive > 0 ? bad.streak_start - 1 : step;
       elapsed = s.value("elapsed_seconds", 0.0);
       const auto& value = s.at("best").at("value");  // null when nothing was validated yet
       best.value = value.is_number() ? value.get<double>() : -std::numeric_limits<double>::infinity();
@@ -688,6 +695,9 @@ Trainer::Trainer(Config config, TrainerOptions options) : impl_(std::make_unique
     if (!I.config.tokenizer.model.empty())
       throw ConfigError("--init-from brings the checkpoint's tokenizer: leave tokenizer.model empty");
     init_checkpoint = resolve_checkpoint(options.init_from);
+    if (options.overwrite && path_within(init_checkpoint, I.run_dir))
+      throw ConfigError("--init-from " + options.init_from.string() + " lies in --output " + I.run_dir.string() +
+                        ", whose earlier run --overwrite replaces: write the new run to another --output");
     verify_checkpoint(init_checkpoint);
     I.origin = init_origin(init_checkpoint);
   }
@@ -697,8 +707,7 @@ Trainer::Trainer(Config config, TrainerOptions options) : impl_(std::make_unique
   std::vector<fs::path> damaged;
   const fs::path resume_from = I.comm->from_main(
       [&] {
-        I.lock = std::make_unique<FolderLock>(I.run_dir);
-        prepare_run_folder(I.run_dir, options);
+        I.folder = std::make_unique<RunFolder>(I.run_dir, options.resume, options.overwrite);
         if (!init_checkpoint.empty()) {
           // The checkpoint's tokenizer: its pieces are the rows of the embedding.
           for (const char* f : {"tokenizer.model", "tokenizer.json"}) {
@@ -767,7 +776,7 @@ Trainer::Trainer(Config config, TrainerOptions options) : impl_(std::make_unique
   if (options.resume) I.restore(resume_from);
 
   if (I.comm->main()) {
-    // Everything is validated: only now does the run folder change.
+    // Everything is validated: only now is the run's config written.
     write_file_atomic(I.run_dir / "config.json", config_to_json(I.config).dump(2) + "\n");
     if (!init_checkpoint.empty()) {
       copied_tokenizer.keep = true;
@@ -776,12 +785,8 @@ Trainer::Trainer(Config config, TrainerOptions options) : impl_(std::make_unique
                 I.origin.at("step").get<long>(), I.origin.at("trained_tasks").dump());
     }
     if (options.resume) {
-      for (const auto& d : damaged) {
-        const fs::path aside = d.parent_path() / ("damaged-" + d.filename().string());
-        fs::remove_all(aside);
-        fs::rename(d, aside);
-        deca::log::warn("set the damaged checkpoint aside as {}", aside.string());
-      }
+      for (const auto& d : damaged)
+        deca::log::warn("set the damaged checkpoint aside as {}", set_checkpoint_aside(d, "damaged").string());
       point_link(I.checkpoints_dir, "last", resume_from);
       if (I.best.step > 0 && !fs::exists(I.checkpoints_dir / step_name(I.best.step) / "model.safetensors"))
         I.best = BestCheckpoint{I.best.metric};
@@ -821,26 +826,36 @@ int Trainer::run() {
     I.train_step();
     const long step = I.step;
     const bool stop = stop_now();
-    const bool validate_now = t.val_every > 0 && (step % t.val_every == 0 || step == t.steps) && !stop;
-    const bool save_now = validate_now || step % t.save_every == 0 || step == t.steps;
+    bool validate_now = t.val_every > 0 && (step % t.val_every == 0 || step == t.steps) && !stop;
+    bool save_now = validate_now || step % t.save_every == 0 || step == t.steps;
     if (!I.device.is_cuda() || step % t.log_every == 0 || save_now || stop || I.pending.size() >= kMaxPendingSteps) {
       for (const StepOutcome& s : I.take_outcomes()) {
-        I.bad.after_step(s, t.max_bad_steps, I.checkpoints_dir / "last");
+        if (I.bad.after_step(s, t.max_bad_steps)) I.stop_diverged(s.step);
         if (!train_log) continue;
         progress.after_step(s, eta);
         if (train_log->due(s.step)) progress.clear();
         train_log->after_step(s, eta);
       }
     }
+    if (I.unconfirmed > 0 && I.bad.last_applied > I.unconfirmed) I.prune();
+    // Weights that gave a non-finite loss are neither validated nor saved: a
+    // checkpoint of a diverging run must not push out a good one.
+    const bool diverging = I.bad.consecutive > 0;
+    if (diverging && (save_now || stop)) {
+      log::warn("step {}: no validation or checkpoint during {} non-finite losses in a row", step, I.bad.consecutive);
+      validate_now = save_now = false;
+    }
     const bool interrupted = validate_now && I.validate();
     if (save_now) I.save(validate_now ? "validation" : "periodic");
     if (interrupted || stop) {
-      if (!save_now) I.save("interrupted");
+      if (!save_now && !diverging) I.save("interrupted");
+      if (!diverging) I.prune();
       log::warn("stopped by signal {} after step {}; resume with --resume (checkpoint {})", stop::signal_number(), step,
                 (I.checkpoints_dir / "last").string());
       return 130;
     }
   }
+  if (I.bad.consecutive == 0) I.prune();
   log::info("training done: {} steps, {} skipped; checkpoints in {}", I.step, I.bad.total, I.checkpoints_dir.string());
   return 0;
 }

@@ -25,6 +25,11 @@ void for_each_line_in(std::string_view text,
 // `path`, so readers see either the old or the new content, never a part.
 void write_file_atomic(const std::filesystem::path& path, std::string_view content);
 
+// A file the user named (a report): a regular file is replaced atomically,
+// through its symbolic links (a link stays a link, its target is updated); a
+// device, a pipe or a path under /dev or /proc (/dev/stdout) is written in place.
+void write_user_file(const std::filesystem::path& path, std::string_view content);
+
 // A file, or standard output for "-", written through checked writes: any
 // failure (a full disk, a closed pipe) throws Error naming the path and the
 // reason ("No space left on device"), so output is never silently cut.
@@ -66,7 +71,8 @@ class LineReader {
   long line_number_ = 0;
 };
 
-// True when both paths name one existing file (also through links).
+// True when both paths name one existing file (also through links); "-" as
+// `a` names standard input (`deca-predict --input - --output x < x`).
 bool same_file(const std::filesystem::path& a, const std::filesystem::path& b);
 
 // Throws DataError("missing file ...") with `how_to_get` appended when `path` does not exist.

@@ -90,10 +90,15 @@ class ProgressLine {
   bool tty_;
 };
 
-// Counts the skipped (non-finite) steps; throws Error after max_bad_steps in a row.
+// Counts the skipped steps (a non-finite loss or gradient). The weights after
+// step N are known to be good once step N+1 was applied; a run of skipped
+// steps from step S means the weights of step S-1 gave non-finite losses.
 struct BadSteps {
   long total = 0, consecutive = 0;
-  void after_step(const StepOutcome& s, long max_in_a_row, const std::filesystem::path& last_checkpoint);
+  long streak_start = 0;  // the first step of the current run of skipped steps
+  long last_applied = 0;  // the newest applied step
+  // Records a step; true when it makes max_in_a_row skipped steps in a row (the run diverged).
+  bool after_step(const StepOutcome& s, long max_in_a_row);
 };
 
 // The best validation so far by training.best_metric (decascore or <task>.<metric>).
