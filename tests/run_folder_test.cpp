@@ -15,8 +15,10 @@
 #include "deca/core/error.h"
 #include "deca/core/io.h"
 #include "deca/core/run_lock.h"
+#include "deca/core/sha1.h"
 #include "deca/core/stop.h"
 #include "deca/model/decode.h"
+#include "deca/model/safetensors.h"
 #include "deca/train/checkpoint.h"
 #include "deca/train/run_folder.h"
 #include "deca/train/trainer.h"
@@ -81,6 +83,15 @@ std::map<std::string, std::string> snapshot(const fs::path& run) {
     else if (it->is_regular_file()) out[rel] = deca::read_file(it->path());
   }
   return out;
+}
+
+// Rewrites a checkpoint's checksums.sha1 over its files as they are now.
+void rehash(const fs::path& checkpoint) {
+  std::string sums;
+  for (const auto& e : fs::directory_iterator(checkpoint))
+    if (e.path().filename() != "checksums.sha1")
+      sums += deca::sha1_hex(deca::read_file(e.path())) + "  " + e.path().filename().string() + "\n";
+  deca::write_file_atomic(checkpoint / "checksums.sha1", sums);
 }
 
 class RunFolder : public ::testing::Test {
@@ -233,6 +244,40 @@ TEST_F(RunFolder, ALockThatIsALinkIsRefused) {
   EXPECT_EQ(deca::read_file(dir_ / "precious.txt"), "keep me\n");
 }
 
+// A stop during the validation of the final step leaves its checkpoint with
+// the validation pending (and no partial validation lines): --resume runs it.
+TEST_F(RunFolder, AValidationStoppedAtTheFinalStepRunsOnResume) {
+  auto c = tiny_config(run_);
+  c.training.val_every = 6;
+  train(c);
+  auto count_validations = [&](long step) {
+    long n = 0;
+    deca::for_each_line(run_ / "metrics.jsonl", [&](std::string_view line, long) {
+      const auto j = nlohmann::json::parse(line);
+      n += j["type"] == "validation" && j["step"] == step;
+    });
+    return n;
+  };
+  ASSERT_EQ(count_validations(12), 3);  // sst, schema, decascore
+  // The state a stop during that validation leaves.
+  const fs::path last = ck_ / "step-00000012";
+  auto state = deca::read_trainer_state(last);
+  EXPECT_EQ(state["validation_pending"], false);
+  state["validation_pending"] = true;
+  deca::write_file_atomic(last / "trainer_state.json", state.dump(2) + "\n");
+  rehash(last);
+  std::string kept;
+  deca::for_each_line(run_ / "metrics.jsonl", [&](std::string_view line, long) {
+    const auto j = nlohmann::json::parse(line);
+    if (!(j["type"] == "validation" && j["step"] == 12)) kept += std::string(line) + "\n";
+  });
+  deca::write_file_atomic(run_ / "metrics.jsonl", kept);
+  train(c, resume());
+  EXPECT_EQ(count_validations(12), 3);
+  EXPECT_EQ(count_validations(6), 3);
+  EXPECT_EQ(deca::read_trainer_state(ck_ / "last")["validation_pending"], false);
+}
+
 TEST_F(RunFolder, ASecondProcessCannotTrainIntoTheSameFolder) {
   deca::Trainer first(tiny_config(run_), {});
   deca::TrainerOptions over;
@@ -335,23 +380,87 @@ TEST_F(RunFolder, DamagedWeightsAreDetectedAtLoad) {
   EXPECT_NE(msg.find("model.safetensors is damaged"), std::string::npos) << msg;
 }
 
-TEST_F(RunFolder, ErrorsInOldCheckpointsNameTheirFile) {
-  // Checkpoints written before checksums existed are read without them; a
-  // cut file is still an error naming it, not a LibTorch trace.
+TEST_F(RunFolder, ErrorsInCheckpointFilesNameTheirFile) {
+  // Files whose checksums hold but whose contents are cut (as a buggy copy
+  // tool that also rewrote the checksums would leave them): errors naming the
+  // file, not a LibTorch trace.
   train(tiny_config(run_));
   const fs::path last = ck_ / "step-00000012";
-  fs::remove(last / "checksums.sha1");
   fs::resize_file(last / "optimizer.safetensors", 100);
+  rehash(last);
   auto longer = tiny_config(run_);
   longer.training.steps = 13;
   auto msg = deca::testing::what_of([&] { deca::Trainer t(longer, resume()); });
   EXPECT_NE(msg.find((last / "optimizer.safetensors").string()), std::string::npos) << msg;
   EXPECT_EQ(msg.find("unexpected"), std::string::npos) << msg;
   deca::write_file_atomic(last / "trainer_state.json", "{\"step\": 12, \"positi");
+  rehash(last);
   msg = deca::testing::what_of([&] { deca::Trainer t(longer, resume()); });
   EXPECT_NE(msg.find((last / "trainer_state.json").string()), std::string::npos) << msg;
   deca::write_file_atomic(last / "rng.pt", "not a torch archive");
   EXPECT_NE(deca::testing::what_of([&] { deca::load_rng_state(last / "rng.pt"); }).find((last / "rng.pt").string()), std::string::npos);
+}
+
+// A checkpoint without checksums.sha1, with an empty one, or with one that
+// leaves a file out is incomplete (a partial rsync leaves such folders): it is
+// not loaded, and --resume falls back to the one before, as for a damaged one.
+TEST_F(RunFolder, CheckpointsWithoutCompleteChecksumsAreIncomplete) {
+  train(tiny_config(run_));  // checkpoints 10 and 12
+  const fs::path last = ck_ / "step-00000012", sums = last / "checksums.sha1";
+  const std::string all = deca::read_file(sums);
+  std::string without_model;
+  deca::for_each_line_in(all, [&](std::string_view line, long) {
+    if (line.find("model.safetensors") == std::string_view::npos) without_model += std::string(line) + "\n";
+  });
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"", "config.json is not in checksums.sha1"}, {without_model, "model.safetensors is not in checksums.sha1"}};
+  for (const auto& [contents, expected] : cases) {
+    deca::write_file_atomic(sums, contents);
+    EXPECT_NE(deca::checkpoint_problem(last).value_or("").find(expected), std::string::npos) << expected;
+    const auto msg = deca::testing::what_of([&] { deca::load_checkpoint(last, torch::kCPU); });
+    EXPECT_NE(msg.find("incomplete checkpoint"), std::string::npos) << msg;
+  }
+  fs::remove(sums);
+  EXPECT_NE(deca::checkpoint_problem(last).value_or("").find("missing checksums.sha1"), std::string::npos);
+  auto longer = tiny_config(run_);
+  longer.training.steps = 13;
+  train(longer, resume());  // from step 10
+  EXPECT_TRUE(fs::exists(ck_ / "damaged-step-00000012" / "model.safetensors"));
+  EXPECT_EQ(deca::read_trainer_state(ck_ / "last")["step"], 13);
+}
+
+// Non-finite weights and impossible optimizer moments in a checkpoint whose
+// checksums hold are refused at load, naming the tensor.
+TEST_F(RunFolder, NonFiniteWeightsAndImpossibleMomentsAreRefusedAtLoad) {
+  train(tiny_config(run_));
+  const fs::path last = ck_ / "step-00000012";
+  auto weights = deca::model::read_safetensors(last / "model.safetensors");
+  const std::string name = weights.begin()->first;
+  weights.begin()->second.view(-1)[0] = std::numeric_limits<float>::quiet_NaN();
+  deca::write_file_atomic(last / "model.safetensors", deca::model::encode_safetensors(weights));
+  rehash(last);
+  auto msg = deca::testing::what_of([&] { deca::load_checkpoint(last, torch::kCPU); });
+  EXPECT_NE(msg.find("tensor \"" + name + "\" holds non-finite values"), std::string::npos) << msg;
+  auto longer = tiny_config(run_);
+  longer.training.steps = 13;
+  msg = deca::testing::what_of([&] { deca::Trainer t(longer, resume()); });
+  EXPECT_NE(msg.find("non-finite values"), std::string::npos) << msg;
+
+  const fs::path before = ck_ / "step-00000010";
+  auto moments = deca::model::read_safetensors(before / "optimizer.safetensors");
+  std::string second;
+  for (auto& [n, t] : moments)
+    if (n.size() > 11 && n.compare(n.size() - 11, 11, ".exp_avg_sq") == 0) {
+      t.view(-1)[0] = -1.0f;
+      second = n;
+      break;
+    }
+  ASSERT_FALSE(second.empty());
+  deca::write_file_atomic(before / "optimizer.safetensors", deca::model::encode_safetensors(moments));
+  rehash(before);
+  fs::remove_all(last);
+  msg = deca::testing::what_of([&] { deca::Trainer t(longer, resume()); });
+  EXPECT_NE(msg.find("optimizer state \"" + second + "\" holds negative values"), std::string::npos) << msg;
 }
 
 TEST_F(RunFolder, LeftoversOfKilledSavesAreRemoved) {

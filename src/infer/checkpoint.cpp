@@ -1,5 +1,7 @@
 #include "deca/infer/checkpoint.h"
 
+#include <set>
+
 #include "deca/core/error.h"
 #include "deca/core/io.h"
 #include "deca/core/log.h"
@@ -38,8 +40,12 @@ model::Vocabulary vocabulary_of(const Tokenizer& t) {
 std::optional<std::string> checkpoint_problem(const fs::path& dir) {
   for (const char* f : {"config.json", "tokenizer.model", "model.safetensors", "trainer_state.json"})
     if (!fs::exists(dir / f)) return std::string("missing ") + f;
-  if (!fs::exists(dir / kCheckpointChecksums)) return std::nullopt;  // written before checksums existed: nothing to check
+  // The trainer writes checksums.sha1 last, over every file: without it, or
+  // with a file it does not list, the folder is incomplete (a partial copy).
+  if (!fs::exists(dir / kCheckpointChecksums))
+    return std::string("missing ") + kCheckpointChecksums + " (an incomplete checkpoint, as a partial copy leaves)";
   std::string problem;
+  std::set<std::string> listed;
   for_each_line(dir / kCheckpointChecksums, [&](std::string_view line, long n) {
     if (!problem.empty() || line.empty()) return;
     const size_t sep = line.find("  ");
@@ -48,12 +54,23 @@ std::optional<std::string> checkpoint_problem(const fs::path& dir) {
       return;
     }
     const std::string name(line.substr(42));
+    listed.insert(name);
     if (!fs::exists(dir / name)) {
       problem = "missing " + name;
     } else if (sha1_hex(read_file(dir / name)) != line.substr(0, 40)) {
       problem = name + " is damaged (its SHA-1 differs from " + kCheckpointChecksums + ")";
     }
   });
+  if (problem.empty()) {
+    std::set<std::string> present;
+    for (const auto& e : fs::directory_iterator(dir))
+      if (e.path().filename() != kCheckpointChecksums) present.insert(e.path().filename().string());
+    for (const auto& name : present)  // sorted: the same file named every time
+      if (!listed.count(name)) {
+        problem = name + " is not in " + kCheckpointChecksums + " (an incomplete checkpoint, as a partial copy leaves)";
+        break;
+      }
+  }
   if (problem.empty()) return std::nullopt;
   return problem;
 }

@@ -81,6 +81,9 @@ void load_safetensors(torch::nn::Module& module, const std::filesystem::path& pa
     if (it->second.sizes() != tensor.sizes())
       throw DataError::at(path.string(), 0, "tensor \"" + name + "\" has shape " + c10::str(it->second.sizes()) +
                                                 ", the model expects " + c10::str(tensor.sizes()));
+    if (it->second.is_floating_point() && !torch::isfinite(it->second).all().item<bool>())
+      throw DataError::at(path.string(), 0, "tensor \"" + name + "\" holds non-finite values (NaN or infinity): these "
+                                              "weights diverged; use an earlier checkpoint");
     tensor.copy_(it->second);
     stored.erase(it);
   }

@@ -309,10 +309,21 @@ void Adam::load(const fs::path& file, const torch::Device& device) {
       stored.erase(it);
       return t;
     };
+    // Moments that no Adam step can produce (non-finite, a negative second
+    // moment) would train on silently wrong: an error naming the state.
+    auto check = [&](const std::string& name, const torch::Tensor& t, bool non_negative) {
+      if (!torch::isfinite(t).all().item<bool>())
+        throw DataError::at(file.string(), 0, "optimizer state \"" + name + "\" holds non-finite values (NaN or infinity)");
+      if (non_negative && (t < 0).any().item<bool>())
+        throw DataError::at(file.string(), 0, "optimizer state \"" + name + "\" holds negative values (a second moment or "
+                                                  "step count cannot be negative)");
+      return t;
+    };
     for (size_t i = 0; i < params_.size(); ++i) {
-      state_[i].exp_avg.copy_(take(names_[i] + ".exp_avg", params_[i].sizes()));
-      state_[i].exp_avg_sq.copy_(take(names_[i] + ".exp_avg_sq", params_[i].sizes()));
-      steps[i] = take(names_[i] + ".step", {}).to(torch::kFloat64);
+      const std::string m = names_[i] + ".exp_avg", v = names_[i] + ".exp_avg_sq", n = names_[i] + ".step";
+      state_[i].exp_avg.copy_(check(m, take(m, params_[i].sizes()), false));
+      state_[i].exp_avg_sq.copy_(check(v, take(v, params_[i].sizes()), true));
+      steps[i] = check(n, take(n, {}), true).to(torch::kFloat64);
     }
     if (!stored.empty())
       throw DataError::at(file.string(), 0, "has optimizer state \"" + stored.begin()->first + "\" for a parameter the model does not train");

@@ -220,6 +220,7 @@ struct Trainer::Impl {
   nlohmann::json origin;
   BadSteps bad;
   long unconfirmed = 0;  // the newest checkpoint's step, until a step has used its weights (then older ones are pruned)
+  bool validation_pending = false;  // the validation of `step` was stopped by a signal: a resume runs it first
   BestCheckpoint best;
   double elapsed = 0;  // seconds of training, this process and the ones it resumes
 
@@ -234,6 +235,7 @@ struct Trainer::Impl {
             {"best", {{"metric", best.metric}, {"value", best.value}, {"step", best.step}}},
             {"bad_steps", bad.total},
             {"consecutive_bad_steps", bad.consecutive},
+            {"validation_pending", validation_pending},
             {"elapsed_seconds", elapsed},
             {"world_size", comm->world_size()},
             {"rng_per_rank", rng_per_rank},
@@ -374,6 +376,7 @@ struct Trainer::Impl {
       bad.streak_start = bad.consecutive > 0 ? step - bad.consecutive + 1 : 0;
       bad.last_applied = bad.consecutive > 0 ? bad.streak_start - 1 : step;
       elapsed = s.value("elapsed_seconds", 0.0);
+      validation_pending = s.value("validation_pending", false);
       const auto& value = s.at("best").at("value");  // null when nothing was validated yet
       best.value = value.is_number() ? value.get<double>() : -std::numeric_limits<double>::infinity();
       best.step = s.at("best").value("step", 0L);
@@ -602,6 +605,7 @@ struct Trainer::Impl {
     options.shard = comm->rank();
     options.shards = comm->world_size();
     EvalReport report;
+    std::vector<nlohmann::ordered_json> lines;  // written once every task is scored: a stopped validation writes none
     for (const auto& split : validation) {
       SplitPredictions p;
       bool interrupted = false;
@@ -626,13 +630,14 @@ struct Trainer::Impl {
       nlohmann::ordered_json line{{"type", "validation"}, {"step", step}, {"split", "validation"}, {"task", result.task},
                                   {"decascore_metric", result.decascore_metric}, {"elapsed_seconds", elapsed}};
       for (const auto& [k, x] : result.values.items()) line[k] = x;
-      metrics->write(line);
+      lines.push_back(std::move(line));
       deca::log::info("validation step {} | {} | {} {:.2f} | {} examples, e.g. \"{}\"", step, result.task,
                       result.decascore_metric, result.decascore_entry, result.examples,
                       p.answers.empty() ? "" : p.answers.front().substr(0, 60));
       report.add(std::move(result));
     }
     if (!comm->main()) return false;
+    for (const auto& line : lines) metrics->write(line);
     metrics->write({{"type", "validation"}, {"step", step}, {"split", "validation"}, {"task", "decascore"}, {"decascore", report.decascore}});
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     deca::log::info("validation step {} | decaScore {:.2f} | {:.1f} s", step, report.decascore, seconds);
@@ -818,6 +823,17 @@ int Trainer::run() {
   // One process looks at its own stop signal; several agree on one, carried by
   // each step's all-reduce, so that all stop after the same step.
   auto stop_now = [&] { return I.single() ? stop::requested() : I.stop_agreed; };
+  if (I.validation_pending && t.val_every > 0) {
+    // The resumed checkpoint's validation was stopped by a signal: it runs
+    // now, and the checkpoint is saved again with its outcome (`best`).
+    log::info("validating step {} first (its validation was stopped with the run)", I.step);
+    if (I.validate()) {
+      log::warn("stopped by signal {} during the validation of step {}; resume with --resume", stop::signal_number(), I.step);
+      return 130;
+    }
+    I.validation_pending = false;
+    I.save("validation");
+  }
   // On a GPU the steps' outcomes (loss, skipped or not) are read at log lines,
   // checkpoints and a stop, or after kMaxPendingSteps, so that no step waits
   // for the device; on the CPU there is nothing to wait for: every step.
@@ -846,6 +862,7 @@ int Trainer::run() {
       validate_now = save_now = false;
     }
     const bool interrupted = validate_now && I.validate();
+    I.validation_pending = interrupted;
     if (save_now) I.save(validate_now ? "validation" : "periodic");
     if (interrupted || stop) {
       if (!save_now && !diverging) I.save("interrupted");
