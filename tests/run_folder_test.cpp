@@ -278,6 +278,39 @@ TEST_F(RunFolder, AValidationStoppedAtTheFinalStepRunsOnResume) {
   EXPECT_EQ(deca::read_trainer_state(ck_ / "last")["validation_pending"], false);
 }
 
+// --resume trains on with the tokenizer the weights were trained with: a
+// missing tokenizer.json (tokenization changed silently: loss 4e-5 -> 14.4) or
+// a swapped tokenizer.model in the run folder is refused, naming the
+// checkpoint's copy to restore.
+TEST_F(RunFolder, ResumeRefusesATokenizerThatIsNotTheCheckpoints) {
+  train(tiny_config(run_));
+  auto longer = tiny_config(run_);
+  longer.training.steps = 13;
+  const std::string side = deca::read_file(run_ / "tokenizer.json");
+  fs::remove(run_ / "tokenizer.json");
+  auto msg = deca::testing::what_of([&] { deca::Trainer t(longer, resume()); });
+  EXPECT_NE(msg.find((run_ / "tokenizer.json").string() + " is missing"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("cp " + (ck_ / "step-00000012" / "tokenizer.json").string()), std::string::npos) << msg;
+  deca::write_file_atomic(run_ / "tokenizer.json", side);
+  const std::string model = deca::read_file(run_ / "tokenizer.model");
+  flip_byte(run_ / "tokenizer.model", 40);  // same size, other bytes
+  msg = deca::testing::what_of([&] { deca::Trainer t(longer, resume()); });
+  EXPECT_NE(msg.find((run_ / "tokenizer.model").string() + " differs from"), std::string::npos) << msg;
+  deca::write_file_atomic(run_ / "tokenizer.model", model);
+  train(longer, resume());
+  EXPECT_EQ(deca::read_trainer_state(ck_ / "last")["step"], 13);
+}
+
+// SentencePiece takes its options as one string split at spaces: a run folder
+// with a space in its path still trains its tokenizer.
+TEST_F(RunFolder, ARunFolderWithASpaceInItsPathTrainsItsTokenizer) {
+  const fs::path spaced = dir_ / "my runs" / "run 1";
+  train(tiny_config(spaced));
+  EXPECT_TRUE(fs::exists(spaced / "tokenizer.model"));
+  EXPECT_TRUE(fs::exists(spaced / "tokenizer.json"));
+  EXPECT_EQ(deca::read_trainer_state(spaced / "checkpoints" / "last")["step"], 12);
+}
+
 TEST_F(RunFolder, ASecondProcessCannotTrainIntoTheSameFolder) {
   deca::Trainer first(tiny_config(run_), {});
   deca::TrainerOptions over;

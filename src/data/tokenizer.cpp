@@ -5,6 +5,9 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
 #include <mutex>
 #include <unordered_map>
 
@@ -97,6 +100,16 @@ const SpmApi& api() {
   return a;
 }
 #endif
+
+// A new folder for SentencePiece's files: under the system's temporary
+// folder, or /tmp when that path holds a space.
+fs::path make_work_folder() {
+  std::string base = fs::temp_directory_path().string();
+  if (base.find(' ') != std::string::npos) base = "/tmp";
+  std::string templ = base + "/deca-spm-XXXXXX";
+  if (!::mkdtemp(templ.data())) throw Error("cannot make a folder in " + base + " to train the tokenizer: " + std::strerror(errno));
+  return templ;
+}
 
 fs::path sidecar(const fs::path& model_file) {
   fs::path p = model_file;
@@ -301,11 +314,21 @@ void Tokenizer::train(const std::vector<std::string>& texts, const TokenizerOpti
       corpus += '\n';
     }
   }
-  fs::create_directories(model_file.parent_path().empty() ? fs::path(".") : model_file.parent_path());
-  const fs::path input = model_file.string() + ".corpus.txt";
+  // SentencePiece takes its options as one string split at spaces, so it
+  // works in a folder of its own whose path has none; the files are then
+  // written where they belong, the sidecar first: a tokenizer.model is only
+  // ever there with its sidecar (a full disk between the two must not leave a
+  // model that loads with the default scheme).
+  const fs::path work = make_work_folder();
+  struct Removed {
+    fs::path dir;
+    ~Removed() {
+      std::error_code ignored;
+      fs::remove_all(dir, ignored);
+    }
+  } removed{work};
+  const fs::path input = work / "corpus.txt", prefix = work / "spm";
   write_file_atomic(input, corpus);
-  fs::path prefix = model_file;
-  prefix.replace_extension();
   std::string args =
       "--input=" + input.string() + " --model_prefix=" + prefix.string() +
       " --vocab_size=" + std::to_string(options.vocab_size) + " --model_type=" + options.model_type +
@@ -323,12 +346,10 @@ void Tokenizer::train(const std::vector<std::string>& texts, const TokenizerOpti
             " --split_by_unicode_script=false --split_by_number=false";
   char error[1024] = {0};
   const int rc = api().train(args.c_str(), seed, error, sizeof error);
-  fs::remove(input);
   if (rc != 0) throw Error("training the tokenizer failed: " + std::string(error));
-  if (prefix.string() + ".model" != model_file.string()) fs::rename(prefix.string() + ".model", model_file);
-  fs::remove(prefix.string() + ".vocab");
   write_file_atomic(sidecar(model_file),
                     nlohmann::json{{"lowercase", options.lowercase}, {"scheme", options.scheme}}.dump() + "\n");
+  write_file_atomic(model_file, read_file(prefix.string() + ".model"));
 }
 
 std::vector<int32_t> Tokenizer::encode(std::string_view text, std::vector<uint32_t>* word_ends) const {

@@ -98,6 +98,25 @@ void check_resume_config(const Config& config, const fs::path& checkpoint, const
                       "change with --set to make it deliberately");
 }
 
+// --resume continues with the tokenizer the checkpoint's weights were
+// trained with: the files the run would load (the run folder's, or
+// tokenizer.model's) must equal the checkpoint's checksummed copies.
+void check_resume_tokenizer(const fs::path& model_file, const fs::path& checkpoint) {
+  fs::path side = model_file;
+  side.replace_extension(".json");
+  for (const auto& [mine, theirs] : {std::pair{model_file, checkpoint / "tokenizer.model"}, {side, checkpoint / "tokenizer.json"}}) {
+    const bool has_mine = fs::exists(mine), has_theirs = fs::exists(theirs);
+    if (!has_theirs && !has_mine) continue;
+    if (has_mine && has_theirs && read_file(mine) == read_file(theirs)) continue;
+    if (!has_theirs)
+      throw ConfigError("--resume: checkpoint " + checkpoint.string() + " was trained without a " +
+                        theirs.filename().string() + ", but " + mine.string() + " is there; move it away or start a new run");
+    throw ConfigError("--resume: " + mine.string() + (has_mine ? " differs from" : " is missing, unlike") + " the checkpoint's copy " +
+                      theirs.string() + ", which its weights were trained with; restore it (cp " + theirs.string() + " " +
+                      mine.string() + ") or start a new run");
+  }
+}
+
 // The random generator states a rank saves: the CPU generator's (dropout on
 // the CPU, and everything else), and its GPU's when it trains on one.
 std::vector<torch::Tensor> rng_states(const torch::Device& device) {
@@ -722,7 +741,10 @@ Trainer::Trainer(Config config, TrainerOptions options) : impl_(std::make_unique
           }
         }
         const fs::path from = options.resume ? I.resume_checkpoint(damaged) : fs::path();
-        if (options.resume) check_resume_config(I.config, from, options.set_keys);
+        if (options.resume) {
+          check_resume_config(I.config, from, options.set_keys);
+          check_resume_tokenizer(I.config.tokenizer.model.empty() ? I.run_dir / "tokenizer.model" : fs::path(I.config.tokenizer.model), from);
+        }
         I.load_data();
         return from.string();
       },
