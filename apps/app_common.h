@@ -70,7 +70,7 @@ void apply_output_precision(const std::string& precision, DecodeOptions& options
 
 struct CheckpointFlags {
   std::string checkpoint, device = "cpu", output_precision = "fp32";
-  long beam = 1, batch_tokens = 0;
+  long beam = 1, batch_tokens = 0, threads = 0;
   // Declares them; returns --checkpoint (deca-predict requires it).
   CLI::Option* add_to(CLI::App& cli) {
     auto* option = cli.add_option("--checkpoint", checkpoint, "checkpoint folder, or run folder (its best checkpoint)");
@@ -78,6 +78,8 @@ struct CheckpointFlags {
     cli.add_option("--batch-tokens", batch_tokens, "token budget per decoding batch (default: the checkpoint's)")
         ->check(at_least(1));
     cli.add_option("--device", device, "cpu, cuda or cuda:N")->capture_default_str();
+    cli.add_option("--threads", threads, "CPU threads (default: OMP_NUM_THREADS, else the CPUs this process may use)")
+        ->check(at_least(1));
     add_output_precision(cli, output_precision);
     return option;
   }

@@ -8,6 +8,7 @@
 #include <iostream>
 
 #include "app_common.h"
+#include "deca/model/parallel.h"
 #include "deca/core/io.h"
 #include "deca/core/stop.h"
 #include "deca/data/splits.h"
@@ -51,6 +52,7 @@ int main(int argc, char** argv) {
 #ifdef DECA_WITH_TORCH
       const auto split_id = deca::parse_split(split);
       deca::stop::install();
+      deca::model::use_threads(static_cast<int>(model.threads));
       auto loaded = deca::load_checkpoint(model.checkpoint, deca::parse_device(model.device));
       auto config = loaded.config;
       if (!data_root.empty()) config.data.data_root = data_root;

@@ -11,6 +11,7 @@
 #include <cmath>
 
 #include "app_common.h"
+#include "deca/model/parallel.h"
 #include "deca/core/io.h"
 #include "deca/core/stop.h"
 #include "deca/data/splits.h"
@@ -42,6 +43,7 @@ int main(int argc, char** argv) {
       throw deca::ConfigError("--output " + output + " is the input file" + (input == "-" ? " (standard input)" : "") +
                               ": it would be erased; choose another path");
     deca::stop::install();
+    deca::model::use_threads(static_cast<int>(model.threads));
     const auto loaded = deca::load_checkpoint(model.checkpoint, deca::parse_device(model.device));
     auto config = loaded.config;
     if (!data_root.empty()) config.data.data_root = data_root;

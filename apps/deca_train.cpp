@@ -1,6 +1,6 @@
 // deca-train: multitask training from a JSON config.
 //   deca-train --config FILE [--set key=value ...] [--data-root DIR] [--output DIR]
-//              [--steps N] [--device cpu|cuda|cuda:N] [--resume | --overwrite] [--init-from CHECKPOINT] [--print-config]
+//              [--steps N] [--device cpu|cuda|cuda:N] [--threads N] [--resume | --overwrite] [--init-from CHECKPOINT] [--print-config]
 //              [--rank R --world-size N --local-rank L --master-addr HOST --master-port P]
 //              [--dist-backend auto|gloo|nccl] [--dist-timeout SECONDS]
 // Several processes train one model when launched by torchrun or srun (their
@@ -24,6 +24,9 @@ int main(int argc, char** argv) {
   cli.add_option("--output", output, "the run folder (output)");
   auto* steps_option = cli.add_option("--steps", steps, "total optimizer steps (training.steps)")->check(deca::app::at_least(0));
   cli.add_option("--device", device, "cpu, cuda or cuda:N (training.device)");
+  long threads = 0;
+  cli.add_option("--threads", threads, "CPU threads per process (training.threads; default: OMP_NUM_THREADS, else the CPUs "
+                 "this process may use, shared by the run's processes on the machine)")->check(deca::app::at_least(1));
   cli.add_flag("--resume", resume, "continue the run in --output from its newest complete checkpoint, exactly");
   cli.add_flag("--overwrite", overwrite, "start a new run in an --output that holds an earlier one (deleted once the new run has saved a checkpoint)");
   std::string init_from;
@@ -65,6 +68,7 @@ int main(int argc, char** argv) {
     if (!output.empty()) sets.push_back("output=" + nlohmann::json(output).dump());
     if (steps_option->count() > 0) sets.push_back("training.steps=" + std::to_string(steps));
     if (!device.empty()) sets.push_back("training.device=" + nlohmann::json(device).dump());
+    if (threads > 0) sets.push_back("training.threads=" + std::to_string(threads));
     config = deca::apply_overrides(config, sets);
     if (print_config) {
       std::cout << deca::config_to_json(config).dump(2) << std::endl;

@@ -194,6 +194,27 @@ TEST_F(CliFaults, PredictNeverOverwritesItsInput) {
   EXPECT_EQ(deca::read_file(input), deca::read_file(questions()));
 }
 
+// Every LibTorch executable uses the CPUs this process may use, says how many
+// and why, and takes --threads: OMP_NUM_THREADS wins, then the affinity mask
+// (taskset) and a container's quota (a 2-CPU container on a 64-core host
+// started 64 threads).
+TEST_F(CliFaults, ThreadsFitTheCpusTheProcessMayUse) {
+  const std::string eval = bin("deca-eval") + " --checkpoint " + run() + " --tasks sst --data-root " + sample();
+  auto r = sh("OMP_NUM_THREADS=1 " + eval + " 2>&1 >/dev/null");
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_TRUE(has(r.out, "1 thread (OMP_NUM_THREADS=1)")) << r.out;
+  r = sh(eval + " --threads 2 2>&1 >/dev/null");
+  EXPECT_TRUE(has(r.out, "2 threads (as set)")) << r.out;
+  r = sh("env -u OMP_NUM_THREADS taskset -c 0 " + bin("deca-predict") + " --checkpoint " + run() + " --input " + questions() +
+         " --output /dev/null 2>&1");
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_TRUE(has(r.out, "1 thread (")) << r.out;
+  r = sh("OMP_NUM_THREADS=1 " + bin("deca-train") + " --config " + quickstart() + " --data-root " + sample() + " --output " +
+         (dir_ / "run").string() + " --steps 1 " + kSmall + " --threads 1 2>&1");
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_TRUE(has(r.out, "1 thread (as set)")) << r.out;
+}
+
 // Reports go where the path leads: a link's target is updated (the link stays
 // a link), a device is written in place.
 TEST_F(CliFaults, ReportsFollowLinksAndWriteDevicesInPlace) {

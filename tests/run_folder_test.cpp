@@ -380,6 +380,27 @@ TEST_F(RunFolder, ResumeRefusesAConfigThatTrainsSomethingElse) {
   EXPECT_NE(deca::read_file(run_ / "config.json").find("0.35"), std::string::npos);
 }
 
+// --resume --config FILE: the run's data root stays the run's (a run started
+// with --data-root, resumed with its config file, read data/sample), unless
+// the command line moves it.
+TEST_F(RunFolder, ResumeKeepsTheRunsDataRootUnlessTheCommandLineMovesIt) {
+  const fs::path data = dir_ / "data";
+  fs::copy(deca::testing::source_dir() / "data" / "sample", data, fs::copy_options::recursive);
+  auto c = tiny_config(run_);
+  c.data.data_root = data.string();
+  train(c);
+  auto from_file = tiny_config(run_);  // the config file's data root: elsewhere
+  from_file.data.data_root = (dir_ / "elsewhere").string();
+  from_file.training.steps = 13;
+  train(from_file, resume());
+  EXPECT_EQ(deca::load_config(run_ / "config.json").data.data_root, data.string());
+  from_file.training.steps = 14;
+  auto moved = resume();
+  moved.set_keys = {"data.data_root"};
+  const auto msg = deca::testing::what_of([&] { deca::Trainer t(from_file, moved); });
+  EXPECT_NE(msg.find("elsewhere"), std::string::npos) << msg;
+}
+
 TEST_F(RunFolder, ResumeFallsBackToTheNewestCompleteCheckpoint) {
   train(tiny_config(run_));  // checkpoints 10 and 12
   flip_byte(ck_ / "step-00000012" / "optimizer.safetensors", 100);

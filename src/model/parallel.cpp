@@ -3,7 +3,11 @@
 #include <ATen/Parallel.h>
 #include <ATen/ThreadLocalState.h>
 
+#include "deca/core/log.h"
+#include "deca/core/threads.h"
+
 #include <exception>
+#include <string>
 #include <mutex>
 
 #ifdef _OPENMP
@@ -42,6 +46,13 @@ void run_workers(int workers, const std::function<void(int worker)>& worker) {
   }
 #endif
   for (int w = 0; w < workers; ++w) worker(w);  // one after another
+}
+
+int use_threads(int requested, int processes) {
+  const ThreadCount t = requested > 0 ? ThreadCount{requested, "as set"} : default_threads(processes);
+  at::set_num_threads(t.count);
+  log::info("{} thread{} ({})", t.count, t.count == 1 ? "" : "s", t.why);
+  return t.count;
 }
 
 }  // namespace deca::model

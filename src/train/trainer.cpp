@@ -1,5 +1,6 @@
 #include "deca/train/trainer.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstring>
@@ -8,6 +9,7 @@
 #include <optional>
 #include <set>
 #include <thread>
+#include <tuple>
 
 #include "deca/core/error.h"
 #include "deca/core/io.h"
@@ -17,6 +19,7 @@
 #include "deca/data/batching.h"
 #include "deca/data/mixing.h"
 #include "deca/model/model.h"
+#include "deca/model/parallel.h"
 #include "deca/model/precision.h"
 #include "deca/model/safetensors.h"
 #include "deca/text/unicode.h"
@@ -69,10 +72,24 @@ bool may_change_on_resume(const std::string& key) {
 // something else (another dropout, rate, batch size or task mix) is refused,
 // naming each key, unless the command line changed the key deliberately
 // (--set, --steps, ...; TrainerOptions::set_keys), which is logged.
-void check_resume_config(const Config& config, const fs::path& checkpoint, const std::vector<std::string>& set_keys) {
+// Where the run's data lives (data_root, cache_dir) is the run's own unless
+// the command line changes it: a --config written for another machine or
+// folder does not move a resumed run's data (those keys are taken back).
+void check_resume_config(Config& config, const fs::path& checkpoint, const std::vector<std::string>& set_keys) {
   const fs::path file = checkpoint / "config.json";
+  const Config run = load_config(file);
+  auto set_on_command_line = [&](const std::string& key) {
+    return std::find(set_keys.begin(), set_keys.end(), key) != set_keys.end();
+  };
+  for (auto [key, mine, theirs] : {std::tuple{"data.data_root", &config.data.data_root, &run.data.data_root},
+                                   {"data.cache_dir", &config.data.cache_dir, &run.data.cache_dir}}) {
+    if (*mine == *theirs || set_on_command_line(key)) continue;
+    log::info("--resume: {} stays the run's {} (the config says {}; give it on the command line to change it)", key,
+              nlohmann::json(*theirs).dump(), nlohmann::json(*mine).dump());
+    *mine = *theirs;
+  }
   std::map<std::string, std::string> was, now;
-  flatten(config_to_json(load_config(file)), "", was);
+  flatten(config_to_json(run), "", was);
   flatten(config_to_json(config), "", now);
   std::set<std::string> keys;
   for (const auto& [k, v] : was) keys.insert(k);
@@ -696,9 +713,8 @@ Trainer::Trainer(Config config, TrainerOptions options) : impl_(std::make_unique
     I.best.metric = I.config.training.best_metric;
     I.best.check(metrics_of(validated), I.config.training.val_every > 0);
   }
-  // The processes of one machine share its cores.
-  const long cores = std::max(1L, static_cast<long>(std::thread::hardware_concurrency()) / std::max(1, launch.local_world_size));
-  torch::set_num_threads(static_cast<int>(I.config.training.threads > 0 ? I.config.training.threads : cores));
+  // The processes of one machine share the CPUs they may use.
+  model::use_threads(static_cast<int>(I.config.training.threads), std::max(1, launch.local_world_size));
   torch::manual_seed(static_cast<uint64_t>(I.config.training.seed));
   model::set_matmul_precision(I.config.training.precision);
 

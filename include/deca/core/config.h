@@ -164,7 +164,7 @@ struct TrainOptions {
   long val_max_examples = 0;               // per task; 0 = all
   bool save_val_predictions = false;       // <run>/validation/step-N/<task>.jsonl at each validation
   std::string device = "cpu";              // cpu, cuda, cuda:N
-  long threads = 0;                        // torch threads; 0 = the cores shared among this machine's processes
+  long threads = 0;                        // CPU threads; 0 = the CPUs this process may use (deca::default_threads)
   std::string precision = "fp32";          // fp32, tf32 (TF32 matrix products on CUDA), bf16 (autocast)
   std::string optimizer_state = "fp32";    // Adam's moments: fp32, or bf16 rounded stochastically (half the memory)
   long max_bad_steps = 20;                 // consecutive NaN/inf losses before stopping
@@ -189,7 +189,7 @@ struct TrainOptions {
     v("save_val_predictions", save_val_predictions, "write each validation's answers to <run>/validation/step-N/<task>.jsonl "
                                                     "({\"id\", \"answer\"}, as deca-eval --output writes them)");
     v("device", device, "cpu, cuda or cuda:N");
-    v("threads", threads, "CPU threads for torch (0: the machine's cores, divided among its processes of the run)");
+    v("threads", threads, "CPU threads (0: OMP_NUM_THREADS, else the CPUs of the affinity mask and container quota, shared by the run's processes on a machine)");
     v("precision", precision, "fp32; tf32 (fp32 with TF32 matrix products on CUDA, as fp32 on the CPU); bf16 (the forward pass "
                               "autocast to bfloat16 on CUDA and the CPU, with fp32 weights, gradients and optimizer state)");
     v("optimizer_state", optimizer_state, "Adam's moments in fp32, or in bf16 (half the optimizer's memory; each step computes in fp32 "

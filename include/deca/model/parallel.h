@@ -23,4 +23,10 @@ void parallel_for(int64_t begin, int64_t end, int64_t grain, const std::function
 // the caller's in every worker, as at::parallel_for passes it on.
 void run_workers(int workers, const std::function<void(int worker)>& worker);
 
+// Sets LibTorch's intra-op threads, which deca's own loops follow:
+// `requested` when > 0 (--threads, training.threads), else the CPUs this
+// process may use (deca::default_threads: OMP_NUM_THREADS, the affinity mask,
+// a container's quota) shared by `processes`; logs how many and why.
+int use_threads(int requested, int processes = 1);
+
 }  // namespace deca::model
