@@ -82,6 +82,7 @@ int main(int argc, char** argv) {
                         e.result.seconds > 0 ? static_cast<double>(s.examples.size()) / e.result.seconds : 0.0);
       });
       report.split = split;
+      report.max_examples = max_examples;
       for (auto& t : report.tasks) {
         t.seen_in_training = std::count(loaded.trained_tasks.begin(), loaded.trained_tasks.end(), t.task) > 0;
         if (!*t.seen_in_training) deca::log::info("{}: not trained on (zero-shot)", t.task);

@@ -166,6 +166,21 @@ TEST(Report, JunitHasOneCasePerTaskAndFailureElements) {
 
 }  // namespace
 
+// A --max-examples evaluation says so in every report, so a subset's score is
+// never read as the split's.
+TEST(Report, ASubsetSaysSoInEveryReport) {
+  auto r = sample_report();
+  EXPECT_FALSE(r.to_json().contains("subset"));
+  EXPECT_EQ(r.junit().find("max_examples"), std::string::npos);
+  r.max_examples = 200;
+  const std::string note = "a subset: the first 200 examples of each task (--max-examples), not the whole validation split";
+  EXPECT_EQ(r.to_json()["subset"]["max_examples"], 200);
+  EXPECT_EQ(r.to_json()["subset"]["note"], note);
+  EXPECT_NE(r.table().find(note), std::string::npos) << r.table();
+  EXPECT_NE(r.markdown().find(note), std::string::npos) << r.markdown();
+  EXPECT_NE(r.junit().find("<property name=\"max_examples\" value=\"200\"/>"), std::string::npos) << r.junit();
+}
+
 TEST(Report, ZeroShotTasksAreMarked) {
   auto r = sample_report();
   EXPECT_FALSE(r.to_json().contains("seen_in_training"));  // prediction files: unknown

@@ -131,7 +131,13 @@ nlohmann::ordered_json EvalReport::to_json() const {
   for (const auto& t : tasks)
     if (t.seen_in_training) j["seen_in_training"][t.task] = *t.seen_in_training;
   if (!failures.empty()) j["failures"] = failures;
+  if (max_examples > 0) j["subset"] = {{"max_examples", max_examples}, {"note", subset_note()}};
   return j;
+}
+
+std::string EvalReport::subset_note() const {
+  return "a subset: the first " + std::to_string(max_examples) + " examples of each task (--max-examples), not the whole " +
+         (split.empty() ? std::string("split") : split + " split");
 }
 
 std::string EvalReport::table() const {
@@ -149,6 +155,7 @@ std::string EvalReport::table() const {
   std::snprintf(line, sizeof line, "%-18s %-16s %9.2f\n", "decaScore", "sum", decascore);
   o << line;
   if (any_zero_shot()) o << "* zero-shot: the model was not trained on this task\n";
+  if (max_examples > 0) o << subset_note() << "\n";
   for (const auto& f : failures) o << "FAILED: " << f << "\n";
   return o.str();
 }
@@ -164,6 +171,7 @@ std::string EvalReport::markdown() const {
   }
   o << "| **decaScore** | sum | **" << fixed(decascore) << "** | | |\n";
   if (any_zero_shot()) o << "\n\\* zero-shot: the model was not trained on this task\n";
+  if (max_examples > 0) o << "\n" << subset_note() << "\n";
   if (!failures.empty()) {
     o << "\nFailed thresholds:\n\n";
     for (const auto& f : failures) o << "- " << f << "\n";
@@ -200,8 +208,11 @@ std::string EvalReport::junit() const {
   add_case("decascore", 0, "decascore=" + fixed(decascore, 4) + "\n", failures_of("decaScore"));
   std::ostringstream o;
   o << "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites>\n  <testsuite name=\"deca-eval\" tests=\"" << tasks.size() + 1
-    << "\" failures=\"" << failed << "\" errors=\"0\" time=\"" << fixed(total_time, 3) << "\">\n"
-    << cases.str() << "  </testsuite>\n</testsuites>\n";
+    << "\" failures=\"" << failed << "\" errors=\"0\" time=\"" << fixed(total_time, 3) << "\">\n";
+  if (max_examples > 0)
+    o << "    <properties>\n      <property name=\"max_examples\" value=\"" << max_examples << "\"/>\n"
+      << "      <property name=\"subset\" value=\"" << xml_escape(subset_note()) << "\"/>\n    </properties>\n";
+  o << cases.str() << "  </testsuite>\n</testsuites>\n";
   return o.str();
 }
 

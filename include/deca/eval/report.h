@@ -53,6 +53,7 @@ struct EvalReport {
   std::vector<TaskResult> tasks;
   double decascore = 0;
   std::vector<std::string> failures;  // one message per missed threshold
+  long max_examples = 0;              // > 0: each task scored on its first N examples only (deca-eval --max-examples)
 
   // Appends a task's result and updates the decaScore.
   void add(TaskResult result);
@@ -65,6 +66,7 @@ struct EvalReport {
 
  private:
   bool any_zero_shot() const;
+  std::string subset_note() const;
   static std::string name_of(const TaskResult& t);  // marked * when zero-shot
 };
 
