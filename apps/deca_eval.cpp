@@ -60,14 +60,18 @@ int main(int argc, char** argv) {
       deca::check_unique_tasks(tasks);
       // Every name, split and threshold is checked before the first decoding.
       std::vector<std::shared_ptr<const deca::Task>> selected;
+      std::string skipped;
       for (const auto& name : tasks) {
         auto task = deca::find_task(name, config.data.data_root);
         if (!task->has_split(split_id)) {
           deca::log::warn("{} has no {} split (hidden test set): skipped", name, split);
+          skipped += (skipped.empty() ? "" : ", ") + name;
           continue;
         }
         selected.push_back(std::move(task));
       }
+      if (selected.empty())
+        throw deca::ConfigError("nothing to score: no task of " + skipped + " has a " + split + " split (hidden test set)");
       deca::check_thresholds(thresholds, deca::metrics_of(selected));
       deca::log::info("checkpoint {} (step {}), {} tasks, {} split", loaded.dir.string(), loaded.step, selected.size(), split);
       auto options = deca::EvalOptions::from(config);

@@ -215,6 +215,14 @@ TEST_F(CliFaults, ThreadsFitTheCpusTheProcessMayUse) {
   EXPECT_TRUE(has(r.out, "1 thread (as set)")) << r.out;
 }
 
+// An evaluation that scores nothing (no task has the split) fails, saying why.
+TEST_F(CliFaults, AnEvaluationThatScoresNothingFails) {
+  const auto r = sh(bin("deca-eval") + " --checkpoint " + run() + " --tasks squad --split test --data-root " + sample() +
+                    " 2>&1 >/dev/null");
+  EXPECT_EQ(r.code, 2) << r.out;
+  EXPECT_TRUE(has(r.out, "nothing to score: no task of squad has a test split")) << r.out;
+}
+
 // Reports go where the path leads: a link's target is updated (the link stays
 // a link), a device is written in place.
 TEST_F(CliFaults, ReportsFollowLinksAndWriteDevicesInPlace) {

@@ -181,6 +181,44 @@ TEST(Report, ASubsetSaysSoInEveryReport) {
   EXPECT_NE(r.junit().find("<property name=\"max_examples\" value=\"200\"/>"), std::string::npos) << r.junit();
 }
 
+// The decaScore is the sum of the entries the report shows (a tagging task's
+// entity_f1, not its nF1), and says how many of the ten tasks it covers.
+TEST(Report, TheDecaScoreIsTheSumOfItsEntriesAndSaysWhatItCovers) {
+  deca::EvalReport r;
+  r.split = "test";
+  deca::TaskResult sst;
+  sst.task = "sst";
+  sst.values.set("em", 80);
+  sst.decascore_metric = "em";
+  sst.decascore_entry = 80;
+  r.add(sst);
+  EXPECT_EQ(r.decascore_label(), "decaScore (1 of 10 tasks)");
+  deca::TaskResult ner;  // a CoNLL tagging task of the data root
+  ner.task = "conll_ner";
+  ner.values.set("nf1", 62.09);
+  ner.values.set("entity_f1", 31.21);
+  ner.decascore_metric = "entity_f1";
+  ner.decascore_entry = 31.21;
+  r.add(ner);
+  EXPECT_DOUBLE_EQ(r.decascore, 80 + 31.21);
+  EXPECT_EQ(r.decascore_label(), "decaScore (1 of 10 tasks + 1 other)");
+  auto j = r.to_json();
+  EXPECT_DOUBLE_EQ(j["decascore"]["total"].get<double>(), 111.21);
+  EXPECT_EQ(j["decascore"]["label"], "decaScore (1 of 10 tasks + 1 other)");
+  EXPECT_EQ(j["decascore"]["complete"], false);
+  EXPECT_NE(r.table().find("decaScore (1 of 10 tasks + 1 other), sum"), std::string::npos) << r.table();
+  EXPECT_NE(r.markdown().find("| **decaScore (1 of 10 tasks + 1 other)** | sum | **111.21** |"), std::string::npos) << r.markdown();
+  deca::EvalReport all;
+  for (const auto& name : deca::decathlon_tasks()) {
+    deca::TaskResult t = sst;
+    t.task = name;
+    all.add(t);
+  }
+  EXPECT_EQ(all.decascore_label(), "decaScore");
+  EXPECT_EQ(all.to_json()["decascore"]["complete"], true);
+  EXPECT_DOUBLE_EQ(all.decascore, 800);
+}
+
 TEST(Report, ZeroShotTasksAreMarked) {
   auto r = sample_report();
   EXPECT_FALSE(r.to_json().contains("seen_in_training"));  // prediction files: unknown

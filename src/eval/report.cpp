@@ -7,6 +7,7 @@
 #include <algorithm>
 
 #include "deca/core/error.h"
+#include "deca/tasks/task.h"
 
 namespace deca {
 namespace {
@@ -47,10 +48,25 @@ TaskResult score_task(const Task& task, const std::vector<std::string>& predicti
 }
 
 void EvalReport::add(TaskResult result) {
+  // The sum of the entries as they are reported (each by its own task's
+  // metric: a tagging task's entity_f1, not a default nF1).
+  decascore += result.decascore_entry;
   tasks.push_back(std::move(result));
-  std::vector<std::pair<std::string, metrics::MetricValues>> per_task;
-  for (const auto& t : tasks) per_task.emplace_back(t.task, t.values);
-  decascore = deca::decascore(per_task);
+}
+
+long EvalReport::decathlon_tasks_scored() const {
+  const auto& ten = decathlon_tasks();
+  return std::count_if(tasks.begin(), tasks.end(),
+                       [&](const TaskResult& t) { return std::find(ten.begin(), ten.end(), t.task) != ten.end(); });
+}
+
+std::string EvalReport::decascore_label() const {
+  const long ten = static_cast<long>(decathlon_tasks().size()), scored = decathlon_tasks_scored();
+  const long others = static_cast<long>(tasks.size()) - scored;
+  if (scored == ten && others == 0) return "decaScore";
+  std::string label = "decaScore (" + std::to_string(scored) + " of " + std::to_string(ten) + " tasks";
+  if (others > 0) label += " + " + std::to_string(others) + " other" + (others == 1 ? "" : "s");
+  return label + ")";
 }
 
 Threshold parse_threshold(const std::string& spec) {
@@ -126,6 +142,9 @@ nlohmann::ordered_json EvalReport::to_json() const {
   j["tasks"] = nlohmann::ordered_json::object();
   for (const auto& t : tasks) j["tasks"][t.task] = t.values.to_json();
   j["decascore"]["total"] = decascore;
+  j["decascore"]["label"] = decascore_label();
+  j["decascore"]["decathlon_tasks"] = decathlon_tasks_scored();
+  j["decascore"]["complete"] = decascore_label() == "decaScore";
   j["decascore"]["entries"] = nlohmann::ordered_json::object();
   for (const auto& t : tasks) j["decascore"]["entries"][t.task] = t.decascore_entry;
   for (const auto& t : tasks)
@@ -152,7 +171,7 @@ std::string EvalReport::table() const {
                   t.decascore_entry, t.examples);
     o << line << all << "\n";
   }
-  std::snprintf(line, sizeof line, "%-18s %-16s %9.2f\n", "decaScore", "sum", decascore);
+  std::snprintf(line, sizeof line, "%-35s %9.2f\n", (decascore_label() + ", sum").c_str(), decascore);
   o << line;
   if (any_zero_shot()) o << "* zero-shot: the model was not trained on this task\n";
   if (max_examples > 0) o << subset_note() << "\n";
@@ -169,7 +188,7 @@ std::string EvalReport::markdown() const {
     o << "| " << name_of(t) << " | " << t.decascore_metric << " | " << fixed(t.decascore_entry) << " | " << t.examples << " | "
       << all << " |\n";
   }
-  o << "| **decaScore** | sum | **" << fixed(decascore) << "** | | |\n";
+  o << "| **" << decascore_label() << "** | sum | **" << fixed(decascore) << "** | | |\n";
   if (any_zero_shot()) o << "\n\\* zero-shot: the model was not trained on this task\n";
   if (max_examples > 0) o << "\n" << subset_note() << "\n";
   if (!failures.empty()) {

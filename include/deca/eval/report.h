@@ -58,6 +58,12 @@ struct EvalReport {
   // Appends a task's result and updates the decaScore.
   void add(TaskResult result);
 
+  // "decaScore" over the ten decathlon tasks; "decaScore (8 of 10 tasks)",
+  // "... + 1 other)" for any other set, so a partial sum is never read as the
+  // decathlon's.
+  std::string decascore_label() const;
+  long decathlon_tasks_scored() const;
+
   void check(const std::vector<Threshold>& thresholds);
   nlohmann::ordered_json to_json() const;
   std::string table() const;
