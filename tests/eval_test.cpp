@@ -4,6 +4,8 @@
 #include <random>
 
 #include "deca/core/error.h"
+#include "deca/core/io.h"
+#include "deca/eval/files.h"
 #include "deca/eval/report.h"
 #include "deca/tasks/jsonl.h"
 #include "deca/tasks/task.h"
@@ -233,4 +235,22 @@ TEST(Report, ZeroShotTasksAreMarked) {
   EXPECT_NE(r.table().find("zero-shot"), std::string::npos);
   EXPECT_NE(r.markdown().find("| sst* |"), std::string::npos) << r.markdown();
   EXPECT_NE(r.markdown().find("zero-shot"), std::string::npos);
+}
+
+// Gold rows that name no task cannot catch a misspelt --task: a name a typo
+// away from a decathlon task is refused ("did you mean"); another name is a
+// custom task, scored by nF1.
+TEST(PredictionFiles, AMisspeltTaskIsRefusedWhenTheGoldNamesNone) {
+  deca::testing::TempDir tmp("deca-misspelt");
+  const auto gold = tmp.path() / "gold.jsonl", pred = tmp.path() / "pred.jsonl";
+  deca::write_file_atomic(gold, R"({"id": "1", "context": "paris is in france", "question": "where is paris?", "answers": ["france"]})"
+                                "\n");
+  deca::write_file_atomic(pred, R"({"id": "1", "answer": "france"})"
+                                "\n");
+  const auto msg = deca::testing::what_of([&] { deca::score_prediction_files({{"squda", gold, pred}}, {}, {}); });
+  EXPECT_NE(msg.find("did you mean squad?"), std::string::npos) << msg;
+  const auto custom = deca::score_prediction_files({{"capitals", gold, pred}}, {}, {});
+  EXPECT_EQ(custom.tasks.at(0).decascore_metric, "nf1");
+  EXPECT_DOUBLE_EQ(custom.decascore, 100);
+  EXPECT_DOUBLE_EQ(deca::score_prediction_files({{"squad", gold, pred}}, {}, {}).decascore, 100);
 }

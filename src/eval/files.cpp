@@ -5,6 +5,7 @@
 #include "deca/core/error.h"
 #include "deca/core/io.h"
 #include "deca/tasks/jsonl.h"
+#include "deca/tasks/task.h"
 
 namespace fs = std::filesystem;
 
@@ -16,6 +17,38 @@ void write_logical_forms(const fs::path& file, const std::vector<std::string>& a
   for (size_t i = 0; i < answers.size(); ++i)
     out += metrics::logical_form_record(answers[i], golds[i].meta.at("header").get<std::vector<std::string>>()).dump() + "\n";
   write_file_atomic(file, out);
+}
+
+// Levenshtein distance, for "did you mean".
+size_t edit_distance(const std::string& a, const std::string& b) {
+  std::vector<size_t> row(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    size_t diagonal = row[0];
+    row[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j) {
+      const size_t above = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diagonal = above;
+    }
+  }
+  return row[b.size()];
+}
+
+// A name that is no decathlon task is scored as a custom task (nF1). When the
+// gold rows name no task to check it against, a name a typo away from a
+// decathlon task is almost surely that task, misspelt: an error.
+void check_not_misspelt(const std::string& name, const std::vector<Example>& gold, const fs::path& gold_file) {
+  const auto& ten = decathlon_tasks();
+  if (std::find(ten.begin(), ten.end(), name) != ten.end()) return;
+  for (const char* prefix : {"iwslt.", "multinli.", "woz."})
+    if (name.rfind(prefix, 0) == 0) return;
+  if (name == "squad2.0" || name == "cnn" || name == "dailymail") return;
+  if (std::any_of(gold.begin(), gold.end(), [](const Example& ex) { return !ex.task.empty(); })) return;
+  for (const auto& known : ten)
+    if (edit_distance(name, known) <= 2)
+      throw ConfigError("--task " + name + " is not a decathlon task: did you mean " + known + "? (" + gold_file.string() +
+                        " names no task, so it would be scored as a custom task, by nF1)");
 }
 
 }  // namespace
@@ -66,6 +99,7 @@ EvalReport score_prediction_files(const std::vector<PredictionFiles>& files, con
   for (size_t i = 0; i < files.size(); ++i) {
     const auto& f = files[i];
     const auto gold = read_examples_jsonl(f.gold);
+    check_not_misspelt(f.task, gold, f.gold);
     // Gold rows written by deca-data export name their task: a task that
     // differs (a misspelt name would be scored as a custom task) is an error.
     for (const auto& ex : gold)
