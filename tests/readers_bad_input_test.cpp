@@ -246,4 +246,22 @@ TEST_F(ReaderBadInput, TaggingTaskJsonErrorsNameFileAndKey) {
   expect_config_error(R"({"format": "conll", "questions": {"LOC": "Where?"}, "sep": "; "})", "unknown key \"sep\"");
   expect_config_error(R"({"format": "conll", "questions": {"LOC": "Where?"}, "separator": "  "})", "\"separator\"");
   expect_config_error("{\"format\": ", "invalid JSON");
+  // Taken without a word before: a type given twice (the later one won), two
+  // types asking the same question, a separator that glues entities into one word.
+  expect_config_error(R"({"format": "conll", "questions": {"LOC": "Where?", "LOC": "Which places?"}})", "duplicate key \"questions.LOC\"");
+  expect_config_error(R"({"format": "conll", "questions": {"LOC": "Where?", "GPE": "Where?"}})", "LOC and GPE ask the same question");
+  expect_config_error(R"({"format": "conll", "questions": {"LOC": "Where?"}, "separator": "and"})", "glue entities");
+}
+
+// A split file without a single sentence is an error, not zero examples.
+TEST_F(ReaderBadInput, TaggingFileWithoutSentencesIsAnError) {
+  copy_sample("ner");
+  write("ner/train.txt", "-DOCSTART- O\n\n\n");
+  try {
+    deca::find_task("ner", root_)->read(root_, deca::Split::Train);
+    ADD_FAILURE() << "expected an error for a train.txt without sentences";
+  } catch (const deca::DataError& e) {
+    EXPECT_NE(std::string(e.what()).find("train.txt"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("holds no sentence"), std::string::npos) << e.what();
+  }
 }

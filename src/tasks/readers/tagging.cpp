@@ -1,8 +1,10 @@
 // Tagging tasks as questions: CoNLL column files (one token per line, its tag
 // in a column, blank lines between sentences), each sentence asked once per
 // entity type of the task's task.json.
+#include <cctype>
 #include <fstream>
 
+#include "deca/core/config.h"
 #include "deca/core/error.h"
 #include "deca/core/io.h"
 #include "deca/metrics/metrics.h"
@@ -30,8 +32,12 @@ std::vector<std::string_view> columns(std::string_view line) {
 TaggingSpec tagging_spec(const fs::path& task_json) {
   const auto fail = [&](const std::string& what) { return ConfigError(task_json.string() + ": " + what); };
   nlohmann::ordered_json j;
+  const std::string text = read_file(task_json);
   try {
-    j = nlohmann::ordered_json::parse(read_file(task_json));
+    parse_json_strict(text);  // a repeated key (an entity type given twice) is an error, not "the later one wins"
+    j = nlohmann::ordered_json::parse(text);
+  } catch (const ConfigError& e) {
+    throw fail(e.what());
   } catch (const nlohmann::json::exception& e) {
     throw fail(std::string("invalid JSON (") + e.what() + ")");
   }
@@ -46,11 +52,21 @@ TaggingSpec tagging_spec(const fs::path& task_json) {
       for (const auto& [type, question] : value.items()) {
         if (!question.is_string() || question.get<std::string>().empty())
           throw fail("\"questions\".\"" + type + "\": expected a question (a non-empty string)");
+        // The model tells the types apart by their questions alone.
+        for (const auto& [other, asked] : spec.questions)
+          if (asked == question.get<std::string>())
+            throw fail("\"questions\": " + other + " and " + type + " ask the same question; each entity type needs its own");
         spec.questions.emplace_back(type, question.get<std::string>());
       }
     } else if (key == "separator") {
       if (!value.is_string() || value.get<std::string>().find_first_not_of(' ') == std::string::npos)
         throw fail("\"separator\": expected a string with more than spaces, e.g. \"; \"");
+      // A separator that begins or ends with a letter or digit glues entities
+      // into words ("and": "TomandJerry"), which cannot be split back.
+      const std::string sep = value.get<std::string>();
+      if (std::isalnum(static_cast<unsigned char>(sep.front())) || std::isalnum(static_cast<unsigned char>(sep.back())))
+        throw fail("\"separator\": " + value.dump() + " begins or ends with a letter or digit, which would glue entities "
+                   "into one word; surround it with spaces (\" " + sep + " \") or use punctuation (\"; \")");
       spec.separator = value.get<std::string>();
     } else if (key == "tag_column") {
       if (!value.is_number_integer()) throw fail("\"tag_column\": expected an integer (0-based; negative counts from the end)");
@@ -141,6 +157,9 @@ std::vector<Example> tagging(const ReadContext& ctx, const TaggingSpec& spec) {
     tags.push_back(tag);
   });
   flush();
+  if (first_line == 0)
+    throw DataError::at(file.string(), 0, "holds no sentence (expected CoNLL columns: a token and its tag per line, "
+                                          "blank lines between sentences)");
   return out;
 }
 
