@@ -8,7 +8,6 @@
 #include <iostream>
 
 #include "app_common.h"
-#include "deca/model/parallel.h"
 #include "deca/core/io.h"
 #include "deca/core/stop.h"
 #include "deca/data/splits.h"
@@ -18,6 +17,7 @@
 #ifdef DECA_WITH_TORCH
 #include "deca/infer/checkpoint.h"
 #include "deca/infer/predict.h"
+#include "deca/model/parallel.h"
 #endif
 
 int main(int argc, char** argv) {

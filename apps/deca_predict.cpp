@@ -11,11 +11,11 @@
 #include <cmath>
 
 #include "app_common.h"
-#include "deca/model/parallel.h"
 #include "deca/core/io.h"
 #include "deca/core/stop.h"
 #include "deca/data/splits.h"
 #include "deca/infer/answer.h"
+#include "deca/model/parallel.h"
 
 int main(int argc, char** argv) {
   CLI::App cli{"deca-predict: answer questions about contexts with a trained checkpoint"};
