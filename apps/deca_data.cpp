@@ -187,6 +187,7 @@ int main(int argc, char** argv) {
       config = deca::apply_overrides(config, sets);
       if (*tok_data_root) config.data.data_root = data_root;
       deca::validate(config);
+      deca::announce_data_root(config.data.data_root);
       deca::train_tokenizer(config, config.all_tasks(), output);
       const auto t = deca::Tokenizer::load(output);
       deca::log::info("wrote {} (scheme {}, {} pieces)", output, t->scheme(), t->vocab_size());
@@ -195,6 +196,7 @@ int main(int argc, char** argv) {
     if (*enc || *dec) return encode_or_decode(static_cast<bool>(*enc), tokenizer_file, input);
     deca::ReadOptions options;
     options.skip_bad_records = skip_bad;
+    deca::announce_data_root(data_root);
     if (*exp) {
       const auto task = deca::find_task(task_name, data_root);
       deca::ReadReport report;

@@ -56,6 +56,7 @@ int main(int argc, char** argv) {
       auto loaded = deca::load_checkpoint(model.checkpoint, deca::parse_device(model.device));
       auto config = loaded.config;
       if (!data_root.empty()) config.data.data_root = data_root;
+      deca::announce_data_root(config.data.data_root);
       if (tasks.empty()) tasks = config.all_tasks();
       deca::check_unique_tasks(tasks);
       // Every name, split and threshold is checked before the first decoding.

@@ -64,6 +64,7 @@ int main(int argc, char** argv) {
     deca::OutputFile out(output);
     deca::Answerer answerer(loaded.predictor, options, out);
     if (!task_name.empty()) {
+      deca::announce_data_root(config.data.data_root);
       const auto task = deca::find_task(task_name, config.data.data_root);
       for (auto& ex : deca::read_eval_examples(config, *task, deca::parse_split(split)))
         answerer.add({ex.id, "", std::move(ex)});

@@ -288,4 +288,17 @@ def custom(n):
 write('capitals/train.jsonl', custom(10))
 write('capitals/validation.jsonl', custom(3))
 write('capitals/test.jsonl', custom(3))
+
+# The marker by which deca's executables recognise the sample (deca::kSampleMarker)
+# and warn that its scores mean nothing.
+write('SAMPLE.md', """# deca's embedded sample data
+
+Made-up examples of every task in its original file format and decaNLP's
+folder layout, written by `scripts/make_sample_data.py` from templates: nothing
+here comes from the real datasets. They make the quick start and the tests
+run; scores on them mean nothing. For real data, give `--data-root` the folder
+that holds the tasks' original files (README.md, "Data").
+
+deca's executables recognise this folder by this file and say so in their log.
+""")
 print('wrote', ROOT)

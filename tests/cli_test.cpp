@@ -5,6 +5,7 @@
 #include <random>
 #include <sstream>
 
+#include "deca/core/config.h"
 #include "deca/core/io.h"
 #include "test_support.h"
 
@@ -165,6 +166,33 @@ TEST_F(Cli, BenchTrainsTheTokenizerOfTheTasksItTrains) {
   const auto bad = sh(bin("deca-bench") + " train --config " + cfg + " --data-root " + sample_ + " --vocabulary squad");
   EXPECT_EQ(bad.code, 2);
   EXPECT_NE(bad.out.find("--vocabulary"), std::string::npos) << bad.out;
+}
+
+// The data root a command reads is named before anything is read: a forgotten
+// --data-root outside the checkout is an error naming the default and the
+// current folder, the embedded sample is flagged as made-up, and a run records
+// its data root as an absolute path, so that its checkpoint finds the data from
+// any folder.
+TEST_F(Cli, TheDataRootIsNamedAndACheckpointFindsItsOwnFromAnyFolder) {
+  const std::string in_tmp = "cd " + dir_.string() + " && ";
+  auto r = sh(in_tmp + bin("deca-data") + " export --task sst --split validation 2>&1 >/dev/null");
+  EXPECT_EQ(r.code, 2) << r.out;
+  for (const std::string& part : std::vector<std::string>{"data root data/sample (relative to the current folder " + fs::canonical(dir_).string() + ")",
+                                 "is not a folder, and it is the default data.data_root", "give --data-root DIR"})
+    EXPECT_NE(r.out.find(part), std::string::npos) << part << "\n" << r.out;
+  r = sh(bin("deca-data") + " export --data-root " + sample_ + " --task sst --split validation 2>&1 >/dev/null");
+  EXPECT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("deca's embedded sample, a few made-up examples per task"), std::string::npos) << r.out;
+
+  const std::string cfg = (deca::testing::source_dir() / "configs" / "quickstart.json").string(), run = (dir_ / "run").string();
+  r = sh("cd " + deca::testing::source_dir().string() + " && " + bin("deca-train") + " --config " + cfg +
+         " --data-root data/sample --output " + run + " --steps 1 --set training.val_every=0 --set training.threads=1 2>&1");
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("deca's embedded sample"), std::string::npos) << r.out;
+  const auto recorded = deca::load_config(fs::path(run) / "checkpoints" / "last" / "config.json").data.data_root;
+  EXPECT_EQ(fs::path(recorded), fs::absolute(deca::testing::source_dir() / "data" / "sample").lexically_normal());
+  r = sh(in_tmp + bin("deca-eval") + " --checkpoint " + run + " --tasks sst --max-examples 3 --threads 1 2>&1 >/dev/null");
+  EXPECT_EQ(r.code, 0) << r.out;
 }
 
 // Ctrl-C (SIGINT) and SIGTERM: the step ends, a checkpoint is saved, exit 130.

@@ -1,7 +1,9 @@
 // The task registry: names -> reader, splits, scoring. One entry per task.
 #include <map>
 
+#include "deca/core/config.h"
 #include "deca/core/error.h"
+#include "deca/core/log.h"
 #include "deca/tasks/task.h"
 #include "deca/text/strings.h"
 #include "readers/readers.h"
@@ -110,6 +112,23 @@ std::shared_ptr<const Task> make(const std::string& name, const fs::path& data_r
 
 std::shared_ptr<const Task> find_task(const std::string& name, const fs::path& data_root) {
   return make(name, data_root);
+}
+
+void announce_data_root(const fs::path& data_root) {
+  std::error_code ec;
+  if (!fs::is_directory(data_root, ec)) {
+    const std::string where = data_root.is_relative() ? " (relative to the current folder " + fs::current_path().string() + ")" : "";
+    throw ConfigError("data root " + data_root.string() + where + " is not a folder" +
+                      (data_root == fs::path(DataOptions{}.data_root) ? ", and it is the default data.data_root" : "") +
+                      ": give --data-root DIR, the folder with the tasks' original files (decaNLP's layout, see "
+                      "README.md), or data/sample in deca's checkout for the made-up sample");
+  }
+  const fs::path full = fs::absolute(data_root).lexically_normal();
+  if (fs::exists(data_root / kSampleMarker, ec))
+    log::warn("data root {}: deca's embedded sample, a few made-up examples per task, not the real data (scores on it "
+              "mean nothing); give --data-root for the real data", full.string());
+  else
+    log::info("data root {}", full.string());
 }
 
 const std::vector<std::string>& decathlon_tasks() {

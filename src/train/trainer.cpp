@@ -115,6 +115,13 @@ void check_resume_config(Config& config, const fs::path& checkpoint, const std::
                       "change with --set to make it deliberately");
 }
 
+// The run records where its data lives as absolute paths: its checkpoints
+// find their data from any folder (deca-eval, deca-predict, --resume).
+void make_data_paths_absolute(Config& config) {
+  for (auto* path : {&config.data.data_root, &config.data.cache_dir})
+    if (!path->empty()) *path = fs::absolute(*path).lexically_normal().string();
+}
+
 // --resume continues with the tokenizer the checkpoint's weights were
 // trained with: the files the run would load (the run folder's, or
 // tokenizer.model's) must equal the checkpoint's checksummed copies.
@@ -707,6 +714,10 @@ Trainer::Trainer(Config config, TrainerOptions options) : impl_(std::make_unique
   }
   I.tasks = I.config.all_tasks();
   I.val_tasks = I.config.training.val_tasks.empty() ? I.tasks : I.config.training.val_tasks;
+  // A new run's data root is checked before its run folder is made (a resumed
+  // one's may be the run's own: below).
+  if (!options.resume && launch.rank == 0) announce_data_root(I.config.data.data_root);
+  make_data_paths_absolute(I.config);
   {
     std::vector<std::shared_ptr<const Task>> validated;
     for (const auto& name : I.val_tasks) validated.push_back(find_task(name, I.config.data.data_root));
@@ -759,6 +770,8 @@ Trainer::Trainer(Config config, TrainerOptions options) : impl_(std::make_unique
         const fs::path from = options.resume ? I.resume_checkpoint(damaged) : fs::path();
         if (options.resume) {
           check_resume_config(I.config, from, options.set_keys);
+          announce_data_root(I.config.data.data_root);
+          make_data_paths_absolute(I.config);
           check_resume_tokenizer(I.config.tokenizer.model.empty() ? I.run_dir / "tokenizer.model" : fs::path(I.config.tokenizer.model), from);
         }
         I.load_data();

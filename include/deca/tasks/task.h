@@ -105,6 +105,14 @@ class Task {
 // unknown name.
 std::shared_ptr<const Task> find_task(const std::string& name, const std::filesystem::path& data_root = {});
 
+// Says which data root a command reads, before it reads anything: an info
+// line with its full path, and a warning where it is deca's embedded sample
+// (a folder holding kSampleMarker: made-up examples whose scores mean
+// nothing). A ConfigError where it is not a folder, naming the current folder
+// when the path is relative.
+void announce_data_root(const std::filesystem::path& data_root);
+inline constexpr const char* kSampleMarker = "SAMPLE.md";
+
 // The ten decathlon tasks in decaNLP's order.
 const std::vector<std::string>& decathlon_tasks();
 
