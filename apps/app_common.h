@@ -7,12 +7,14 @@
 #include <malloc.h>
 
 #include <exception>
+#include <filesystem>
 #include <functional>
 #include <iostream>
 #include <string>
 
 #include "deca/core/error.h"
 #include "deca/core/log.h"
+#include "deca/core/version.h"
 #include "deca/model/vocab_scores.h"
 
 namespace deca::app {
@@ -92,9 +94,12 @@ struct CheckpointFlags {
   }
 };
 
-// Parses the command line and runs `body`; exit codes: 0 ok, 1 error, 2 usage,
+// Parses the command line (--version: the program, deca's version and commit)
+// and runs `body`; exit codes: 0 ok, 1 error, 2 usage,
 // 130 stopped by a signal.
 inline int run(CLI::App& cli, int argc, char** argv, const std::function<int()>& body) {
+  cli.set_version_flag("--version", std::filesystem::path(argv[0]).filename().string() + " " + deca::version() + " (commit " +
+                                        deca::build_commit() + ")");
   try {
     cli.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -88,6 +88,7 @@ int main(int argc, char** argv) {
       });
       report.split = split;
       report.max_examples = max_examples;
+      report.checkpoint = {{"path", loaded.dir.string()}, {"step", loaded.step}, {"trained_by", loaded.trained_by}};
       for (auto& t : report.tasks) {
         t.seen_in_training = std::count(loaded.trained_tasks.begin(), loaded.trained_tasks.end(), t.task) > 0;
         if (!*t.seen_in_training) deca::log::info("{}: not trained on (zero-shot)", t.task);

@@ -1,12 +1,14 @@
 // The executables from the outside: exit codes, stdout formats, error messages.
 #include <algorithm>
 #include <cstdio>
+#include <ctime>
 #include <fstream>
 #include <random>
 #include <sstream>
 
 #include "deca/core/config.h"
 #include "deca/core/io.h"
+#include "deca/core/version.h"
 #include "test_support.h"
 
 namespace fs = std::filesystem;
@@ -193,6 +195,57 @@ TEST_F(Cli, TheDataRootIsNamedAndACheckpointFindsItsOwnFromAnyFolder) {
   EXPECT_EQ(fs::path(recorded), fs::absolute(deca::testing::source_dir() / "data" / "sample").lexically_normal());
   r = sh(in_tmp + bin("deca-eval") + " --checkpoint " + run + " --tasks sst --max-examples 3 --threads 1 2>&1 >/dev/null");
   EXPECT_EQ(r.code, 0) << r.out;
+}
+
+// Which build made what: --version on every executable; the checkpoint, every
+// start line of metrics.jsonl and deca-eval's reports name deca's version and
+// commit; every metrics.jsonl line carries its wall-clock time.
+TEST_F(Cli, VersionAndProvenanceAreRecorded) {
+  const std::string expected = std::string(deca::version()) + " (commit " + deca::build_commit() + ")";
+  for (const char* name : {"deca-train", "deca-eval", "deca-predict", "deca-data", "deca-bench"}) {
+    const auto r = sh(bin(name) + " --version");
+    EXPECT_EQ(r.code, 0) << name << ": " << r.out;
+    EXPECT_EQ(r.out, std::string(name) + " " + expected + "\n");
+  }
+  EXPECT_NE(std::string(deca::build_commit()), "");
+
+  const std::string cfg = (deca::testing::source_dir() / "configs" / "quickstart.json").string(), run = (dir_ / "run").string();
+  const double before = static_cast<double>(std::time(nullptr));
+  auto r = sh(bin("deca-train") + " --config " + cfg + " --data-root " + sample_ + " --output " + run +
+              " --steps 2 --set training.val_every=0 --set training.log_every=1 --set training.threads=1 2>&1");
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find(deca::version_line()), std::string::npos) << r.out;
+  const auto state = nlohmann::json::parse(deca::read_file(fs::path(run) / "checkpoints" / "last" / "trainer_state.json"));
+  EXPECT_EQ(state["deca"]["version"], deca::version());
+  EXPECT_EQ(state["deca"]["commit"], deca::build_commit());
+  long starts = 0, lines = 0;
+  deca::for_each_line(fs::path(run) / "metrics.jsonl", [&](std::string_view line, long) {
+    const auto j = nlohmann::json::parse(line);
+    ++lines;
+    ASSERT_TRUE(j.contains("time") && j["time"].is_number()) << line;
+    EXPECT_GE(j["time"].get<double>(), before - 1);
+    EXPECT_LE(j["time"].get<double>(), static_cast<double>(std::time(nullptr)) + 1);
+    if (j["type"] == "start") {
+      ++starts;
+      EXPECT_EQ(j["step"], 0);
+      EXPECT_EQ(j["deca_commit"], deca::build_commit());
+    }
+  });
+  EXPECT_EQ(starts, 1);
+  EXPECT_GE(lines, 3);  // the start and two training lines
+
+  const std::string md = (dir_ / "report.md").string(), junit = (dir_ / "junit.xml").string();
+  r = sh(bin("deca-eval") + " --checkpoint " + run + " --tasks sst --max-examples 2 --threads 1 --report-md " + md +
+         " --junit " + junit + " 2>/dev/null");
+  ASSERT_EQ(r.code, 0) << r.out;
+  const auto report = nlohmann::json::parse(r.out);
+  EXPECT_EQ(report["scored_by"]["commit"], deca::build_commit());
+  EXPECT_EQ(report["checkpoint"]["step"], 2);
+  EXPECT_EQ(report["checkpoint"]["trained_by"]["version"], deca::version());
+  EXPECT_NE(deca::read_file(md).find("Scored by " + deca::version_line() + "; checkpoint "), std::string::npos)
+      << deca::read_file(md);
+  EXPECT_NE(deca::read_file(junit).find("<property name=\"deca_commit\" value=\"" + std::string(deca::build_commit())),
+            std::string::npos);
 }
 
 // Ctrl-C (SIGINT) and SIGTERM: the step ends, a checkpoint is saved, exit 130.

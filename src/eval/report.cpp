@@ -7,6 +7,7 @@
 #include <algorithm>
 
 #include "deca/core/error.h"
+#include "deca/core/version.h"
 #include "deca/tasks/task.h"
 
 namespace deca {
@@ -151,7 +152,19 @@ nlohmann::ordered_json EvalReport::to_json() const {
     if (t.seen_in_training) j["seen_in_training"][t.task] = *t.seen_in_training;
   if (!failures.empty()) j["failures"] = failures;
   if (max_examples > 0) j["subset"] = {{"max_examples", max_examples}, {"note", subset_note()}};
+  if (!checkpoint.is_null()) j["checkpoint"] = checkpoint;
+  j["scored_by"] = {{"version", version()}, {"commit", build_commit()}};
   return j;
+}
+
+std::string EvalReport::provenance() const {
+  std::string s = "Scored by " + version_line();
+  if (checkpoint.is_null()) return s + ".";
+  s += "; checkpoint " + checkpoint.value("path", std::string("?")) + " (step " + std::to_string(checkpoint.value("step", 0L)) + ")";
+  const auto by = checkpoint.find("trained_by");
+  if (by != checkpoint.end() && by->contains("version"))
+    s += ", trained by deca " + by->value("version", std::string("?")) + " (commit " + by->value("commit", std::string("?")) + ")";
+  return s + ".";
 }
 
 std::string EvalReport::subset_note() const {
@@ -176,6 +189,7 @@ std::string EvalReport::table() const {
   if (any_zero_shot()) o << "* zero-shot: the model was not trained on this task\n";
   if (max_examples > 0) o << subset_note() << "\n";
   for (const auto& f : failures) o << "FAILED: " << f << "\n";
+  o << provenance() << "\n";
   return o.str();
 }
 
@@ -195,6 +209,7 @@ std::string EvalReport::markdown() const {
     o << "\nFailed thresholds:\n\n";
     for (const auto& f : failures) o << "- " << f << "\n";
   }
+  o << "\n" << provenance() << "\n";
   return o.str();
 }
 
@@ -228,9 +243,18 @@ std::string EvalReport::junit() const {
   std::ostringstream o;
   o << "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites>\n  <testsuite name=\"deca-eval\" tests=\"" << tasks.size() + 1
     << "\" failures=\"" << failed << "\" errors=\"0\" time=\"" << fixed(total_time, 3) << "\">\n";
-  if (max_examples > 0)
-    o << "    <properties>\n      <property name=\"max_examples\" value=\"" << max_examples << "\"/>\n"
-      << "      <property name=\"subset\" value=\"" << xml_escape(subset_note()) << "\"/>\n    </properties>\n";
+  o << "    <properties>\n";
+  auto property = [&](const std::string& name, const std::string& value) {
+    o << "      <property name=\"" << name << "\" value=\"" << xml_escape(value) << "\"/>\n";
+  };
+  property("deca_version", version());
+  property("deca_commit", build_commit());
+  if (!checkpoint.is_null()) property("checkpoint", provenance());
+  if (max_examples > 0) {
+    property("max_examples", std::to_string(max_examples));
+    property("subset", subset_note());
+  }
+  o << "    </properties>\n";
   o << cases.str() << "  </testsuite>\n</testsuites>\n";
   return o.str();
 }

@@ -134,6 +134,7 @@ LoadedModel load_checkpoint(const fs::path& path, const torch::Device& device) {
   m.trained_tasks = m.config.all_tasks();  // checkpoints before --init-from existed
   if (const auto t = state.find("trained_tasks"); t != state.end() && t->is_array())
     m.trained_tasks = t->get<std::vector<std::string>>();
+  if (const auto d = state.find("deca"); d != state.end() && d->is_object()) m.trained_by = *d;
   return m;
 }
 

@@ -17,7 +17,9 @@ MetricsLog::MetricsLog(fs::path file) : file_(std::move(file)), out_(file_, std:
   if (!out_) throw Error("cannot write " + file_.string());
 }
 
-void MetricsLog::write(const nlohmann::ordered_json& line) {
+void MetricsLog::write(nlohmann::ordered_json line) {
+  // Wall-clock time (Unix seconds, as TensorBoard's wall_time): curves against time.
+  line["time"] = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
   out_ << line.dump() << '\n';
   out_.flush();
   if (!out_) throw Error("cannot write " + file_.string() + " (disk full?)");

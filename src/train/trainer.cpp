@@ -16,6 +16,7 @@
 #include "deca/core/log.h"
 #include "deca/core/sha1.h"
 #include "deca/core/stop.h"
+#include "deca/core/version.h"
 #include "deca/data/batching.h"
 #include "deca/data/mixing.h"
 #include "deca/model/model.h"
@@ -283,7 +284,8 @@ struct Trainer::Impl {
             {"world_size", comm->world_size()},
             {"rng_per_rank", rng_per_rank},
             {"trained_tasks", trained_tasks()},
-            {"init_from", origin}};
+            {"init_from", origin},
+            {"deca", {{"version", version()}, {"commit", build_commit()}}}};
   }
 
   // The tasks the weights have learnt: this run's and, after --init-from, the origin's.
@@ -853,11 +855,15 @@ Trainer::Trainer(Config config, TrainerOptions options) : impl_(std::make_unique
       if (const long dropped = MetricsLog::truncate_after(I.run_dir / "metrics.jsonl", I.step))
         log::info("metrics.jsonl: {} lines after step {} removed (they belong to the interrupted part)", dropped, I.step);
     }
-    deca::log::info("{} model: {:.2f} M parameters, vocabulary {}, device {}, {} threads{}", I.config.model.type,
+    deca::log::info("{}; {} model: {:.2f} M parameters, vocabulary {}, device {}, {} threads{}", version_line(), I.config.model.type,
                     static_cast<double>(model::parameter_count(*I.net)) / 1e6, I.vocab.size, I.config.training.device,
                     torch::get_num_threads(),
                     I.single() ? "" : format(", {} processes ({})", I.comm->world_size(), I.comm->backend()));
     I.metrics = std::make_unique<MetricsLog>(I.run_dir / "metrics.jsonl");
+    // Which build trained which steps: one line at every start and resume.
+    I.metrics->write({{"type", "start"}, {"step", I.step}, {"resumed", options.resume}, {"deca_version", version()},
+                      {"deca_commit", build_commit()}, {"world_size", I.comm->world_size()},
+                      {"device", I.config.training.device}});
   }
 }
 

@@ -54,6 +54,9 @@ struct EvalReport {
   double decascore = 0;
   std::vector<std::string> failures;  // one message per missed threshold
   long max_examples = 0;              // > 0: each task scored on its first N examples only (deca-eval --max-examples)
+  // The checkpoint scored, when one was: {"path", "step", "trained_by": {"version", "commit"}}.
+  // Every report also names the deca that scored it (deca/core/version.h).
+  nlohmann::ordered_json checkpoint;
 
   // Appends a task's result and updates the decaScore.
   void add(TaskResult result);
@@ -73,6 +76,8 @@ struct EvalReport {
  private:
   bool any_zero_shot() const;
   std::string subset_note() const;
+  std::string provenance() const;  // "Scored by deca ...; checkpoint ... (step N), trained by deca ..."
+
   static std::string name_of(const TaskResult& t);  // marked * when zero-shot
 };
 

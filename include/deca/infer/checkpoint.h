@@ -56,6 +56,9 @@ struct LoadedModel {
   // The tasks its weights were trained on: its run's tasks and, for a run
   // started with --init-from, those of the checkpoint it started from.
   std::vector<std::string> trained_tasks;
+  // The deca that trained it: {"version", "commit"} (empty for checkpoints
+  // from before deca recorded it).
+  nlohmann::json trained_by = nlohmann::json::object();
 };
 
 // Verifies the checkpoint and loads config, tokenizer and weights, the model on `device`, in eval mode.

@@ -39,7 +39,7 @@ struct StepOutcome {
 class MetricsLog {
  public:
   explicit MetricsLog(std::filesystem::path file);  // appends
-  void write(const nlohmann::ordered_json& line);
+  void write(nlohmann::ordered_json line);  // adds "time": Unix seconds
   // Keeps the lines up to `step` (and drops a line cut by a kill), so that a
   // resumed run's file reads as one history. Returns the lines dropped.
   static long truncate_after(const std::filesystem::path& file, long step);
