@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs the tests of an existing build (scripts/setup.sh builds it).
-#   scripts/test.sh          the unit tests (about a minute)
-#   scripts/test.sh slow     only the slow checks (a tiny model overfitting ten tasks, ~2 minutes)
+#   scripts/test.sh          the unit tests (3-5 minutes on 2 cores)
+#   scripts/test.sh slow     only the slow checks (a tiny model overfitting ten tasks, README.md's
+#                            commands as written and the quick start; ~4 minutes)
 #   scripts/test.sh all      both
 #   scripts/test.sh sanitize builds the LibTorch-free parts with AddressSanitizer and
 #                            UBSan into build-asan/, runs their unit tests, then fuzzes the
