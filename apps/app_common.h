@@ -11,9 +11,11 @@
 #include <functional>
 #include <iostream>
 #include <string>
+#include <vector>
 
 #include "deca/core/error.h"
 #include "deca/core/log.h"
+#include "deca/core/suggest.h"
 #include "deca/core/version.h"
 #include "deca/model/vocab_scores.h"
 
@@ -94,6 +96,24 @@ struct CheckpointFlags {
   }
 };
 
+// "did you mean --steps?" for each unexpected --option near a known one.
+inline std::string option_suggestions(CLI::App& cli) {
+  std::vector<std::string> names;
+  std::function<void(CLI::App*)> collect = [&](CLI::App* app) {
+    for (const auto* o : app->get_options())
+      for (const auto& l : o->get_lnames()) names.push_back("--" + l);
+    for (auto* sub : app->get_subcommands([](CLI::App*) { return true; })) collect(sub);
+  };
+  collect(&cli);
+  std::string out;
+  for (const auto& arg : cli.remaining(true)) {
+    if (arg.rfind("--", 0) != 0) continue;
+    const std::string flag = arg.substr(0, arg.find('='));
+    if (const auto near = deca::nearest_name(flag, names); !near.empty()) out += flag + ": did you mean " + near + "?\n";
+  }
+  return out;
+}
+
 // Parses the command line (--version: the program, deca's version and commit)
 // and runs `body`; exit codes: 0 ok, 1 error, 2 usage,
 // 130 stopped by a signal.
@@ -103,7 +123,9 @@ inline int run(CLI::App& cli, int argc, char** argv, const std::function<int()>&
   try {
     cli.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return cli.exit(e) == 0 ? 0 : 2;  // --help: 0; any usage error: 2
+    const int code = cli.exit(e);  // --help, --version: 0; any usage error: 2
+    if (code != 0) std::cerr << option_suggestions(cli);
+    return code == 0 ? 0 : 2;
   }
   try {
     return body();

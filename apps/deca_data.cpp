@@ -165,7 +165,9 @@ int main(int argc, char** argv) {
   auto* train_tok = cli.add_subcommand("tokenizer", "train the tokenizer that a config would train, on its tasks' training splits");
   std::string config_file, output;
   std::vector<std::string> sets;
-  train_tok->add_option("--config", config_file, "JSON config (its tokenizer and curriculum sections)")->required();
+  train_tok->add_option("--config", config_file, "JSON config (its tokenizer and curriculum sections)")
+      ->required()
+      ->check(CLI::ExistingFile);
   auto* tok_data_root =
       train_tok->add_option("--data-root", data_root, "folder with the tasks' original files (default: the config's)");
   train_tok->add_option("--set", sets, "override a config key: --set tokenizer.vocab_size=8000 (repeatable)");

@@ -22,7 +22,7 @@
 
 int main(int argc, char** argv) {
   CLI::App cli{"deca-eval: score a checkpoint or prediction files on the decathlon tasks"};
-  std::vector<std::string> tasks, golds, preds, fail_under;
+  std::vector<std::string> tasks, pair_tasks, golds, preds, fail_under;
   std::string gold_dir, pred_dir, data_root, split = "validation", output;
   std::string report_json, report_md, junit;
   deca::app::CheckpointFlags model;
@@ -34,7 +34,7 @@ int main(int argc, char** argv) {
       ->check(CLI::NonNegativeNumber);
   cli.add_option("--split", split, "validation or test")->capture_default_str();
   cli.add_option("--output", output, "folder for the predictions: <task>.jsonl with id and answer");
-  cli.add_option("--task", tasks, "with --gold/--predictions: the task of each pair (repeatable)");
+  cli.add_option("--task", pair_tasks, "with --gold/--predictions: the task of each pair (repeatable)");
   cli.add_option("--gold", golds, "gold JSONL as written by deca-data export (repeatable)");
   cli.add_option("--predictions", preds, "predictions JSONL, one {\"id\", \"answer\"} per line (repeatable)");
   cli.add_option("--gold-dir", gold_dir, "folder of <task>.jsonl gold files");
@@ -49,6 +49,8 @@ int main(int argc, char** argv) {
     for (const auto& f : fail_under) thresholds.push_back(deca::parse_threshold(f));
     deca::EvalReport report;
     if (!model.checkpoint.empty()) {
+      if (!pair_tasks.empty())
+        throw deca::ConfigError("--task names the task of a --gold/--predictions pair; to choose a checkpoint's tasks, give --tasks");
 #ifdef DECA_WITH_TORCH
       const auto split_id = deca::parse_split(split);
       deca::stop::install();
@@ -97,16 +99,18 @@ int main(int argc, char** argv) {
       throw deca::ConfigError("--checkpoint needs a build with LibTorch (DECA_WITH_TORCH=ON)");
 #endif
     } else {
+      if (!tasks.empty())
+        throw deca::ConfigError("--tasks chooses the tasks of a --checkpoint; with --gold/--predictions give one --task per pair");
       std::vector<deca::PredictionFiles> files;
       if (!gold_dir.empty() || !pred_dir.empty()) {
         if (gold_dir.empty() || pred_dir.empty()) throw deca::ConfigError("--gold-dir and --predictions-dir go together");
         files = deca::prediction_files_in(gold_dir, pred_dir);
       } else {
-        if (tasks.empty() || tasks.size() != golds.size() || tasks.size() != preds.size())
+        if (pair_tasks.empty() || pair_tasks.size() != golds.size() || pair_tasks.size() != preds.size())
           throw deca::ConfigError("give --checkpoint, or one --gold and one --predictions per --task (got " +
-                                  std::to_string(tasks.size()) + " tasks, " + std::to_string(golds.size()) +
+                                  std::to_string(pair_tasks.size()) + " tasks, " + std::to_string(golds.size()) +
                                   " gold files, " + std::to_string(preds.size()) + " prediction files)");
-        for (size_t i = 0; i < tasks.size(); ++i) files.push_back({tasks[i], golds[i], preds[i]});
+        for (size_t i = 0; i < pair_tasks.size(); ++i) files.push_back({pair_tasks[i], golds[i], preds[i]});
       }
       report = deca::score_prediction_files(files, thresholds, output);
     }

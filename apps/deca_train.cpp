@@ -18,7 +18,7 @@ int main(int argc, char** argv) {
   std::vector<std::string> sets;
   long steps = -1;
   bool resume = false, overwrite = false, print_config = false, help_config = false, verbose = false;
-  cli.add_option("--config", config_file, "JSON config (see configs/)");
+  cli.add_option("--config", config_file, "JSON config (see configs/)")->check(CLI::ExistingFile);
   cli.add_option("--set", sets, "override a config key: --set training.lr=0.001 (repeatable)");
   cli.add_option("--data-root", data_root, "folder with the tasks' original files (data.data_root)");
   cli.add_option("--output", output, "the run folder (output)");

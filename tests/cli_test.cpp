@@ -248,6 +248,45 @@ TEST_F(Cli, VersionAndProvenanceAreRecorded) {
             std::string::npos);
 }
 
+// What a user mistypes is a usage error (exit 2) that names it and, a typo
+// away from a known name, offers it; tools' chatter and repeated warnings stay out.
+TEST_F(Cli, MistakesAreNamedWithTheNearestNameAndNoiseStaysOut) {
+  const std::string cfg = (deca::testing::source_dir() / "configs" / "quickstart.json").string();
+  auto expect_usage_error = [&](const std::string& command, const std::string& part) {
+    const auto r = sh(command + " 2>&1");
+    EXPECT_EQ(r.code, 2) << command << "\n" << r.out;
+    EXPECT_NE(r.out.find(part), std::string::npos) << command << "\n" << r.out;
+  };
+  expect_usage_error(bin("deca-train") + " --config " + (dir_ / "nosuch.json").string(), "nosuch.json");
+  expect_usage_error(bin("deca-data") + " tokenizer --config nosuch.json --output x.model", "nosuch.json");
+  expect_usage_error(bin("deca-train") + " --config " + cfg + " --stesp 3", "--stesp: did you mean --steps?");
+  expect_usage_error(bin("deca-data") + " export --data-root " + sample_ + " --task sst --spilt test", "--spilt: did you mean --split?");
+  expect_usage_error(bin("deca-train") + " --config " + cfg + " --set training.stpes=3 --print-config",
+                     "did you mean \"training.steps\"?");
+  expect_usage_error(bin("deca-train") + " --config " + cfg + " --set trainng.steps=3 --print-config", "(did you mean training?)");
+  expect_usage_error(bin("deca-data") + " export --data-root " + sample_ + " --task sts", "did you mean sst?");
+  // deca-eval's --task pairs with --gold/--predictions, --tasks with --checkpoint.
+  expect_usage_error(bin("deca-eval") + " --checkpoint " + dir_.string() + " --task sst", "give --tasks");
+  expect_usage_error(bin("deca-eval") + " --tasks sst --gold g.jsonl --predictions p.jsonl", "give one --task per pair");
+
+  // SentencePiece's INFO lines (its whole command line) are not shown.
+  auto r = sh(bin("deca-data") + " tokenizer --config " + cfg + " --data-root " + sample_ + " --set tokenizer.vocab_size=600 --output " +
+              (dir_ / "tok.model").string() + " 2>&1");
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_EQ(r.out.find("LOG(INFO)"), std::string::npos) << r.out;
+  // A schema file cut short is reported once, not once per split read.
+  fs::create_directories(dir_ / "cut" / "schema");
+  std::string schema = deca::read_file(fs::path(sample_) / "schema" / "schema.txt");
+  while (!schema.empty() && schema.back() == '\n') schema.pop_back();
+  deca::write_file_atomic(dir_ / "cut" / "schema" / "schema.txt", schema + "\n");
+  r = sh(bin("deca-data") + " stats --data-root " + (dir_ / "cut").string() + " --tasks schema 2>&1");
+  ASSERT_EQ(r.code, 0) << r.out;
+  size_t warnings = 0;
+  for (size_t at = r.out.find("no blank line after it"); at != std::string::npos; at = r.out.find("no blank line after it", at + 1))
+    ++warnings;
+  EXPECT_EQ(warnings, 1u) << r.out;
+}
+
 // Ctrl-C (SIGINT) and SIGTERM: the step ends, a checkpoint is saved, exit 130.
 TEST_F(Cli, TrainStopsCleanlyOnSigintAndSigterm) {
   const std::string cfg = (deca::testing::source_dir() / "configs" / "quickstart.json").string();

@@ -2,6 +2,7 @@
 #include <functional>
 
 #include "deca/core/config.h"
+#include "deca/core/suggest.h"
 #include "deca/core/error.h"
 #include "test_support.h"
 
@@ -146,4 +147,19 @@ TEST(Config, ShippedConfigsAreValid) {
     ++n;
   }
   EXPECT_GE(n, 4);
+}
+
+// "Did you mean": a typo (a swap counts as one edit) finds the name; a short
+// or far name finds nothing.
+TEST(Suggest, ATypoFindsTheNearestNameAndAStrangerNothing) {
+  EXPECT_EQ(deca::edit_distance("sts", "sst"), 1u);
+  EXPECT_EQ(deca::edit_distance("stpes", "steps"), 1u);
+  EXPECT_EQ(deca::edit_distance("kitten", "sitting"), 3u);
+  const std::vector<std::string> known = {"steps", "threads", "seed"};
+  EXPECT_EQ(deca::nearest_name("stepss", known), "steps");
+  EXPECT_EQ(deca::nearest_name("thread", known), "threads");
+  EXPECT_EQ(deca::nearest_name("lr", known), "");
+  EXPECT_EQ(deca::nearest_name("schedule", known), "");
+  EXPECT_EQ(deca::did_you_mean("sed", known), " (did you mean seed?)");
+  EXPECT_EQ(deca::did_you_mean("xyz", known), "");
 }

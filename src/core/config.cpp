@@ -7,6 +7,7 @@
 
 #include "deca/core/error.h"
 #include "deca/core/io.h"
+#include "deca/core/suggest.h"
 
 namespace deca {
 namespace {
@@ -47,7 +48,9 @@ void read_struct(const json& j, T& obj, const std::string& path) {
     if (!known.count(key)) {
       std::string names;
       for (const auto& k : known) names += (names.empty() ? "" : ", ") + k;
-      throw ConfigError("unknown config key \"" + join_path(path, key) + "\" (known keys here: " + names + ")");
+      const std::string near = nearest_name(key, {known.begin(), known.end()});
+      throw ConfigError("unknown config key \"" + join_path(path, key) + "\"" +
+                        (near.empty() ? "" : ": did you mean \"" + join_path(path, near) + "\"?") + " (known keys here: " + names + ")");
     }
   }
 }
@@ -329,7 +332,11 @@ Config apply_overrides(const Config& c, const std::vector<std::string>& assignme
         if (idx == node->size()) node->push_back(json::object());
         node = &(*node)[idx];
       } else if (node->is_object()) {
-        if (!last && !node->contains(part)) throw ConfigError("--set " + key + ": unknown config key \"" + key.substr(0, dot) + "\"");
+        if (!last && !node->contains(part)) {
+          std::vector<std::string> here;
+          for (const auto& [k, v] : node->items()) here.push_back(k);
+          throw ConfigError("--set " + key + ": unknown config key \"" + key.substr(0, dot) + "\"" + did_you_mean(part, here));
+        }
         node = &(*node)[part];
       } else {
         throw ConfigError("--set " + key + ": \"" + key.substr(0, pos - 1) + "\" is not an object or a list");

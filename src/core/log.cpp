@@ -3,6 +3,9 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include <mutex>
+#include <unordered_set>
+
 namespace deca::log {
 
 void setup(bool verbose) {
@@ -19,6 +22,13 @@ void set_rank(int rank) {
 }
 
 void silence() { spdlog::set_level(spdlog::level::off); }
+
+bool first_time(const std::string& message) {
+  static std::mutex mutex;
+  static std::unordered_set<std::string> seen;
+  std::lock_guard<std::mutex> lock(mutex);
+  return seen.insert(message).second;
+}
 
 void write(int level, const std::string& message) {
   switch (level) {

@@ -4,6 +4,7 @@
 
 #include "deca/core/error.h"
 #include "deca/core/io.h"
+#include "deca/core/suggest.h"
 #include "deca/tasks/jsonl.h"
 #include "deca/tasks/task.h"
 
@@ -17,22 +18,6 @@ void write_logical_forms(const fs::path& file, const std::vector<std::string>& a
   for (size_t i = 0; i < answers.size(); ++i)
     out += metrics::logical_form_record(answers[i], golds[i].meta.at("header").get<std::vector<std::string>>()).dump() + "\n";
   write_file_atomic(file, out);
-}
-
-// Levenshtein distance, for "did you mean".
-size_t edit_distance(const std::string& a, const std::string& b) {
-  std::vector<size_t> row(b.size() + 1);
-  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
-  for (size_t i = 1; i <= a.size(); ++i) {
-    size_t diagonal = row[0];
-    row[0] = i;
-    for (size_t j = 1; j <= b.size(); ++j) {
-      const size_t above = row[j];
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
-      diagonal = above;
-    }
-  }
-  return row[b.size()];
 }
 
 // A name that is no decathlon task is scored as a custom task (nF1). When the

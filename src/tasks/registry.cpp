@@ -4,6 +4,7 @@
 #include "deca/core/config.h"
 #include "deca/core/error.h"
 #include "deca/core/log.h"
+#include "deca/core/suggest.h"
 #include "deca/tasks/task.h"
 #include "deca/text/strings.h"
 #include "readers/readers.h"
@@ -92,9 +93,10 @@ std::shared_ptr<const Task> make(const std::string& name, const fs::path& data_r
   if (!data_root.empty() && !fs::is_directory(data_root / name)) {
     std::string known;
     for (const auto& t : decathlon_tasks()) known += " " + t;
+    const std::string near = nearest_name(name, decathlon_tasks());
     throw ConfigError("unknown task \"" + name + "\": not a decathlon task (" + known.substr(1) +
                       ", squad2.0, iwslt.<src>.<tgt>, woz.<lang>) and no folder " + (data_root / name).string() +
-                      " with train/validation/test JSONL files");
+                      " with train/validation/test JSONL files" + (near.empty() ? "" : "; did you mean " + near + "?"));
   }
   if (!data_root.empty() && fs::exists(data_root / name / "task.json")) {
     auto spec = tagging_spec(data_root / name / "task.json");

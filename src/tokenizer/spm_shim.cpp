@@ -20,6 +20,11 @@ void copy_message(const std::string& msg, char* out, size_t cap) {
 }
 }  // namespace
 
+// Exported by libsentencepiece (0.1.9x) without a public declaration.
+namespace sentencepiece::logging {
+void SetMinLogLevel(int v);
+}
+
 extern "C" {
 
 void* deca_spm_load(const char* model_path, char* error, size_t error_cap) {
@@ -76,6 +81,9 @@ long deca_spm_id_to_piece(const void* handle, int id, char* text, size_t capacit
 
 int deca_spm_train(const char* args, unsigned int seed, char* error, size_t error_cap) {
   sentencepiece::SetRandomGeneratorSeed(seed);
+  // Train() logs its whole command line at INFO before it reads
+  // --minloglevel from it: the level is set first.
+  sentencepiece::logging::SetMinLogLevel(2);
   const auto status = sentencepiece::SentencePieceTrainer::Train(args);
   if (!status.ok()) {
     copy_message(status.ToString(), error, error_cap);

@@ -68,6 +68,13 @@ template <class... A> void debug(std::string_view f, const A&... a) { write(0, f
 template <class... A> void info(std::string_view f, const A&... a) { write(1, format(f, a...)); }
 template <class... A> void warn(std::string_view f, const A&... a) { write(2, format(f, a...)); }
 template <class... A> void error(std::string_view f, const A&... a) { write(3, format(f, a...)); }
+// True the first time this process sees `message` (thread-safe).
+bool first_time(const std::string& message);
+// A warning about a file that every reading of it would repeat: written once per process.
+template <class... A> void warn_once(std::string_view f, const A&... a) {
+  const std::string message = format(f, a...);
+  if (first_time(message)) write(2, message);
+}
 }  // namespace log
 
 }  // namespace deca

@@ -50,7 +50,7 @@ std::vector<Example> schema(const ReadContext& ctx) {
     current.lines.push_back(text::strip(raw));
   });
   if (!current.lines.empty())
-    log::warn("{}:{}: the last block has no blank line after it and is not used (as in decaNLP); is the file cut short?",
+    log::warn_once("{}:{}: the last block has no blank line after it and is not used (as in decaNLP); is the file cut short?",
               file.string(), current.first_line);
   struct Triple {
     std::string context, question, answer;
