@@ -30,7 +30,7 @@ int main(int argc, char** argv) {
   cli.add_option("--task", task_name, "predict a task's own data instead of --input");
   cli.add_option("--split", split, "with --task: train, validation or test")->capture_default_str();
   cli.add_option("--data-root", data_root, "with --task: the data folder (default: the checkpoint's)");
-  cli.add_option("--nbest", nbest, "hypotheses per line (adds an \"nbest\" list when > 1: answer, score, and the length-normalised score that ranks them)")->capture_default_str()->check(CLI::Range(1, 256));
+  cli.add_option("--nbest", nbest, "distinct answers per line (adds an \"nbest\" list when > 1: answer, score, and the length-normalised score that ranks them; beam hypotheses that detokenize alike count once, so the list may be shorter)")->capture_default_str()->check(CLI::Range(1, 256));
   cli.add_flag("--scores", scores, "add the answer's log-probability as \"score\"");
   cli.add_option("--length-penalty", length_penalty, "beams are ranked by score / length^penalty")->capture_default_str();
   cli.add_option("--max-length", max_length, "longest answer in words (default: the checkpoint's)")->check(deca::app::at_least(1));
@@ -52,7 +52,7 @@ int main(int argc, char** argv) {
     options.data = config.data;
     options.scores = scores;
     model.apply(options.eval);
-    options.eval.decode.nbest = nbest;
+    options.nbest = nbest;
     options.eval.decode.length_penalty = length_penalty;
     if (max_length > 0) options.eval.decode.max_length = max_length;
     const auto t0 = std::chrono::steady_clock::now();

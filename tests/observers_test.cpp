@@ -42,7 +42,7 @@ TEST_F(Observers, TrainLogWritesEachTasksMeanLossPerInterval) {
   {
     deca::MetricsLog metrics(file);
     deca::TrainLog log(metrics, 3, 5);
-    const deca::Eta eta(0, 5);
+    const deca::Eta eta(5, 0);
     log.after_step(outcome(1, "sst", 1.0), eta);
     log.after_step(outcome(2, "squad", 4.0), eta);
     log.after_step(outcome(3, "sst", std::nan(""), false), eta);
@@ -63,6 +63,27 @@ TEST_F(Observers, TrainLogWritesEachTasksMeanLossPerInterval) {
   EXPECT_EQ(l[2]["type"], "train");
   EXPECT_DOUBLE_EQ(l[2]["loss"].get<double>(), 2.5);
   EXPECT_DOUBLE_EQ(l[2]["examples_per_s"].get<double>(), 8.0);
+}
+
+// The time left: the recent steps' mean (a slow first step leaves the window)
+// times the steps left, plus the last validation's time per validation left.
+TEST(Eta, RecentStepsTimesStepsLeftPlusValidationsLeft) {
+  deca::Eta eta(100, 10);
+  EXPECT_EQ(eta.seconds_left(0), 0);  // nothing measured yet
+  for (int i = 0; i < 5; ++i) eta.after_step(1.0);
+  EXPECT_DOUBLE_EQ(eta.seconds_left(5), 95.0);  // no validation measured yet
+  eta.after_validation(20.0);
+  EXPECT_DOUBLE_EQ(eta.seconds_left(5), 95.0 + 10 * 20.0);  // at 10, 20, ..., 100
+  EXPECT_DOUBLE_EQ(eta.seconds_left(95), 5.0 + 20.0);
+  EXPECT_DOUBLE_EQ(eta.seconds_left(100), 0.0);
+  deca::Eta odd(105, 10);
+  odd.after_step(2.0);
+  odd.after_validation(3.0);
+  EXPECT_DOUBLE_EQ(odd.seconds_left(100), 5 * 2.0 + 3.0);  // the last step validates too
+  deca::Eta resumed(10000, 0);
+  resumed.after_step(80.0);  // a first step that carried start-up work
+  for (size_t i = 0; i < deca::Eta::kWindow; ++i) resumed.after_step(0.5);
+  EXPECT_DOUBLE_EQ(resumed.seconds_left(9000), 500.0);
 }
 
 // A resumed run keeps the history up to its step; later lines and a line cut

@@ -1,11 +1,16 @@
 #include "deca/infer/answer.h"
 
+#include <unordered_set>
+
 #include "deca/core/log.h"
 
 namespace deca {
 
 Answerer::Answerer(const Predictor& predictor, AnswerOptions options, OutputFile& out)
-    : predictor_(predictor), options_(std::move(options)), out_(out) {}
+    : predictor_(predictor), options_(std::move(options)), out_(out) {
+  // Every finished hypothesis of the beam, so that distinct answers can fill the list.
+  if (options_.nbest > 1) options_.eval.decode.nbest = std::max(options_.eval.decode.nbest, options_.eval.decode.beam);
+}
 
 void Answerer::add(QuestionLine line) {
   queue_.push_back(std::move(line));
@@ -35,9 +40,15 @@ void Answerer::flush() {
       line["answer"] = p.answers[k];
       const auto& hyps = p.nbest[k];
       if (options_.scores && !hyps.empty()) line["score"] = hyps.front().score;
-      if (options_.eval.decode.nbest > 1) {
+      if (options_.nbest > 1) {
         line["nbest"] = nlohmann::ordered_json::array();
-        for (const auto& h : hyps) line["nbest"].push_back({{"answer", predictor_.tokenizer->decode_answer(h.tokens)}, {"score", h.score}, {"normalized", h.normalized}});
+        std::unordered_set<std::string> listed;
+        for (const auto& h : hyps) {
+          std::string answer = predictor_.tokenizer->decode_answer(h.tokens);
+          if (!listed.insert(answer).second) continue;
+          line["nbest"].push_back({{"answer", std::move(answer)}, {"score", h.score}, {"normalized", h.normalized}});
+          if (static_cast<long>(listed.size()) == options_.nbest) break;
+        }
       }
       ++k;
     }

@@ -42,12 +42,29 @@ long MetricsLog::truncate_after(const fs::path& file, long step) {
   return dropped;
 }
 
-Eta::Eta(long first_step, long total_steps) : first_(first_step), total_(total_steps) {}
+Eta::Eta(long total_steps, long val_every) : total_(total_steps), val_every_(val_every) {}
+
+void Eta::after_step(double seconds) {
+  recent_.push_back(seconds);
+  recent_sum_ += seconds;
+  if (recent_.size() > kWindow) {
+    recent_sum_ -= recent_.front();
+    recent_.pop_front();
+  }
+}
+
+void Eta::after_validation(double seconds) { validation_ = seconds; }
+
+long Eta::validations_after(long step) const {
+  if (val_every_ <= 0 || step >= total_) return 0;
+  return total_ / val_every_ - step / val_every_ + (total_ % val_every_ != 0 ? 1 : 0);
+}
 
 double Eta::seconds_left(long step) const {
-  if (step <= first_) return 0;
-  const double done = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
-  return done / static_cast<double>(step - first_) * static_cast<double>(total_ - step);
+  if (recent_.empty()) return 0;
+  const double per_step = recent_sum_ / static_cast<double>(recent_.size());
+  return per_step * static_cast<double>(std::max(0L, total_ - step)) +
+         validation_ * static_cast<double>(validations_after(step));
 }
 
 std::string Eta::hms(double seconds) {

@@ -873,7 +873,7 @@ int Trainer::run() {
   auto& I = *impl_;
   const auto& t = I.config.training;
   stop::install();
-  const Eta eta(I.step, t.steps);
+  Eta eta(t.steps, t.val_every);
   ProgressLine progress(t.steps);
   std::optional<TrainLog> train_log;
   if (I.comm->main()) train_log.emplace(*I.metrics, t.log_every, t.steps);
@@ -891,6 +891,12 @@ int Trainer::run() {
     I.validation_pending = false;
     I.save("validation");
   }
+  // The first batch is made before the clock of the first step starts: after
+  // a resume, finding the data position is start-up work, not a step's.
+  if (I.step < t.steps && !I.next_step.valid()) {
+    I.prefetch(I.step + 1);
+    I.next_step.wait();
+  }
   // On a GPU the steps' outcomes (loss, skipped or not) are read at log lines,
   // checkpoints and a stop, or after kMaxPendingSteps, so that no step waits
   // for the device; on the CPU there is nothing to wait for: every step.
@@ -905,6 +911,7 @@ int Trainer::run() {
       for (const StepOutcome& s : I.take_outcomes()) {
         if (I.bad.after_step(s, t.max_bad_steps)) I.stop_diverged(s.step);
         if (!train_log) continue;
+        eta.after_step(s.seconds);
         progress.after_step(s, eta);
         if (train_log->due(s.step)) progress.clear();
         train_log->after_step(s, eta);
@@ -918,7 +925,10 @@ int Trainer::run() {
       log::warn("step {}: no validation or checkpoint during {} non-finite losses in a row", step, I.bad.consecutive);
       validate_now = save_now = false;
     }
+    const auto validation_start = std::chrono::steady_clock::now();
     const bool interrupted = validate_now && I.validate();
+    if (validate_now)
+      eta.after_validation(std::chrono::duration<double>(std::chrono::steady_clock::now() - validation_start).count());
     I.validation_pending = interrupted;
     if (save_now) I.save(validate_now ? "validation" : "periodic");
     if (interrupted || stop) {

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <chrono>
+#include <deque>
 #include <filesystem>
 #include <fstream>
 #include <limits>
@@ -49,16 +50,26 @@ class MetricsLog {
   std::ofstream out_;
 };
 
-// The time left, from the mean step time of this process.
+// The time left: the mean time of the recent steps (the last kWindow) times
+// the steps left, plus the last validation's time for each validation left
+// (every val_every steps and at the last; 0: none). Steps' and validations'
+// own times, not the wall time since the start, which holds the start-up
+// (reading data, a pending validation) and inflated the estimate after a
+// start or a resume.
 class Eta {
  public:
-  Eta(long first_step, long total_steps);
+  Eta(long total_steps, long val_every);
+  void after_step(double seconds);
+  void after_validation(double seconds);
   double seconds_left(long step) const;
   static std::string hms(double seconds);  // "01:02:03"
+  static constexpr size_t kWindow = 200;
 
  private:
-  long first_, total_;
-  std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
+  long validations_after(long step) const;
+  long total_, val_every_;
+  std::deque<double> recent_;
+  double recent_sum_ = 0, validation_ = 0;
 };
 
 // Every log_every steps (and at the last): per task, the mean loss of its
