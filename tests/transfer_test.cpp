@@ -1,5 +1,7 @@
 // Adapting a trained model: --init-from (weights and tokenizer of a checkpoint,
 // a new config), frozen parts, per-part learning rates, the recorded origin.
+#include <cmath>
+
 #include "deca/core/error.h"
 #include "deca/core/io.h"
 #include "deca/infer/checkpoint.h"
@@ -89,8 +91,12 @@ TEST_F(Transfer, WithoutFreezingEveryPartLearnsAndTheFirstLossIsThePretrainedOne
   deca::Trainer t(small_config(dir_ / "continued", {"squad", "sst"}, 1), init_from(dir_ / "pretrained" / "checkpoints" / "last"));
   ASSERT_EQ(t.run(), 0);
   auto first_loss = [](const fs::path& run) {
-    const auto line = deca::read_file(run / "metrics.jsonl");
-    return nlohmann::json::parse(line.substr(0, line.find('\n')))["loss"].get<double>();
+    double loss = std::nan("");
+    deca::for_each_line(run / "metrics.jsonl", [&](std::string_view line, long) {
+      const auto j = nlohmann::json::parse(line);
+      if (std::isnan(loss) && j["type"] == "train") loss = j["loss"].get<double>();
+    });
+    return loss;
   };
   EXPECT_LT(first_loss(dir_ / "continued"), first_loss(dir_ / "fresh") - 0.5);
 }
