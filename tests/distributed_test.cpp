@@ -196,6 +196,29 @@ TEST_F(Distributed, WorldSizeOneWithTheVariablesIsAPlainRun) {
 }
 
 // Bad launches fail at once, saying what is wrong.
+// Ranks started with different configs (a width that aborted a rank inside
+// Gloo, a step count that ended one early) stop before the first step, the
+// message naming each key; where each machine keeps the data may differ.
+TEST_F(Distributed, RanksWithDifferentConfigsAreRefusedNamingTheKeys) {
+  const fs::path run = dir_ / "run";
+  std::string lines;
+  for (int r = 0; r < 2; ++r)
+    lines += "RANK=" + std::to_string(r) + " WORLD_SIZE=2 LOCAL_RANK=" + std::to_string(r) +
+             " LOCAL_WORLD_SIZE=2 MASTER_ADDR=127.0.0.1 MASTER_PORT=" + std::to_string(port_) + " " +
+             args(run, std::string("--dist-timeout 30 ") +
+                               (r == 0 ? "--steps 2" : "--steps 3 --set model.dimension=32 --set data.data_root=" + sample() + "/")) + " > " +
+             run.string() + ".rank" + std::to_string(r) + ".log 2>&1 & p" + std::to_string(r) + "=$!; ";
+  const auto codes = last_line(sh(lines + "wait $p0; c0=$?; wait $p1; c1=$?; echo $c0 $c1").out);
+  EXPECT_EQ(codes, "2 1") << log_of(run, 0) << log_of(run, 1);
+  const std::string log0 = log_of(run, 0), log1 = log_of(run, 1);
+  for (const char* part : {"the ranks were started with different configs", "rank 1: model.dimension is 32 (rank 0: 64)",
+                           "rank 1: training.steps is 3 (rank 0: 2)"})
+    EXPECT_NE(log0.find(part), std::string::npos) << part << "\n" << log0;
+  EXPECT_EQ(log0.find("data_root"), std::string::npos) << log0;
+  EXPECT_NE(log1.find("rank 0 failed during the comparison of the ranks' configs"), std::string::npos) << log1;
+  EXPECT_FALSE(fs::exists(run / "checkpoints" / "last"));
+}
+
 TEST_F(Distributed, BadLaunchesAreRefusedWithTheReason) {
   auto r = sh(args(dir_ / "a", "--steps 1 --rank 2 --world-size 2"));
   EXPECT_EQ(r.code, 2) << r.out;
@@ -210,6 +233,14 @@ TEST_F(Distributed, BadLaunchesAreRefusedWithTheReason) {
   r = sh(args(dir_ / "d", "--steps 1 --rank 1 --world-size 2 --dist-timeout 2 --master-port " + std::to_string(port_)));
   EXPECT_NE(r.code, 0);
   EXPECT_NE(r.out.find("cannot join the rendezvous"), std::string::npos) << r.out;
+  // Rank 0 of 3 alone: names the ranks that never came, after the timeout (not twice it).
+  const auto start = std::chrono::steady_clock::now();
+  r = sh(args(dir_ / "e", "--steps 1 --rank 0 --world-size 3 --dist-timeout 3 --master-port " + std::to_string(port_)));
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  EXPECT_EQ(r.code, 1) << r.out;
+  EXPECT_NE(r.out.find("ranks 1, 2 of 3 have not joined the run"), std::string::npos) << r.out;
+  EXPECT_LT(seconds, 3 + 5) << r.out;
+  EXPECT_FALSE(fs::exists(dir_ / "e")) << "a start that failed left its run folder";
 }
 
 }  // namespace

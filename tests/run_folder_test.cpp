@@ -122,6 +122,40 @@ TEST_F(RunFolder, NewRunOverAnOldOneIsRefusedUnlessOverwriting) {
   EXPECT_EQ(logged_steps(run_), (std::vector<long>{1, 2, 3}));
 }
 
+// A start that fails leaves no folder it made with only a lock in it; a folder
+// that was there, or holds anything else (a trained tokenizer), stays.
+TEST_F(RunFolder, AFailedStartLeavesNoEmptyFolderBehind) {
+  { deca::RunFolder folder(run_, false, false); }
+  EXPECT_FALSE(fs::exists(run_));
+  fs::create_directories(run_);
+  { deca::RunFolder folder(run_, false, false); }
+  EXPECT_TRUE(fs::exists(run_));
+  fs::remove_all(run_);
+  {
+    deca::RunFolder folder(run_, false, false);
+    deca::write_file_atomic(run_ / "tokenizer.model", "pieces");
+  }
+  EXPECT_TRUE(fs::exists(run_ / "tokenizer.model"));
+  fs::remove_all(run_);
+  {
+    deca::RunFolder folder(run_, false, false);
+    folder.checkpoint_saved();
+  }
+  EXPECT_TRUE(fs::exists(run_ / "checkpoints"));
+  // Through the trainer: a training split that cannot be read.
+  fs::remove_all(run_);
+  const fs::path data = dir_ / "data";
+  fs::create_directories(data / "sst");
+  for (const char* split : {"train", "dev", "test"})
+    deca::write_file_atomic(data / "sst" / (std::string(split) + "_binary_sent.csv"), "label,sentence\nx,not a label\n");
+  auto c = tiny_config(run_);
+  c.data.data_root = data.string();
+  c.curriculum[0].tasks = {"sst"};
+  const auto msg = deca::testing::what_of([&] { deca::Trainer t(c, {}); });
+  EXPECT_NE(msg.find("sst"), std::string::npos) << msg;
+  EXPECT_FALSE(fs::exists(run_ / ".lock")) << msg;
+}
+
 // --overwrite sets the earlier run aside and deletes it only once the new run
 // has a checkpoint: a new run that cannot start (a bad record, a data root
 // that is not there, a kill before its first checkpoint) leaves it as it was.

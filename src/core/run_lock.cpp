@@ -15,7 +15,7 @@ namespace deca {
 
 FolderLock::FolderLock(const std::filesystem::path& folder) {
   std::filesystem::create_directories(folder);
-  const auto file = folder / ".lock";
+  const auto file = folder / kLockFile;
   // Never through a link: the lock's contents are rewritten, and a link's
   // target (another file) would be truncated.
   fd_ = ::open(file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);

@@ -89,14 +89,14 @@ struct Communicator::Impl {
   }
 
   // A connection to the run's store: rank 0 serves it (unless torchrun's agent
-  // does) and waits there until every rank's main connection has come. deca's
-  // keys live under their own prefix, fresh for each of torchrun's restarts.
+  // does). deca's keys live under their own prefix, fresh for each of
+  // torchrun's restarts.
   c10::intrusive_ptr<::c10d::Store> connect(bool main_connection) const {
     ::c10d::TCPStoreOptions o;
     o.port = static_cast<std::uint16_t>(launch.master_port);
     o.isServer = main_connection && launch.rank == 0 && !launch.agent_store;
     if (!launch.agent_store) o.numWorkers = static_cast<std::size_t>(launch.world_size);
-    o.waitWorkers = main_connection && !launch.agent_store;
+    o.waitWorkers = false;  // await_every_rank: it names the ranks that never come
     o.timeout = timeout;
     auto raw = c10::make_intrusive<::c10d::TCPStore>(launch.master_addr, o);
     return c10::make_intrusive<::c10d::PrefixStore>("deca/" + std::to_string(launch.restart), raw);
@@ -144,6 +144,26 @@ struct Communicator::Impl {
       return n == 0 ? "" : (n == 1 ? "rank" : "ranks") + lost;
     } catch (const std::exception&) {
       return launch.rank == 0 || launch.agent_store ? "" : "rank 0";  // the store went with its host
+    }
+  }
+
+  // Every rank announces itself in the store and waits for the others, up to
+  // the timeout; then the message names those that never came.
+  void await_every_rank(const std::string& where) {
+    store->set("joined/" + std::to_string(launch.rank), std::vector<uint8_t>{1});
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (true) {
+      std::string missing;
+      int n = 0;
+      for (int r = 0; r < launch.world_size; ++r)
+        if (!store->check({"joined/" + std::to_string(r)})) missing += (n++ ? ", " : " ") + std::to_string(r);
+      if (n == 0) return;
+      if (std::chrono::steady_clock::now() > deadline)
+        throw Error((n == 1 ? "rank" : "ranks") + missing + " of " + std::to_string(launch.world_size) +
+                    (n == 1 ? " has" : " have") + " not joined the run at " + where + " within " +
+                    std::to_string(timeout.count() / 1000) + " s (--dist-timeout): start every rank with the same " +
+                    "--world-size, --master-addr and --master-port (a rank that failed at its start says why in its own log)");
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
   }
 
@@ -236,6 +256,7 @@ Communicator::Communicator(const Launch& launch, const DistOptions& options, con
                 (serving ? " (is the port in use by another run? set MASTER_PORT or --master-port)"
                          : " (is rank 0 running, and MASTER_ADDR/--master-addr its address?)"));
   }
+  I.await_every_rank(where);
   try {
     I.start_heartbeat();
     auto prefixed = c10::make_intrusive<::c10d::PrefixStore>(I.backend, I.store);
@@ -321,6 +342,14 @@ std::string Communicator::from_main(const std::function<std::string()>& work, co
       result = work();
     } catch (const std::exception& e) {
       I.store->set(key, to_bytes("E" + first_line(e.what())));
+      // The store lives in this process: it stays until the others have read
+      // the message (or a few seconds), so that they report it, not a lost rank 0.
+      const auto until = std::chrono::steady_clock::now() + I.stall_limit();
+      try {
+        while (I.store->add(key + "/read", 0) < world_size() - 1 && std::chrono::steady_clock::now() < until)
+          std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      } catch (const std::exception&) {
+      }
       throw;
     }
     I.store->set(key, to_bytes("R" + result));
@@ -333,7 +362,13 @@ std::string Communicator::from_main(const std::function<std::string()>& work, co
   } catch (const std::exception& e) {
     throw I.lost(what, first_line(e.what()));
   }
-  if (v.empty() || v[0] != 'R') throw Error("rank 0 failed during " + what + ": " + (v.empty() ? "" : v.substr(1)));
+  if (v.empty() || v[0] != 'R') {
+    try {
+      I.store->add(key + "/read", 1);
+    } catch (const std::exception&) {
+    }
+    throw Error("rank 0 failed during " + what + ": " + (v.empty() ? "" : v.substr(1)));
+  }
   return v.substr(1);
 }
 

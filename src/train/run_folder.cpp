@@ -69,7 +69,8 @@ void put_back(const fs::path& dir) {
 
 }  // namespace
 
-RunFolder::RunFolder(const fs::path& dir, bool resume, bool overwrite) : dir_(dir), lock_(outside_checkpoints(dir)) {
+RunFolder::RunFolder(const fs::path& dir, bool resume, bool overwrite)
+    : dir_(dir), created_(!present(dir)), lock_(outside_checkpoints(dir)) {
   if (present(dir_ / kDeleting)) fs::remove_all(dir_ / kDeleting);  // a new run took the folder; finish deleting the earlier one
   if (present(dir_ / kEarlierRun)) {
     log::warn("{}: an --overwrite was interrupted before the new run saved a checkpoint; putting the earlier run back",
@@ -108,6 +109,17 @@ RunFolder::RunFolder(const fs::path& dir, bool resume, bool overwrite) : dir_(di
 }
 
 RunFolder::~RunFolder() {
+  if (created_ && !saved_) {
+    // Nothing but the lock and an empty checkpoints folder: the folder goes.
+    std::error_code ec;
+    fs::remove(dir_ / "checkpoints", ec);  // only when empty
+    bool only_lock = true;
+    for (const auto& e : fs::directory_iterator(dir_, ec)) only_lock = only_lock && e.path().filename() == kLockFile;
+    if (!ec && only_lock) {
+      fs::remove(dir_ / kLockFile, ec);
+      fs::remove(dir_, ec);
+    }
+  }
   if (!aside_) return;
   try {
     put_back(dir_);
@@ -119,6 +131,7 @@ RunFolder::~RunFolder() {
 }
 
 void RunFolder::checkpoint_saved() {
+  saved_ = true;
   if (!aside_) return;
   fs::rename(dir_ / kEarlierRun, dir_ / kDeleting);
   aside_ = false;

@@ -116,6 +116,40 @@ void check_resume_config(Config& config, const fs::path& checkpoint, const std::
                       "change with --set to make it deliberately");
 }
 
+// The processes of a run train one model: rank 0 compares every rank's
+// resolved config with its own (all but where each machine keeps the data and
+// how many threads it gives) and names the keys that differ, before the first
+// collective (a different width used to abort a rank inside Gloo, a different
+// task list or rate to train silently wrong).
+void check_ranks_agree(Communicator& comm, const Config& config) {
+  if (comm.world_size() == 1) return;
+  static const std::set<std::string> kPerMachine = {"data.data_root", "data.cache_dir", "training.threads", "training.device"};
+  const auto all = comm.gather(config_to_json(config).dump(), "the comparison of the ranks' configs");
+  comm.from_main(
+      [&] {
+        std::map<std::string, std::string> mine;
+        flatten(nlohmann::json::parse(all[0]), "", mine);
+        std::string differences;
+        for (size_t r = 1; r < all.size(); ++r) {
+          std::map<std::string, std::string> theirs;
+          flatten(nlohmann::json::parse(all[r]), "", theirs);
+          std::set<std::string> keys;
+          for (const auto& [k, v] : mine) keys.insert(k);
+          for (const auto& [k, v] : theirs) keys.insert(k);
+          for (const auto& key : keys) {
+            const auto a = mine.count(key) ? mine.at(key) : "(none)", b = theirs.count(key) ? theirs.at(key) : "(none)";
+            if (a != b && !kPerMachine.count(key))
+              differences += format("{}rank {}: {} is {} (rank 0: {})", differences.empty() ? "" : "; ", r, key, b, a);
+          }
+        }
+        if (!differences.empty())
+          throw ConfigError("the ranks were started with different configs: " + differences +
+                            ". Start every rank with the same config and options");
+        return std::string();
+      },
+      "the comparison of the ranks' configs");
+}
+
 // The run records where its data lives as absolute paths: its checkpoints
 // find their data from any folder (deca-eval, deca-predict, --resume).
 void make_data_paths_absolute(Config& config) {
@@ -756,6 +790,7 @@ Trainer::Trainer(Config config, TrainerOptions options) : impl_(std::make_unique
   }
 
   I.comm = std::make_unique<Communicator>(launch, options.dist, I.device);
+  check_ranks_agree(*I.comm, I.config);
   // Rank 0 alone prepares the run folder and the data; the others wait, then read.
   std::vector<fs::path> damaged;
   const fs::path resume_from = I.comm->from_main(

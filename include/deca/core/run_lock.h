@@ -9,6 +9,8 @@
 
 namespace deca {
 
+inline constexpr const char* kLockFile = ".lock";  // in the locked folder
+
 class FolderLock {
  public:
   // Takes the lock or throws Error("... in use by process PID on HOST ...").

@@ -19,7 +19,8 @@ class RunFolder {
   // --overwrite set aside. A new run (neither resume nor overwrite) over an
   // earlier one is refused; with overwrite the earlier one is set aside.
   RunFolder(const std::filesystem::path& dir, bool resume, bool overwrite);
-  // Without a checkpoint of the new run, the earlier run set aside goes back.
+  // Without a checkpoint of the new run, the earlier run set aside goes back;
+  // a folder this run made and left empty (a start that failed) is removed.
   ~RunFolder();
   RunFolder(const RunFolder&) = delete;
   RunFolder& operator=(const RunFolder&) = delete;
@@ -32,8 +33,10 @@ class RunFolder {
 
  private:
   std::filesystem::path dir_;
+  bool created_;  // the folder was not there before
   FolderLock lock_;
   bool aside_ = false;  // an earlier run waits in kEarlierRun
+  bool saved_ = false;  // the new run has saved a checkpoint
 };
 
 // True when `inner` is `outer` or lies inside it (after resolving links).
