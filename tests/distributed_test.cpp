@@ -241,6 +241,20 @@ TEST_F(Distributed, BadLaunchesAreRefusedWithTheReason) {
   EXPECT_NE(r.out.find("ranks 1, 2 of 3 have not joined the run"), std::string::npos) << r.out;
   EXPECT_LT(seconds, 3 + 5) << r.out;
   EXPECT_FALSE(fs::exists(dir_ / "e")) << "a start that failed left its run folder";
+  // Another service on the port, which accepts and never answers: rank 1 gives
+  // up after the timeout (it used to wait for ever).
+  const std::string listener =
+      "python3 -c 'import socket, time\n"
+      "s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind((\"127.0.0.1\", " +
+      std::to_string(port_) + ")); s.listen(5)\nc = [s.accept() for _ in range(2)]\ntime.sleep(60)' & l=$!; sleep 1; ";
+  const auto t0 = std::chrono::steady_clock::now();
+  r = sh(listener + args(dir_ / "f", "--steps 1 --rank 1 --world-size 2 --dist-timeout 2 --master-port " + std::to_string(port_)) +
+         "; c=$?; kill $l; exit $c");
+  const double waited = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  EXPECT_EQ(r.code, 1) << r.out;
+  EXPECT_NE(r.out.find("no answer from a rendezvous store there (is another service listening on that port?)"), std::string::npos)
+      << r.out;
+  EXPECT_LT(waited, 2 + 5 + 10) << r.out;
 }
 
 }  // namespace

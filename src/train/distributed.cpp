@@ -7,6 +7,7 @@
 #include <condition_variable>
 #include <cstdlib>
 #include <mutex>
+#include <future>
 #include <thread>
 
 // LibTorch's c10d headers declare the backends only under these macros, which
@@ -91,7 +92,8 @@ struct Communicator::Impl {
   // A connection to the run's store: rank 0 serves it (unless torchrun's agent
   // does). deca's keys live under their own prefix, fresh for each of
   // torchrun's restarts.
-  c10::intrusive_ptr<::c10d::Store> connect(bool main_connection) const {
+  static c10::intrusive_ptr<::c10d::Store> open_store(const Launch& launch, std::chrono::milliseconds timeout,
+                                                      bool main_connection) {
     ::c10d::TCPStoreOptions o;
     o.port = static_cast<std::uint16_t>(launch.master_port);
     o.isServer = main_connection && launch.rank == 0 && !launch.agent_store;
@@ -100,6 +102,32 @@ struct Communicator::Impl {
     o.timeout = timeout;
     auto raw = c10::make_intrusive<::c10d::TCPStore>(launch.master_addr, o);
     return c10::make_intrusive<::c10d::PrefixStore>("deca/" + std::to_string(launch.restart), raw);
+  }
+  c10::intrusive_ptr<::c10d::Store> connect(bool main_connection) const {
+    return open_store(launch, timeout, main_connection);
+  }
+  // The main connection, and this rank's "joined" key set through it, given up
+  // after the timeout: TCPStore's client waits without end for the answer of a
+  // port where another service accepts and never answers. Both are done on a
+  // thread of their own, which is left behind when it hangs.
+  c10::intrusive_ptr<::c10d::Store> connect_within_timeout() const {
+    using StorePtr = c10::intrusive_ptr<::c10d::Store>;
+    auto promise = std::make_shared<std::promise<StorePtr>>();
+    auto future = promise->get_future();
+    std::thread([promise, launch = launch, timeout = timeout] {
+      try {
+        auto store = open_store(launch, timeout, true);
+        store->set(joined_key(launch.rank), std::vector<uint8_t>{1});
+        if (!store->check({joined_key(launch.rank)}))  // a question that needs an answer (a set needs none)
+          throw std::runtime_error("the store there lost this rank's key (is another service listening on that port?)");
+        promise->set_value(store);
+      } catch (...) {
+        promise->set_exception(std::current_exception());
+      }
+    }).detach();
+    if (future.wait_for(timeout + std::chrono::seconds(5)) == std::future_status::timeout)
+      throw std::runtime_error("no answer from a rendezvous store there (is another service listening on that port?)");
+    return future.get();
   }
 
   void start_heartbeat() {
@@ -147,16 +175,16 @@ struct Communicator::Impl {
     }
   }
 
-  // Every rank announces itself in the store and waits for the others, up to
-  // the timeout; then the message names those that never came.
+  // Every rank, once it has announced itself (connect_within_timeout), waits
+  // for the others up to the timeout; then the message names those that never came.
+  static std::string joined_key(int rank) { return "joined/" + std::to_string(rank); }
   void await_every_rank(const std::string& where) {
-    store->set("joined/" + std::to_string(launch.rank), std::vector<uint8_t>{1});
     const auto deadline = std::chrono::steady_clock::now() + timeout;
     while (true) {
       std::string missing;
       int n = 0;
       for (int r = 0; r < launch.world_size; ++r)
-        if (!store->check({"joined/" + std::to_string(r)})) missing += (n++ ? ", " : " ") + std::to_string(r);
+        if (!store->check({joined_key(r)})) missing += (n++ ? ", " : " ") + std::to_string(r);
       if (n == 0) return;
       if (std::chrono::steady_clock::now() > deadline)
         throw Error((n == 1 ? "rank" : "ranks") + missing + " of " + std::to_string(launch.world_size) +
@@ -247,14 +275,16 @@ Communicator::Communicator(const Launch& launch, const DistOptions& options, con
   const std::string where = launch.master_addr + ":" + std::to_string(launch.master_port);
   log::info("rank {} of {}: joining the run at {} ({})", launch.rank, launch.world_size, where, I.backend);
   try {
-    I.store = I.connect(true);
+    I.store = I.connect_within_timeout();
   } catch (const std::exception& e) {
     const bool serving = launch.rank == 0 && !launch.agent_store;
+    const std::string cause = first_line(e.what());
+    const bool foreign = cause.find("another service") != std::string::npos;  // connect_within_timeout's own
     throw Error("rank " + std::to_string(launch.rank) + " cannot " + (serving ? "open" : "join") +
-                " the rendezvous at " + where + " within " + std::to_string(I.timeout.count() / 1000) + " s: " +
-                first_line(e.what()) +
-                (serving ? " (is the port in use by another run? set MASTER_PORT or --master-port)"
-                         : " (is rank 0 running, and MASTER_ADDR/--master-addr its address?)"));
+                " the rendezvous at " + where + " within " + std::to_string(I.timeout.count() / 1000) + " s: " + cause +
+                (foreign   ? ""
+                 : serving ? " (is the port in use by another run? set MASTER_PORT or --master-port)"
+                           : " (is rank 0 running, and MASTER_ADDR/--master-addr its address?)"));
   }
   I.await_every_rank(where);
   try {
