@@ -335,4 +335,20 @@ TEST_F(CliFaults, EvalSaysWhichCheckpointItUses) {
   EXPECT_TRUE(has(r.out, "step-00000002 (the last checkpoint of run")) << r.out;
 }
 
+// deca-predict on a run folder that is training, saving every step and keeping
+// one checkpoint: the checkpoint chosen may be pruned while it is read, and the
+// run's newest is taken instead (3 of 15 such calls used to fail).
+TEST_F(CliFaults, PredictOnARunThatPrunesWhileItReads) {
+  const std::string run = (dir_ / "busy").string();
+  const auto r = sh(bin("deca-train") + " --config " + quickstart() + " --data-root " + sample() + " --output " + run +
+                    " --steps 400 --set training.save_every=1 --set training.keep_last=1 --set training.log_every=100 " +
+                    kSmall + " > " + run + ".log 2>&1 & pid=$!; "
+                    "while [ ! -e " + run + "/checkpoints/last ]; do sleep 0.1; done; failed=0; "
+                    "for i in $(seq 1 15); do echo '{\"context\": \"a good film\", \"question\": \"Is it good?\"}' | " +
+                    bin("deca-predict") + " --checkpoint " + run + " --input - --threads 1 >/dev/null 2>" + run +
+                    ".err || { failed=$((failed+1)); cat " + run + ".err; }; done; wait $pid; echo failed $failed");
+  EXPECT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("failed 0"), std::string::npos) << r.out;
+}
+
 }  // namespace

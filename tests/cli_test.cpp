@@ -269,6 +269,12 @@ TEST_F(Cli, MistakesAreNamedWithTheNearestNameAndNoiseStaysOut) {
   expect_usage_error(bin("deca-eval") + " --checkpoint " + dir_.string() + " --task sst", "give --tasks");
   expect_usage_error(bin("deca-eval") + " --tasks sst --gold g.jsonl --predictions p.jsonl", "give one --task per pair");
 
+  // A folder where a file belongs: named, no crash (SentencePiece aborted on it).
+  fs::create_directories(dir_ / "tokdir");
+  auto folder = sh("echo hi | " + bin("deca-data") + " encode --tokenizer " + (dir_ / "tokdir").string() + " 2>&1");
+  EXPECT_EQ(folder.code, 1) << folder.out;
+  EXPECT_NE(folder.out.find((dir_ / "tokdir").string() + " is a folder, not a file"), std::string::npos) << folder.out;
+
   // SentencePiece's INFO lines (its whole command line) are not shown.
   auto r = sh(bin("deca-data") + " tokenizer --config " + cfg + " --data-root " + sample_ + " --set tokenizer.vocab_size=600 --output " +
               (dir_ / "tok.model").string() + " 2>&1");

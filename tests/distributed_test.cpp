@@ -241,6 +241,15 @@ TEST_F(Distributed, BadLaunchesAreRefusedWithTheReason) {
   EXPECT_NE(r.out.find("ranks 1, 2 of 3 have not joined the run"), std::string::npos) << r.out;
   EXPECT_LT(seconds, 3 + 5) << r.out;
   EXPECT_FALSE(fs::exists(dir_ / "e")) << "a start that failed left its run folder";
+  // Ranks given different world sizes: both stop at once, naming them.
+  std::string both;
+  for (int rank = 0; rank < 2; ++rank)
+    both += args(dir_ / ("g" + std::to_string(rank)), "--steps 1 --rank " + std::to_string(rank) + " --world-size " +
+                                                        std::to_string(2 + rank) + " --dist-timeout 30 --master-port " +
+                                                        std::to_string(port_)) + " > " + (dir_ / "g").string() +
+            std::to_string(rank) + ".log 2>&1 & p" + std::to_string(rank) + "=$!; ";
+  r = sh(both + "wait $p0; c0=$?; wait $p1; c1=$?; echo $c0 $c1; cat " + (dir_ / "g").string() + "0.log " + (dir_ / "g").string() + "1.log");
+  EXPECT_NE(r.out.find("rank 1 was started with a world size of 3, rank 0 with 2"), std::string::npos) << r.out;
   // Another service on the port, which accepts and never answers: rank 1 gives
   // up after the timeout (it used to wait for ever).
   const std::string listener =

@@ -203,6 +203,19 @@ TEST_F(ReaderBadInput, MissingFilesNameThePathAndTheSource) {
   }
 }
 
+// A folder where a file is expected is named as such; CoNLL files without their
+// task.json are a tagging task missing it, not a custom task missing train.jsonl.
+TEST_F(ReaderBadInput, AFolderForAFileAndCoNllWithoutTaskJsonAreNamed) {
+  fs::create_directories(root_ / "sst" / "train_binary_sent.csv");
+  const auto folder = deca::testing::what_of([&] { deca::find_task("sst", root_)->read(root_, deca::Split::Train); });
+  EXPECT_NE(folder.find("train_binary_sent.csv is a folder, not a file"), std::string::npos) << folder;
+  fs::create_directories(root_ / "ner");
+  deca::write_file_atomic(root_ / "ner" / "train.txt", "Paris B-LOC\n");
+  const auto conll = deca::testing::what_of([&] { deca::find_task("ner", root_)->read(root_, deca::Split::Train); });
+  EXPECT_NE(conll.find("missing file " + (root_ / "ner" / "task.json").string()), std::string::npos) << conll;
+  EXPECT_NE(conll.find("looks like CoNLL column files"), std::string::npos) << conll;
+}
+
 TEST_F(ReaderBadInput, UnknownTaskIsAConfigError) {
   EXPECT_THROW(deca::find_task("nosuchtask", root_), deca::ConfigError);
   EXPECT_THROW(deca::find_task("multinli.both", root_), deca::ConfigError);

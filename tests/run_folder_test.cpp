@@ -461,6 +461,24 @@ TEST_F(RunFolder, AMissingLastLinkDoesNotStopAResume) {
   EXPECT_EQ(fs::read_symlink(ck_ / "last").string(), "step-00000013");
 }
 
+// A run folder copied with links followed (cp -rL): `last` and `best` are
+// folders; they become links again and the run resumes and saves.
+TEST_F(RunFolder, ARunCopiedWithLinksFollowedResumes) {
+  auto c = tiny_config(run_);
+  c.training.val_every = 6;  // a best checkpoint too
+  train(c);
+  const fs::path copy = dir_ / "copy";
+  fs::copy(run_, copy, fs::copy_options::recursive);  // follows links, as cp -rL
+  ASSERT_TRUE(fs::is_directory(fs::symlink_status(copy / "checkpoints" / "last")));
+  auto longer = c;
+  longer.output = copy.string();
+  longer.training.steps = 13;
+  train(longer, resume());
+  EXPECT_EQ(fs::read_symlink(copy / "checkpoints" / "last").string(), "step-00000013");
+  EXPECT_TRUE(fs::is_symlink(copy / "checkpoints" / "best"));
+  EXPECT_TRUE(fs::exists(copy / "checkpoints" / "best" / "model.safetensors"));
+}
+
 TEST_F(RunFolder, DamagedWeightsAreDetectedAtLoad) {
   train(tiny_config(run_));
   flip_byte(ck_ / "step-00000012" / "model.safetensors", 10);

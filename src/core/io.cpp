@@ -199,9 +199,11 @@ bool same_file(const fs::path& a, const fs::path& b) {
 }
 
 void require_file(const fs::path& path, const std::string& how_to_get) {
-  if (!fs::exists(path)) {
-    throw DataError("missing file " + path.string() + (how_to_get.empty() ? "" : "; " + how_to_get));
-  }
+  std::error_code ec;
+  const auto status = fs::status(path, ec);
+  if (!fs::exists(status)) throw DataError("missing file " + path.string() + (how_to_get.empty() ? "" : "; " + how_to_get));
+  if (fs::is_directory(status))
+    throw DataError(path.string() + " is a folder, not a file" + (how_to_get.empty() ? "" : "; " + how_to_get));
 }
 
 }  // namespace deca

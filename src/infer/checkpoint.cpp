@@ -116,9 +116,11 @@ nlohmann::json read_trainer_state(const fs::path& dir) {
   }
 }
 
-LoadedModel load_checkpoint(const fs::path& path, const torch::Device& device) {
+namespace {
+
+LoadedModel load_checkpoint_folder(const fs::path& dir, const torch::Device& device) {
   LoadedModel m;
-  m.dir = resolve_checkpoint(path);
+  m.dir = dir;
   verify_checkpoint(m.dir);
   m.config = load_config(m.dir / "config.json");
   auto& p = m.predictor;
@@ -136,6 +138,24 @@ LoadedModel load_checkpoint(const fs::path& path, const torch::Device& device) {
     m.trained_tasks = t->get<std::vector<std::string>>();
   if (const auto d = state.find("deca"); d != state.end() && d->is_object()) m.trained_by = *d;
   return m;
+}
+
+}  // namespace
+
+LoadedModel load_checkpoint(const fs::path& path, const torch::Device& device) {
+  // A run folder that is training may prune the checkpoint chosen while it is
+  // read (a run that saves often and keeps few): the run's newest is taken again.
+  const bool run_folder = !fs::exists(path / "model.safetensors");
+  for (int attempt = 1;; ++attempt) {
+    const fs::path dir = resolve_checkpoint(path);
+    try {
+      return load_checkpoint_folder(dir, device);
+    } catch (const std::exception&) {
+      const bool removed = !fs::exists(dir / "model.safetensors") || !fs::exists(dir / kCheckpointChecksums);
+      if (!run_folder || !removed || attempt == 5) throw;
+      log::info("checkpoint {} was removed while it was read (its run pruned it); taking the run's newest", dir.string());
+    }
+  }
 }
 
 }  // namespace deca

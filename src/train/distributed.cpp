@@ -117,7 +117,7 @@ struct Communicator::Impl {
     std::thread([promise, launch = launch, timeout = timeout] {
       try {
         auto store = open_store(launch, timeout, true);
-        store->set(joined_key(launch.rank), std::vector<uint8_t>{1});
+        store->set(joined_key(launch.rank), to_bytes(std::to_string(launch.world_size)));
         if (!store->check({joined_key(launch.rank)}))  // a question that needs an answer (a set needs none)
           throw std::runtime_error("the store there lost this rank's key (is another service listening on that port?)");
         promise->set_value(store);
@@ -183,8 +183,23 @@ struct Communicator::Impl {
     while (true) {
       std::string missing;
       int n = 0;
-      for (int r = 0; r < launch.world_size; ++r)
-        if (!store->check({joined_key(r)})) missing += (n++ ? ", " : " ") + std::to_string(r);
+      for (int r = 0; r < launch.world_size; ++r) {
+        std::string theirs;  // the world size rank r was given
+        try {
+          if (!store->check({joined_key(r)})) {
+            missing += (n++ ? ", " : " ") + std::to_string(r);
+            continue;
+          }
+          theirs = from_bytes(store->get(joined_key(r)));
+        } catch (const std::exception& e) {
+          throw Error("rank " + std::to_string(launch.rank) + " lost the rendezvous store at " + where +
+                      " while the ranks joined (" + first_line(e.what()) + "): rank 0 stopped; its log says why");
+        }
+        if (theirs != std::to_string(launch.world_size))
+          throw ConfigError("rank " + std::to_string(r) + " was started with a world size of " + theirs + ", rank " +
+                            std::to_string(launch.rank) + " with " + std::to_string(launch.world_size) +
+                            ": start every rank with the same --world-size (WORLD_SIZE)");
+      }
       if (n == 0) return;
       if (std::chrono::steady_clock::now() > deadline)
         throw Error((n == 1 ? "rank" : "ranks") + missing + " of " + std::to_string(launch.world_size) +

@@ -1,7 +1,10 @@
 #include "deca/train/run_folder.h"
 
 #include <array>
+#include <cstdio>
 #include <string>
+
+#include <nlohmann/json.hpp>
 
 #include "deca/core/error.h"
 #include "deca/core/io.h"
@@ -67,6 +70,38 @@ void put_back(const fs::path& dir) {
   fs::remove_all(aside);
 }
 
+// `last` and `best` are links; a run folder copied with `cp -rL` (or rsync
+// -L) holds folders there instead, copies of the checkpoints they named, and
+// saving the next checkpoint could not replace them. Each goes back to being
+// a link: to its step's folder when that is there (the copy is removed),
+// else the copy becomes that step's folder.
+void restore_checkpoint_links(const fs::path& checkpoints) {
+  for (const char* name : {"last", "best"}) {
+    const fs::path p = checkpoints / name;
+    const auto status = fs::symlink_status(p);
+    if (!fs::is_directory(status)) continue;
+    long step = -1;
+    try {
+      step = nlohmann::json::parse(read_file(p / "trainer_state.json")).at("step").get<long>();
+    } catch (const std::exception&) {
+      throw DataError(p.string() + " is a folder, not a link to a checkpoint, and holds no readable trainer_state.json: "
+                      "move it out of " + checkpoints.string());
+    }
+    char step_name[32];
+    std::snprintf(step_name, sizeof step_name, "step-%08ld", step);
+    const fs::path target = checkpoints / step_name;
+    if (present(target)) {
+      fs::remove_all(p);
+      log::warn("{} was a folder (a copy made by cp -L?), not a link: it is a link to {} again", p.string(), step_name);
+    } else {
+      fs::rename(p, target);
+      log::warn("{} was a folder (a copy made by cp -L?), not a link: it is {} now, and {} links to it", p.string(),
+                target.string(), name);
+    }
+    fs::create_directory_symlink(step_name, p);
+  }
+}
+
 }  // namespace
 
 RunFolder::RunFolder(const fs::path& dir, bool resume, bool overwrite)
@@ -79,6 +114,7 @@ RunFolder::RunFolder(const fs::path& dir, bool resume, bool overwrite)
   }
   const fs::path checkpoints = dir_ / "checkpoints";
   fs::create_directories(checkpoints);
+  restore_checkpoint_links(checkpoints);
   bool has_checkpoints = false;
   std::string newest;
   for (const auto& e : fs::directory_iterator(checkpoints)) {

@@ -16,7 +16,17 @@ fs::path custom_split_file(const fs::path& folder, Split split) {
 }
 
 std::vector<Example> custom(const ReadContext& ctx) {
-  const fs::path file = custom_split_file(ctx.data_root() / ctx.task(), ctx.split());
+  const fs::path folder = ctx.data_root() / ctx.task();
+  const fs::path file = custom_split_file(folder, ctx.split());
+  if (!fs::exists(file)) {
+    // CoNLL column files without their task.json are a tagging task missing it, not a custom task.
+    for (const char* conll : {"train.txt", "dev.txt", "validation.txt", "test.txt"})
+      if (fs::exists(folder / conll))
+        throw DataError("missing file " + (folder / "task.json").string() + ": " + (folder / conll).string() +
+                        " looks like CoNLL column files, and a tagging task needs a task.json beside them: {\"format\": "
+                        "\"conll\", \"questions\": {\"TYPE\": \"Which words are ...?\", ...}} (README.md, \"New tasks "
+                        "without code\"); a custom task is train.jsonl, validation.jsonl and test.jsonl instead");
+  }
   require_file(file, "a custom task is a folder with train.jsonl, validation.jsonl and test.jsonl, one "
                      "{\"context\", \"question\", \"answer\"} object per line");
   std::vector<Example> out;
