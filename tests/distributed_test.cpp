@@ -234,9 +234,9 @@ TEST_F(Distributed, BadLaunchesAreRefusedWithTheReason) {
   EXPECT_NE(r.code, 0);
   EXPECT_NE(r.out.find("cannot join the rendezvous"), std::string::npos) << r.out;
   // Rank 0 of 3 alone: names the ranks that never came, after the timeout (not twice it).
-  const auto start = std::chrono::steady_clock::now();
+  const auto alone_since = std::chrono::steady_clock::now();
   r = sh(args(dir_ / "e", "--steps 1 --rank 0 --world-size 3 --dist-timeout 3 --master-port " + std::to_string(port_)));
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - alone_since).count();
   EXPECT_EQ(r.code, 1) << r.out;
   EXPECT_NE(r.out.find("ranks 1, 2 of 3 have not joined the run"), std::string::npos) << r.out;
   EXPECT_LT(seconds, 3 + 5) << r.out;
@@ -250,6 +250,13 @@ TEST_F(Distributed, BadLaunchesAreRefusedWithTheReason) {
             std::to_string(rank) + ".log 2>&1 & p" + std::to_string(rank) + "=$!; ";
   r = sh(both + "wait $p0; c0=$?; wait $p1; c1=$?; echo $c0 $c1; cat " + (dir_ / "g").string() + "0.log " + (dir_ / "g").string() + "1.log");
   EXPECT_NE(r.out.find("rank 1 was started with a world size of 3, rank 0 with 2"), std::string::npos) << r.out;
+  // Two processes with one rank: whichever comes second is refused at once, the run goes on.
+  const std::string h = (dir_ / "h").string();
+  r = sh(start(2, dir_ / "h", "--steps 1") + "RANK=1 WORLD_SIZE=2 LOCAL_RANK=1 LOCAL_WORLD_SIZE=2 MASTER_ADDR=127.0.0.1 "
+         "MASTER_PORT=" + std::to_string(port_) + " " + args(dir_ / "h", "--steps 1") + " > " + h + ".extra.log 2>&1; c=$?; "
+         "wait $p0; c0=$?; wait $p1; c1=$?; echo codes $c0 $((c1 + c)) $((c1 * c)); cat " + h + ".rank1.log " + h + ".extra.log");
+  EXPECT_NE(r.out.find("codes 0 2 0"), std::string::npos) << r.out;  // rank 0 done; one rank 1 done, the other refused (2)
+  EXPECT_NE(r.out.find("another process has already joined the run as rank 1"), std::string::npos) << r.out;
   // Another service on the port, which accepts and never answers: rank 1 gives
   // up after the timeout (it used to wait for ever).
   const std::string listener =

@@ -117,9 +117,11 @@ struct Communicator::Impl {
     std::thread([promise, launch = launch, timeout = timeout] {
       try {
         auto store = open_store(launch, timeout, true);
+        // add() needs an answer (a set needs none): a silent port hangs here.
+        if (store->add("claims/" + std::to_string(launch.rank), 1) > 1)
+          throw ConfigError("another process has already joined the run as rank " + std::to_string(launch.rank) +
+                            ": give each process its own rank (RANK, --rank)");
         store->set(joined_key(launch.rank), to_bytes(std::to_string(launch.world_size)));
-        if (!store->check({joined_key(launch.rank)}))  // a question that needs an answer (a set needs none)
-          throw std::runtime_error("the store there lost this rank's key (is another service listening on that port?)");
         promise->set_value(store);
       } catch (...) {
         promise->set_exception(std::current_exception());
@@ -291,6 +293,8 @@ Communicator::Communicator(const Launch& launch, const DistOptions& options, con
   log::info("rank {} of {}: joining the run at {} ({})", launch.rank, launch.world_size, where, I.backend);
   try {
     I.store = I.connect_within_timeout();
+  } catch (const ConfigError&) {
+    throw;
   } catch (const std::exception& e) {
     const bool serving = launch.rank == 0 && !launch.agent_store;
     const std::string cause = first_line(e.what());
