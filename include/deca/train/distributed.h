@@ -25,8 +25,11 @@ bool backend_available(const std::string& backend);
 
 class Communicator {
  public:
-  // Joins the run: rank 0 opens the store at launch.master_addr:master_port and
-  // waits for every rank (up to the timeout), the others connect to it.
+  // Joins the run: rank 0 opens the store at launch.master_addr:master_port,
+  // the others connect to it (a port that accepts and never answers is given
+  // up after the timeout); each rank claims its number (a second claim is an
+  // error) and waits for every rank up to the timeout, the message naming the
+  // ranks that never came or a rank given another world size.
   // `device`: where this process trains (CUDA: backend auto is NCCL, and its
   // tensors live there). Throws ConfigError for an unknown or unavailable
   // backend, Error when the rendezvous fails.
