@@ -56,6 +56,26 @@ void flatten(const nlohmann::json& j, const std::string& path, std::map<std::str
   }
 }
 
+// The config keys whose values differ between two configs, with both values
+// ("(none)" where a key is missing), in key order.
+struct KeyDifference {
+  std::string key, a, b;
+};
+std::vector<KeyDifference> differing_keys(const nlohmann::json& a, const nlohmann::json& b) {
+  std::map<std::string, std::string> in_a, in_b;
+  flatten(a, "", in_a);
+  flatten(b, "", in_b);
+  std::set<std::string> keys;
+  for (const auto& [k, v] : in_a) keys.insert(k);
+  for (const auto& [k, v] : in_b) keys.insert(k);
+  std::vector<KeyDifference> out;
+  for (const auto& key : keys) {
+    const auto x = in_a.count(key) ? in_a.at(key) : "(none)", y = in_b.count(key) ? in_b.at(key) : "(none)";
+    if (x != y) out.push_back({key, x, y});
+  }
+  return out;
+}
+
 // Keys that say how and where a run runs, not what it trains, or that only
 // initialise a new model (a resumed one loads its weights): they may change
 // when a run is resumed.
@@ -89,21 +109,14 @@ void check_resume_config(Config& config, const fs::path& checkpoint, const std::
               nlohmann::json(*theirs).dump(), nlohmann::json(*mine).dump());
     *mine = *theirs;
   }
-  std::map<std::string, std::string> was, now;
-  flatten(config_to_json(run), "", was);
-  flatten(config_to_json(config), "", now);
-  std::set<std::string> keys;
-  for (const auto& [k, v] : was) keys.insert(k);
-  for (const auto& [k, v] : now) keys.insert(k);
   auto deliberate = [&](const std::string& key) {
     for (const auto& s : set_keys)
       if (key == s || key.rfind(s + ".", 0) == 0) return true;
     return false;
   };
   std::string refused;
-  for (const auto& key : keys) {
-    const auto a = was.count(key) ? was.at(key) : "(none)", b = now.count(key) ? now.at(key) : "(none)";
-    if (a == b || may_change_on_resume(key)) continue;
+  for (const auto& [key, a, b] : differing_keys(config_to_json(run), config_to_json(config))) {
+    if (may_change_on_resume(key)) continue;
     if (deliberate(key)) {
       log::info("--resume: {} changes from {} to {} (set on the command line)", key, a, b);
       continue;
@@ -127,21 +140,12 @@ void check_ranks_agree(Communicator& comm, const Config& config) {
   const auto all = comm.gather(config_to_json(config).dump(), "the comparison of the ranks' configs");
   comm.from_main(
       [&] {
-        std::map<std::string, std::string> mine;
-        flatten(nlohmann::json::parse(all[0]), "", mine);
+        const auto mine = nlohmann::json::parse(all[0]);
         std::string differences;
-        for (size_t r = 1; r < all.size(); ++r) {
-          std::map<std::string, std::string> theirs;
-          flatten(nlohmann::json::parse(all[r]), "", theirs);
-          std::set<std::string> keys;
-          for (const auto& [k, v] : mine) keys.insert(k);
-          for (const auto& [k, v] : theirs) keys.insert(k);
-          for (const auto& key : keys) {
-            const auto a = mine.count(key) ? mine.at(key) : "(none)", b = theirs.count(key) ? theirs.at(key) : "(none)";
-            if (a != b && !kPerMachine.count(key))
+        for (size_t r = 1; r < all.size(); ++r)
+          for (const auto& [key, a, b] : differing_keys(mine, nlohmann::json::parse(all[r])))
+            if (!kPerMachine.count(key))
               differences += format("{}rank {}: {} is {} (rank 0: {})", differences.empty() ? "" : "; ", r, key, b, a);
-          }
-        }
         if (!differences.empty())
           throw ConfigError("the ranks were started with different configs: " + differences +
                             ". Start every rank with the same config and options");
