@@ -91,7 +91,12 @@ void restore_checkpoint_links(const fs::path& checkpoints) {
     std::snprintf(step_name, sizeof step_name, "step-%08ld", step);
     const fs::path target = checkpoints / step_name;
     if (present(target)) {
-      fs::remove_all(p);
+      // The copy goes only when it holds what the step's folder holds; else it is kept aside.
+      std::error_code ec;
+      const bool same = fs::exists(p / "checksums.sha1", ec) && fs::exists(target / "checksums.sha1", ec) &&
+                        read_file(p / "checksums.sha1") == read_file(target / "checksums.sha1");
+      if (same) fs::remove_all(p);
+      else log::warn("{} differs from {}: kept as {}", p.string(), target.string(), set_checkpoint_aside(p, "copied").string());
       log::warn("{} was a folder (a copy made by cp -L?), not a link: it is a link to {} again", p.string(), step_name);
     } else {
       fs::rename(p, target);
