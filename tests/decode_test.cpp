@@ -30,17 +30,14 @@ class DecodeTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     dir_ = deca::testing::unique_temp_path("deca-decode");
-    auto j = nlohmann::json::parse(R"({
-      "tokenizer": {"vocab_size": 500},
+    const auto config = deca::testing::tiny_config(dir_ / "run", nlohmann::json::parse(R"({
+      "data": {"max_context_tokens": null},
       "batching": {"max_tokens": 1500},
       "curriculum": [{"tasks": ["squad", "woz.en", "wikisql"]}],
-      "model": {"dimension": 32, "embedding_dim": 32, "transformer_hidden": 32, "transformer_heads": 2},
-      "training": {"steps": 40, "lr_schedule": "constant", "lr": 0.005, "log_every": 40, "val_every": 0, "save_every": 40,
-                   "threads": 1}
-    })");
-    j["output"] = (dir_ / "run").string();
-    j["data"]["data_root"] = (deca::testing::source_dir() / "data" / "sample").string();
-    deca::Trainer trainer(deca::config_from_json(j), {});
+      "training": {"steps": 40, "lr_schedule": "constant", "lr": 0.005, "warmup": null, "log_every": 40, "save_every": 40,
+                   "keep_last": null, "seed": null}
+    })"));
+    deca::Trainer trainer(config, {});
     ASSERT_EQ(trainer.run(), 0);
     loaded_ = std::make_unique<deca::LoadedModel>(deca::load_checkpoint(dir_ / "run", torch::kCPU));
     const auto task = deca::find_task("squad", loaded_->config.data.data_root);

@@ -29,18 +29,11 @@ namespace fs = std::filesystem;
 namespace {
 
 deca::Config tiny_config(const fs::path& output) {
-  auto j = nlohmann::json::parse(R"({
-    "data": {"max_context_tokens": 120},
-    "tokenizer": {"vocab_size": 500},
-    "batching": {"max_tokens": 800},
+  return deca::testing::tiny_config(output, nlohmann::json::parse(R"({
     "curriculum": [{"tasks": ["sst", "schema"], "mixing": "round_robin"}],
-    "model": {"dimension": 16, "embedding_dim": 16, "transformer_hidden": 16, "transformer_heads": 2},
-    "training": {"steps": 12, "lr_schedule": "constant", "lr": 0.001, "log_every": 1, "val_every": 0,
-                 "save_every": 5, "keep_last": 2, "seed": 3, "threads": 1}
-  })");
-  j["output"] = output.string();
-  j["data"]["data_root"] = (deca::testing::source_dir() / "data" / "sample").string();
-  return deca::config_from_json(j);
+    "model": {"dimension": 16, "embedding_dim": 16, "transformer_hidden": 16},
+    "training": {"lr_schedule": "constant", "lr": 0.001, "warmup": null, "seed": 3}
+  })"));
 }
 
 deca::TrainerOptions resume() {

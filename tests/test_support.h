@@ -19,6 +19,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "deca/core/config.h"
+
 namespace deca::testing {
 
 // The shared folder with real data and golden values: $DECA_SHARED, else
@@ -31,6 +33,26 @@ inline std::filesystem::path shared_dir() {
 }
 
 inline std::filesystem::path source_dir() { return DECA_SOURCE_DIR; }
+
+// A tiny model's run on the embedded sample data, into `output`: d = 32, 500
+// units, 800-token batches, four tasks round robin, 12 steps of the
+// transformer schedule, a checkpoint every 5, one thread. `patch` (a JSON
+// merge patch: null removes a key) makes it what a test needs.
+inline Config tiny_config(const std::filesystem::path& output, const nlohmann::json& patch = nlohmann::json::object()) {
+  auto j = nlohmann::json::parse(R"({
+    "data": {"max_context_tokens": 120},
+    "tokenizer": {"vocab_size": 500},
+    "batching": {"max_tokens": 800},
+    "curriculum": [{"tasks": ["squad", "sst", "woz.en", "schema"], "mixing": "round_robin"}],
+    "model": {"dimension": 32, "embedding_dim": 32, "transformer_hidden": 32, "transformer_heads": 2},
+    "training": {"steps": 12, "lr_schedule": "transformer", "warmup": 4, "log_every": 1, "val_every": 0,
+                 "save_every": 5, "keep_last": 2, "seed": 9, "threads": 1}
+  })");
+  j["output"] = output.string();
+  j["data"]["data_root"] = (source_dir() / "data" / "sample").string();
+  j.merge_patch(patch);
+  return config_from_json(j);
+}
 
 // A path for a new folder under the system's temporary folder: <prefix>-<random>.
 inline std::filesystem::path unique_temp_path(const std::string& prefix) {

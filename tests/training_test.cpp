@@ -14,20 +14,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-deca::Config tiny_config(const fs::path& output) {
-  auto j = nlohmann::json::parse(R"({
-    "data": {"max_context_tokens": 120},
-    "tokenizer": {"vocab_size": 500},
-    "batching": {"max_tokens": 800},
-    "curriculum": [{"tasks": ["squad", "sst", "woz.en", "schema"], "mixing": "round_robin"}],
-    "model": {"dimension": 32, "embedding_dim": 32, "transformer_hidden": 32, "transformer_heads": 2},
-    "training": {"steps": 12, "lr_schedule": "transformer", "warmup": 4, "log_every": 1, "val_every": 0,
-                 "save_every": 5, "keep_last": 2, "seed": 9, "threads": 1}
-  })");
-  j["output"] = output.string();
-  j["data"]["data_root"] = (deca::testing::source_dir() / "data" / "sample").string();
-  return deca::config_from_json(j);
-}
+using deca::testing::tiny_config;
 
 // Step -> loss from the training lines of metrics.jsonl.
 std::map<long, double> losses(const fs::path& run) {

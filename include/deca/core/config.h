@@ -1,7 +1,8 @@
 // All of deca's options in one place: typed structs with a default and a help
-// text per field, filled from JSON with validation (unknown keys and wrong
-// types are errors naming the key's path), overridable with --set a.b=value,
-// and printable as the resolved JSON that can be fed back.
+// text per field (each key's one description, which --help-config prints),
+// filled from JSON with validation (unknown keys and wrong types are errors
+// naming the key's path), overridable with --set a.b=value, and printable as
+// the resolved JSON that can be fed back.
 #pragma once
 
 #include <filesystem>
@@ -14,13 +15,13 @@
 namespace deca {
 
 struct DataOptions {
-  std::string data_root = "data/sample";  // folder with the tasks' original files (decaNLP's layout)
-  bool skip_bad_records = false;          // skip and count malformed records instead of failing
-  std::string cache_dir;                  // tokenized-data cache; empty: <output>/cache
-  long max_context_tokens = 400;          // words (revtok tokens, decaNLP's unit); see EncodeOptions
-  long max_question_tokens = 100;         // longer questions are truncated (words)
-  long max_answer_tokens = 50;            // training examples with longer answers are dropped (words)
-  long subsample = 0;                     // read at most this many examples per split (0: all)
+  std::string data_root = "data/sample";
+  bool skip_bad_records = false;
+  std::string cache_dir;
+  long max_context_tokens = 400;
+  long max_question_tokens = 100;
+  long max_answer_tokens = 50;
+  long subsample = 0;
   template <class V> void fields(V& v) {
     v("data_root", data_root, "folder with the tasks' original files");
     v("skip_bad_records", skip_bad_records, "skip and count malformed records instead of failing");
@@ -33,13 +34,13 @@ struct DataOptions {
 };
 
 struct TokenizerOptions {
-  std::string model;                   // an existing SentencePiece model; empty: train one
-  long vocab_size = 16000;             // pieces, including byte fallback and specials
-  std::string model_type = "bpe";      // bpe or unigram (see docs/decisions.md: unigram seeding never proposes a marked whole word)
-  std::string scheme = "words";        // words: revtok words, each segmented on its own; pieces: SentencePiece on raw text
-  bool lowercase = true;               // lowercase all text first (decaNLP does)
-  double character_coverage = 0.9995;  // share of characters covered by pieces; the rest fall back to bytes
-  long max_sentences = 1000000;        // training sentences sampled at most
+  std::string model;
+  long vocab_size = 16000;
+  std::string model_type = "bpe";
+  std::string scheme = "words";
+  bool lowercase = true;
+  double character_coverage = 0.9995;
+  long max_sentences = 1000000;
   template <class V> void fields(V& v) {
     v("model", model, "existing SentencePiece model file; empty: train one on the training splits");
     v("vocab_size", vocab_size, "vocabulary size (pieces, byte fallback and specials included)");
@@ -52,10 +53,10 @@ struct TokenizerOptions {
 };
 
 struct BatchOptions {
-  long max_tokens = 9000;            // token budget per training batch (the global batch of all processes)
-  std::string size_rule = "padded";  // padded: #examples x longest (context+question+answer); decanlp: #examples x max(context, 5 x answer)
-  long pool_batches = 100;           // length bucketing: sort within pools of this many batches
-  long eval_max_tokens = 20000;      // token budget of the validation/prediction batches decoded at once
+  long max_tokens = 9000;
+  std::string size_rule = "padded";
+  long pool_batches = 100;
+  long eval_max_tokens = 20000;
   template <class V> void fields(V& v) {
     v("max_tokens", max_tokens, "token budget per training batch; with several processes, of the global batch they share");
     v("size_rule", size_rule, "padded (examples x longest padded length) or decanlp (examples x max(context, 5 x answer))");
@@ -66,13 +67,13 @@ struct BatchOptions {
 
 // One phase of the curriculum: which tasks and how they are mixed.
 struct PhaseOptions {
-  std::vector<std::string> tasks;       // task names, in round-robin order
-  std::string mixing = "round_robin";   // round_robin, proportional, temperature, weights
-  std::vector<long> counts;             // round_robin: batches per task per round (default 1 each)
-  std::vector<double> weights;          // weights: fixed sampling weights
-  double temperature = 2.0;             // temperature: p ~ n^(1/T)
-  long size_cap = 0;                    // proportional/temperature: n = min(n, cap) when > 0
-  long steps = 0;                       // length of the phase in steps; 0 = until training ends
+  std::vector<std::string> tasks;
+  std::string mixing = "round_robin";
+  std::vector<long> counts;
+  std::vector<double> weights;
+  double temperature = 2.0;
+  long size_cap = 0;
+  long steps = 0;
   // Rehearsal (continual learning): this share of the phase's steps replays
   // these earlier tasks, round robin, evenly spaced; the rest trains `tasks`.
   std::vector<std::string> rehearse;
@@ -91,13 +92,13 @@ struct PhaseOptions {
 };
 
 struct ModelOptions {
-  std::string type = "mqan";      // mqan or s2s (the paper's pointer-generator baseline)
-  long dimension = 200;            // d: every layer's width
-  long embedding_dim = 200;        // trainable embedding width (projected to d)
-  double embedding_init_std = 1.0;  // the embedding table is drawn N(0, 1) (PyTorch's default), then scaled by this
-  std::string embeddings_file;     // optional pretrained vectors (see train/embeddings.h)
+  std::string type = "mqan";
+  long dimension = 200;
+  long embedding_dim = 200;
+  double embedding_init_std = 1.0;
+  std::string embeddings_file;
   bool freeze_embeddings = false;
-  std::vector<std::string> freeze;  // parts not trained (model::part_of), or top-level modules by name
+  std::vector<std::string> freeze;
   long rnn_layers = 1;
   long transformer_layers = 2;
   long transformer_hidden = 150;
@@ -139,7 +140,7 @@ struct ModelOptions {
 
 // A learning rate for one part of the model: the schedule's rate times `scale`.
 struct PartLearningRate {
-  std::string part;  // as in model.freeze
+  std::string part;
   double scale = 1;
   template <class V> void fields(V& v) {
     v("part", part, "embeddings, encoder, decoder, output, or a top-level module by name");
@@ -148,10 +149,10 @@ struct PartLearningRate {
 };
 
 struct TrainOptions {
-  long steps = 1000;                    // optimizer steps in total
-  std::string lr_schedule = "transformer";  // transformer, constant, linear
-  double lr = 0.001;                    // constant/linear: the (peak) rate
-  long warmup = 800;                    // transformer/linear warm-up steps
+  long steps = 1000;
+  std::string lr_schedule = "transformer";
+  double lr = 0.001;
+  long warmup = 800;
   double beta1 = 0.9, beta2 = 0.98, eps = 1e-9;
   double grad_clip = 1.0;
   long seed = 123;
@@ -159,16 +160,16 @@ struct TrainOptions {
   long val_every = 1000;
   long save_every = 1000;
   long keep_last = 3;
-  std::string best_metric = "decascore";  // decascore or <task>.<metric>
-  std::vector<std::string> val_tasks;      // default: the tasks of the curriculum
-  long val_max_examples = 0;               // per task; 0 = all
-  bool save_val_predictions = false;       // <run>/validation/step-N/<task>.jsonl at each validation
-  std::string device = "cpu";              // cpu, cuda, cuda:N
-  long threads = 0;                        // CPU threads; 0 = the CPUs this process may use (deca::default_threads)
-  std::string precision = "fp32";          // fp32, tf32 (TF32 matrix products on CUDA), bf16 (autocast)
-  std::string optimizer_state = "fp32";    // Adam's moments: fp32, or bf16 rounded stochastically (half the memory)
-  long max_bad_steps = 20;                 // consecutive NaN/inf losses before stopping
-  std::vector<PartLearningRate> lr_scales;  // e.g. a smaller rate for a pretrained encoder when fine-tuning
+  std::string best_metric = "decascore";
+  std::vector<std::string> val_tasks;
+  long val_max_examples = 0;
+  bool save_val_predictions = false;
+  std::string device = "cpu";
+  long threads = 0;
+  std::string precision = "fp32";
+  std::string optimizer_state = "fp32";
+  long max_bad_steps = 20;
+  std::vector<PartLearningRate> lr_scales;
   template <class V> void fields(V& v) {
     v("steps", steps, "total optimizer steps");
     v("lr_schedule", lr_schedule, "transformer (d^-0.5 min(i^-0.5, i warmup^-1.5)), constant or linear (warm-up then decay to 0)");
@@ -200,11 +201,11 @@ struct TrainOptions {
 };
 
 struct Config {
-  std::string output = "runs/default";  // the run folder
+  std::string output = "runs/default";
   DataOptions data;
   TokenizerOptions tokenizer;
   BatchOptions batching;
-  std::vector<PhaseOptions> curriculum;  // phases in order
+  std::vector<PhaseOptions> curriculum;
   ModelOptions model;
   TrainOptions training;
   template <class V> void fields(V& v) {

@@ -25,7 +25,6 @@ class TaskMixer {
   Pick at(long step) const;
   // The sampling probability of each task in a phase (round robin: its share of a round).
   const std::vector<double>& probabilities(size_t phase) const { return phases_[phase].p; }
-  size_t phase_count() const { return phases_.size(); }
 
  private:
   struct Phase {
