@@ -17,7 +17,7 @@
 #include "deca/core/log.h"
 #include "deca/core/suggest.h"
 #include "deca/core/version.h"
-#include "deca/model/vocab_scores.h"
+#include "deca/kernels/isa.h"
 
 namespace deca::app {
 
@@ -68,7 +68,7 @@ template <class DecodeOptions>
 void apply_output_precision(const std::string& precision, DecodeOptions& options) {
   using Precision = decltype(options.output_precision);
   options.output_precision = precision == "bf16" ? Precision::bf16 : Precision::fp32;
-  if (precision == "bf16" && !deca::model::cpu::has_bf16_dot())
+  if (precision == "bf16" && !deca::kernels::has_bf16_dot())
     deca::log::warn("--output-precision bf16: this CPU has no AVX512-BF16; the output layer runs in fp32");
 }
 

@@ -8,7 +8,6 @@
 #include "deca/core/io.h"
 #include "deca/data/encoded.h"
 #include "deca/model/layers.h"
-#include "deca/model/lstm_cell.h"
 #include "deca/model/model.h"
 #include "deca/model/safetensors.h"
 #include "deca/tasks/task.h"
@@ -454,37 +453,6 @@ TEST(InferenceKernels, DecoderAttentionEqualsTheTrainingComposition) {
   EXPECT_TRUE(torch::allclose(m1, m2, 1e-5, 1e-6));
   EXPECT_LT(a2[1][5].item<float>(), 1e-9f);  // padding: epsilon only
   EXPECT_NEAR(a2[1].sum().item<float>(), 1.0f, 1e-5f);
-}
-
-// The LSTM cell's element-wise step (vectorised exp and tanh) against a
-// float64 reference, saturating inputs included, forward and backward.
-TEST(PackedLSTM, CellStepEqualsTheReference) {
-  const int64_t h = 37;  // not a whole vector
-  std::vector<float> g4(4 * h), c_prev(h), c(h), out(h), dh(h), dc(h), gh(h), gc(h), d4(4 * h);
-  for (int64_t j = 0; j < 4 * h; ++j) g4[j] = j % 9 == 0 ? (j % 2 ? 300.0f : -300.0f) : std::sin(0.7f * j) * 6.0f;
-  for (int64_t j = 0; j < h; ++j) {
-    c_prev[j] = std::cos(0.3f * j) * 4.0f;
-    dh[j] = std::sin(0.2f * j);
-    dc[j] = gh[j] = gc[j] = 0.1f * std::cos(0.5f * j);
-  }
-  const auto pre = g4;
-  deca::model::cpu::lstm_cell(g4.data(), c_prev.data(), c.data(), out.data(), h);
-  const auto dc_before = dc;
-  deca::model::cpu::lstm_cell_backward(g4.data(), c.data(), c_prev.data(), gh.data(), gc.data(), dh.data(), dc.data(),
-                                       d4.data(), h);
-  auto sig = [](double x) { return 1.0 / (1.0 + std::exp(-x)); };
-  for (int64_t j = 0; j < h; ++j) {
-    const double i = sig(pre[j]), f = sig(pre[h + j]), g = std::tanh(double(pre[2 * h + j])), o = sig(pre[3 * h + j]);
-    const double cell = f * c_prev[j] + i * g, tc = std::tanh(cell);
-    EXPECT_NEAR(c[j], cell, 1e-5) << j;
-    EXPECT_NEAR(out[j], o * tc, 1e-6) << j;
-    const double dhj = dh[j] + gh[j], dcj = dhj * o * (1 - tc * tc) + dc_before[j] + gc[j];
-    EXPECT_NEAR(d4[j], dcj * g * i * (1 - i), 1e-6) << j;
-    EXPECT_NEAR(d4[h + j], dcj * c_prev[j] * f * (1 - f), 1e-6) << j;
-    EXPECT_NEAR(d4[2 * h + j], dcj * i * (1 - g * g), 1e-6) << j;
-    EXPECT_NEAR(d4[3 * h + j], dhj * tc * o * (1 - o), 1e-6) << j;
-    EXPECT_NEAR(dc[j], dcj * f, 1e-6) << j;
-  }
 }
 
 // deca's CPU dropout: the share dropped is p, kept elements are scaled by

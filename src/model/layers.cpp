@@ -1,7 +1,7 @@
 #include "deca/model/layers.h"
 
-#include "deca/model/attention_step.h"
-#include "deca/model/layer_norm_rows.h"
+#include "deca/kernels/attention_step.h"
+#include "deca/kernels/layer_norm_rows.h"
 #include "deca/model/parallel.h"
 
 #include "recurrence.h"
@@ -58,7 +58,7 @@ struct LayerNormRows : torch::autograd::Function<LayerNormRows> {
     const int64_t d = xc.size(-1), rows = xc.numel() / d;
     auto y = torch::empty_like(xc), xhat = torch::empty_like(xc);
     auto stats = torch::empty({rows, 2}, xc.options());
-    cpu::layer_norm_rows_forward(xc.data_ptr<float>(), gamma.contiguous().data_ptr<float>(),
+    kernels::layer_norm_rows_forward(xc.data_ptr<float>(), gamma.contiguous().data_ptr<float>(),
                                  beta.contiguous().data_ptr<float>(), rows, d, static_cast<float>(eps),
                                  y.data_ptr<float>(), xhat.data_ptr<float>(), stats.data_ptr<float>());
     ctx->save_for_backward({xhat, stats, gamma});
@@ -70,7 +70,7 @@ struct LayerNormRows : torch::autograd::Function<LayerNormRows> {
     const auto dy = g[0].contiguous();
     const int64_t d = xhat.size(-1);
     auto dx = torch::empty_like(xhat), dgamma = torch::empty({d}, gamma.options()), dbeta = torch::empty({d}, gamma.options());
-    cpu::layer_norm_rows_backward(dy.data_ptr<float>(), xhat.data_ptr<float>(), stats.data_ptr<float>(),
+    kernels::layer_norm_rows_backward(dy.data_ptr<float>(), xhat.data_ptr<float>(), stats.data_ptr<float>(),
                                   gamma.data_ptr<float>(), xhat.numel() / d, d, dx.data_ptr<float>(),
                                   dgamma.data_ptr<float>(), dbeta.data_ptr<float>());
     return {dx, dgamma, dbeta, torch::Tensor()};
@@ -109,7 +109,7 @@ torch::Tensor LayerNormImpl::forward(const torch::Tensor& x) {
     const auto xc = x.contiguous();
     auto y = torch::empty_like(xc);
     const int64_t d = xc.size(-1);
-    cpu::layer_norm_rows(xc.data_ptr<float>(), gamma.contiguous().data_ptr<float>(), beta.contiguous().data_ptr<float>(),
+    kernels::layer_norm_rows(xc.data_ptr<float>(), gamma.contiguous().data_ptr<float>(), beta.contiguous().data_ptr<float>(),
                          xc.numel() / d, d, static_cast<float>(eps), y.data_ptr<float>());
     return y;
   }
@@ -134,7 +134,7 @@ torch::Tensor MultiHeadImpl::attend(const torch::Tensor& pq, const torch::Tensor
   auto qs = pq.chunk(heads, -1), ks = pk.chunk(heads, -1), vs = pv.chunk(heads, -1);
   if (lq == 1 && !torch::GradMode::is_enabled() && !dropout->is_training() && pq.device().is_cpu() &&
       pq.scalar_type() == torch::kFloat && pk.scalar_type() == torch::kFloat && pv.scalar_type() == torch::kFloat) {
-    // A decoding step: all heads in one pass (deca/model/attention_step.h).
+    // A decoding step: all heads in one pass (deca/kernels/attention_step.h).
     std::vector<int64_t> bounds = {0};
     for (const auto& x : qs) bounds.push_back(bounds.back() + x.size(-1));
     // Keys and values may be the filled part of a decoding cache with room
@@ -144,7 +144,7 @@ torch::Tensor MultiHeadImpl::attend(const torch::Tensor& pq, const torch::Tensor
     const auto q = pq.contiguous(), k = rows_dense ? pk : pk.contiguous(), v = rows_dense ? pv : pv.contiguous();
     const auto padding = key_padding.defined() ? key_padding.to(torch::kBool).contiguous() : torch::Tensor();
     auto out = torch::empty_like(q);
-    cpu::attend_one_query(q.data_ptr<float>(), k.data_ptr<float>(), v.data_ptr<float>(),
+    kernels::attend_one_query(q.data_ptr<float>(), k.data_ptr<float>(), v.data_ptr<float>(),
                           padding.defined() ? padding.data_ptr<bool>() : nullptr, q.size(0), lk, k.stride(0), d,
                           bounds, static_cast<float>(scale), out.data_ptr<float>());
     return out;
@@ -396,7 +396,7 @@ std::tuple<torch::Tensor, torch::Tensor, torch::Tensor> DecoderAttentionImpl::fo
     const int64_t rows = mc.size(0), len = mc.size(1), d = mc.size(2);
     auto attention = torch::empty({rows, len}, hc.options());
     auto alignment = torch::empty({rows, d}, hc.options());
-    cpu::attend_memory(hc.data_ptr<float>(), mc.data_ptr<float>(), pc.defined() ? pc.data_ptr<bool>() : nullptr, rows,
+    kernels::attend_memory(hc.data_ptr<float>(), mc.data_ptr<float>(), pc.defined() ? pc.data_ptr<bool>() : nullptr, rows,
                        len, d, static_cast<float>(kEpsilon), attention.data_ptr<float>(), alignment.data_ptr<float>());
     auto output = torch::tanh(linear_out->forward(torch::cat({h, alignment}, 1)));
     return {output, attention, alignment};

@@ -26,7 +26,7 @@ struct MqanState : DecoderState {
   std::vector<torch::Tensor> self_k, self_v;
   std::pair<torch::Tensor, torch::Tensor> rnn_state;
   torch::Tensor rnn_output;
-  std::shared_ptr<const cpu::PackedRows> packed_out;  // the output layer for CPU decoding, or null
+  std::shared_ptr<const kernels::PackedRows> packed_out;  // the output layer for CPU decoding, or null
   int64_t t = 0;
 
   void select(const torch::Tensor& index) override {

@@ -6,7 +6,7 @@
 #include <limits>
 
 #include "deca/model/precision.h"
-#include "deca/model/parallel.h"
+#include "deca/kernels/parallel.h"
 
 namespace deca::model {
 
@@ -211,18 +211,18 @@ torch::Tensor pointer_log_probs(torch::nn::Linear& out, const PointerStep& s, co
   return torch::log(p + kEpsilon);
 }
 
-std::shared_ptr<const cpu::PackedRows> pack_for_decoding(const torch::nn::Linear& out, OutputPrecision precision) {
+std::shared_ptr<const kernels::PackedRows> pack_for_decoding(const torch::nn::Linear& out, OutputPrecision precision) {
   const auto& w = out->weight;
   if (torch::GradMode::is_enabled() || !w.device().is_cpu() || w.scalar_type() != torch::kFloat) return nullptr;
   const auto weight = w.contiguous();
   const auto bias = out->bias.defined() ? out->bias.to(torch::kFloat).contiguous() : torch::Tensor();
   // bf16 only where the CPU's dot product makes it the faster one.
-  const auto pack = precision == OutputPrecision::bf16 && cpu::has_bf16_dot() ? cpu::pack_rows_bf16 : cpu::pack_rows;
-  return std::make_shared<const cpu::PackedRows>(
+  const auto pack = precision == OutputPrecision::bf16 && kernels::has_bf16_dot() ? kernels::pack_rows_bf16 : kernels::pack_rows;
+  return std::make_shared<const kernels::PackedRows>(
       pack(weight.data_ptr<float>(), bias.defined() ? bias.data_ptr<float>() : nullptr, weight.size(0), weight.size(1)));
 }
 
-std::pair<torch::Tensor, torch::Tensor> pointer_top(torch::nn::Linear& out, const cpu::PackedRows* packed,
+std::pair<torch::Tensor, torch::Tensor> pointer_top(torch::nn::Linear& out, const kernels::PackedRows* packed,
                                                     const PointerStep& s, const torch::Tensor& context_ids,
                                                     const torch::Tensor& question_ids, int64_t width) {
   if (!packed || torch::GradMode::is_enabled() || s.output.scalar_type() != torch::kFloat) {
@@ -233,10 +233,10 @@ std::pair<torch::Tensor, torch::Tensor> pointer_top(torch::nn::Linear& out, cons
   const int64_t rows = h.size(0), dim = h.size(1), panels = packed->panel_count();
   // The vocabulary split over the threads, each scoring all rows.
   const int64_t parts = std::max<int64_t>(1, std::min<int64_t>(at::get_num_threads(), panels / 64));
-  std::vector<cpu::RowScores> scores(static_cast<size_t>(parts), cpu::RowScores(rows, width));
-  parallel_for(0, parts, 1, [&](int64_t begin, int64_t end) {
+  std::vector<kernels::RowScores> scores(static_cast<size_t>(parts), kernels::RowScores(rows, width));
+  kernels::parallel_for(0, parts, 1, [&](int64_t begin, int64_t end) {
     for (int64_t t = begin; t < end; ++t)
-      cpu::score_panels(*packed, h.data_ptr<float>(), t * panels / parts, (t + 1) * panels / parts,
+      kernels::score_panels(*packed, h.data_ptr<float>(), t * panels / parts, (t + 1) * panels / parts,
                         scores[static_cast<size_t>(t)]);
   });
   auto& vocab = scores.front();
@@ -262,7 +262,7 @@ std::pair<torch::Tensor, torch::Tensor> pointer_top(torch::nn::Linear& out, cons
   const float* gammas = gamma.data_ptr<float>();
   const float* lambdas = dual ? lambda.data_ptr<float>() : nullptr;
   const float* hs = h.data_ptr<float>();
-  parallel_for(0, rows, 8, [&](int64_t begin, int64_t end) {
+  kernels::parallel_for(0, rows, 8, [&](int64_t begin, int64_t end) {
     std::vector<std::pair<int64_t, double>> copied;
     std::vector<std::pair<double, int64_t>> candidates;
     for (int64_t r = begin; r < end; ++r) {
@@ -285,7 +285,7 @@ std::pair<torch::Tensor, torch::Tensor> pointer_top(torch::nn::Linear& out, cons
         const int64_t id = copied[j].first;
         double copy = 0;
         for (; j < copied.size() && copied[j].first == id; ++j) copy += copied[j].second;
-        score(id, cpu::dot(hr, weight + id * dim, dim) + (bias ? bias[id] : 0.0f), copy);
+        score(id, kernels::dot(hr, weight + id * dim, dim) + (bias ? bias[id] : 0.0f), copy);
       }
       for (int64_t j = 0; j < width; ++j) {
         const int32_t id = vocab.ids[static_cast<size_t>(r * width + j)];

@@ -7,7 +7,7 @@
 
 #include "deca/model/layers.h"
 #include "deca/model/model.h"
-#include "deca/model/vocab_scores.h"
+#include "deca/kernels/output_layer.h"
 
 namespace deca::model {
 
@@ -64,10 +64,10 @@ torch::Tensor pointer_nll(torch::nn::Linear& out, const PointerSteps& s, const t
 torch::Tensor pointer_log_probs(torch::nn::Linear& out, const PointerStep& s, const torch::Tensor& context_ids,
                                 const torch::Tensor& question_ids);
 
-// The output layer packed for CPU decoding (vocab_scores.h), once per batch;
+// The output layer packed for CPU decoding (deca/kernels/output_layer.h), once per batch;
 // null where that path does not apply: not on the CPU, not float32, or
 // gradients kept.
-std::shared_ptr<const cpu::PackedRows> pack_for_decoding(const torch::nn::Linear& out, OutputPrecision precision);
+std::shared_ptr<const kernels::PackedRows> pack_for_decoding(const torch::nn::Linear& out, OutputPrecision precision);
 
 // One step's `width` most probable tokens per row under the pointer mixture,
 // best first: log-probabilities (B, width) float32 and ids (B, width) int64
@@ -76,7 +76,7 @@ std::shared_ptr<const cpu::PackedRows> pack_for_decoding(const torch::nn::Linear
 // row's log-normaliser and `width` largest logits, and only those tokens and
 // the copied ones are scored (a token neither copied nor among the largest
 // logits cannot outrank those). Without it, pointer_log_probs' top `width`.
-std::pair<torch::Tensor, torch::Tensor> pointer_top(torch::nn::Linear& out, const cpu::PackedRows* packed,
+std::pair<torch::Tensor, torch::Tensor> pointer_top(torch::nn::Linear& out, const kernels::PackedRows* packed,
                                                     const PointerStep& s, const torch::Tensor& context_ids,
                                                     const torch::Tensor& question_ids, int64_t width);
 

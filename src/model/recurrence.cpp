@@ -1,7 +1,7 @@
 #include "recurrence.h"
 
-#include "deca/model/lstm_cell.h"
-#include "deca/model/parallel.h"
+#include "deca/kernels/lstm_cell.h"
+#include "deca/kernels/parallel.h"
 
 #include <cstring>
 
@@ -14,7 +14,7 @@ using torch::autograd::variable_list;
 // Rows [0, b) of h columns each, split over threads when there is enough work.
 template <class Body>
 void for_rows(int64_t b, int64_t h, const Body& body) {
-  parallel_for(0, b, std::max<int64_t>(1, 16384 / std::max<int64_t>(1, h)), [&](int64_t from, int64_t to) {
+  kernels::parallel_for(0, b, std::max<int64_t>(1, 16384 / std::max<int64_t>(1, h)), [&](int64_t from, int64_t to) {
     for (int64_t r = from; r < to; ++r) body(r);
   });
 }
@@ -28,7 +28,7 @@ void each_recurrence(size_t n, const Body& body) {
     for (size_t i = 0; i < n; ++i) body(i);
     return;
   }
-  parallel_for(0, static_cast<int64_t>(n), 1, [&](int64_t from, int64_t to) {
+  kernels::parallel_for(0, static_cast<int64_t>(n), 1, [&](int64_t from, int64_t to) {
     torch::NoGradGuard no_grad;  // grad mode is per thread: out= products refuse inputs that require grad
     for (int64_t i = from; i < to; ++i) body(static_cast<size_t>(i));
   });
@@ -44,7 +44,7 @@ torch::Tensor reorder(const torch::Tensor& x, const torch::Tensor& order, bool t
   const float* src = from.data_ptr<float>();
   float* dst = to.data_ptr<float>();
   const int64_t* ord = order.data_ptr<int64_t>();
-  parallel_for(0, b * len, std::max<int64_t>(1, 16384 / w), [&](int64_t first, int64_t last) {
+  kernels::parallel_for(0, b * len, std::max<int64_t>(1, 16384 / w), [&](int64_t first, int64_t last) {
     for (int64_t i = first; i < last; ++i) {
       const int64_t r = i / len, t = i % len, step = (t * b + r) * w, position = (r * len + ord[i]) * w;
       std::memcpy(dst + (to_positions ? position : step), src + (to_positions ? step : position),
@@ -86,7 +86,7 @@ Buffers run_forward(const torch::Tensor& gates_x, const torch::Tensor& w_hh, con
     const float* c_prev = s.cs[t].data_ptr<float>();
     float* c_now = s.cs[t + 1].data_ptr<float>();
     float* h_now = s.hs[t + 1].data_ptr<float>();
-    for_rows(b, h, [&](int64_t r) { cpu::lstm_cell(pa + r * 4 * h, c_prev + r * h, c_now + r * h, h_now + r * h, h); });
+    for_rows(b, h, [&](int64_t r) { kernels::lstm_cell(pa + r * 4 * h, c_prev + r * h, c_now + r * h, h_now + r * h, h); });
   }
   return s;
 }
@@ -112,7 +112,7 @@ std::pair<torch::Tensor, torch::Tensor> run_backward(const torch::Tensor& w_hh, 
     float* pda = da.data_ptr<float>();
     for_rows(b, h, [&](int64_t r) {
       const int64_t k = r * h;
-      cpu::lstm_cell_backward(pa + r * 4 * h, c_now + k, c_prev + k, g_h ? g_h + k : nullptr, g_c ? g_c + k : nullptr,
+      kernels::lstm_cell_backward(pa + r * 4 * h, c_now + k, c_prev + k, g_h ? g_h + k : nullptr, g_c ? g_c + k : nullptr,
                               pdh_next + k, pdc_next + k, pda + r * 4 * h, h);
     });
     if (t > 0) torch::mm_out(dh_next, da, w_hh);

@@ -11,7 +11,7 @@ namespace {
 struct S2sState : DecoderState {
   torch::Tensor memory, padding, ids, rnn_output;
   std::pair<torch::Tensor, torch::Tensor> rnn_state;
-  std::shared_ptr<const cpu::PackedRows> packed_out;  // the output layer for CPU decoding, or null
+  std::shared_ptr<const kernels::PackedRows> packed_out;  // the output layer for CPU decoding, or null
   void select(const torch::Tensor& index) override {
     memory = memory.index_select(0, index);
     padding = padding.index_select(0, index);

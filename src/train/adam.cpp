@@ -10,7 +10,8 @@
 #include "deca/core/counter_hash.h"
 #include "deca/core/error.h"
 #include "deca/model/safetensors.h"
-#include "deca/model/parallel.h"
+#include "deca/kernels/adam_update.h"
+#include "deca/kernels/parallel.h"
 
 namespace fs = std::filesystem;
 
@@ -26,28 +27,6 @@ namespace {
 
 // Stochastic rounding's key for parameter `index` at its applied step `step`.
 uint64_t rounding_key(size_t index, uint64_t step) { return splitmix64(splitmix64(index + 1) ^ step); }
-
-// The 32 random bits of element k (one hash per pair of elements): the low 16
-// round its first moment, the high 16 its second.
-inline uint32_t rounding_bits(uint64_t key, int64_t k) {
-  const uint64_t r = splitmix64(key + static_cast<uint64_t>(k >> 1) * kCounterStride);
-  return static_cast<uint32_t>(k & 1 ? r >> 32 : r);
-}
-
-// x rounded to bfloat16 up or down with probabilities that make the result's
-// expectation x: its fp32 bits plus 16 random bits, the low 16 dropped.
-inline uint16_t to_bf16_stochastic(float x, uint32_t random16) {
-  uint32_t bits;
-  std::memcpy(&bits, &x, sizeof bits);
-  return static_cast<uint16_t>((bits + random16) >> 16);
-}
-
-inline float from_bf16(uint16_t b) {
-  const uint32_t bits = static_cast<uint32_t>(b) << 16;
-  float x;
-  std::memcpy(&x, &bits, sizeof x);
-  return x;
-}
 
 // The same in tensor operations (int64 arithmetic wraps as uint64's; logical
 // right shifts are masked arithmetic ones).
@@ -140,53 +119,27 @@ torch::Tensor Adam::step_fused_on_cpu(const torch::Tensor& loss, double lr, cons
   }
   if (!ok) return torch::scalar_tensor(false);
   double* steps = steps_.data_ptr<double>();
-  const float b1 = static_cast<float>(options_.beta1), b2 = static_cast<float>(options_.beta2);
-  const float eps = static_cast<float>(options_.eps), scale = static_cast<float>(coef);
-  const bool bf16_state = options_.state_dtype == torch::kBFloat16;
   for (size_t i : with_grad) {
     const double n = ++steps[i];
-    const float step_size = static_cast<float>(lr * lr_scale_[i] / (1 - std::pow(options_.beta1, n)));
-    const float inv_sqrt_bc2 = static_cast<float>(1 / std::sqrt(1 - std::pow(options_.beta2, n)));
     auto& p = params_[i];
     TORCH_CHECK(p.scalar_type() == torch::kFloat && p.is_contiguous(), "deca::Adam: parameter ", names_[i], " is not contiguous fp32");
-    float* __restrict w = p.data_ptr<float>();
-    void* m = state_[i].exp_avg.data_ptr();
-    void* v = state_[i].exp_avg_sq.data_ptr();
-    const uint64_t key = rounding_key(i, static_cast<uint64_t>(n));
-    // Elements [begin, end) from their gradient g (g[k - begin]; null: zero).
-    auto update = [&](int64_t begin, int64_t end, const float* __restrict g) {
-      auto each = [&](auto&& at) {
-        if (g) {
-          for (int64_t k = begin; k < end; ++k) at(k, g[k - begin] * scale);
-        } else {
-          for (int64_t k = begin; k < end; ++k) at(k, 0.0f);
-        }
-      };
-      if (bf16_state) {
-        auto* __restrict m16 = static_cast<uint16_t*>(m);
-        auto* __restrict v16 = static_cast<uint16_t*>(v);
-        each([&](int64_t k, float gk) {
-          const float mk = b1 * from_bf16(m16[k]) + (1 - b1) * gk;
-          const float vk = b2 * from_bf16(v16[k]) + (1 - b2) * gk * gk;
-          w[k] -= step_size * mk / (std::sqrt(vk) * inv_sqrt_bc2 + eps);
-          const uint32_t r = rounding_bits(key, k);
-          m16[k] = to_bf16_stochastic(mk, r & 0xffff);
-          v16[k] = to_bf16_stochastic(vk, r >> 16);
-        });
-      } else {
-        auto* __restrict m32 = static_cast<float*>(m);
-        auto* __restrict v32 = static_cast<float*>(v);
-        each([&](int64_t k, float gk) {
-          m32[k] = b1 * m32[k] + (1 - b1) * gk;
-          v32[k] = b2 * v32[k] + (1 - b2) * gk * gk;
-          w[k] -= step_size * m32[k] / (std::sqrt(v32[k]) * inv_sqrt_bc2 + eps);
-        });
-      }
-    };
+    kernels::AdamUpdate a;
+    a.weight = p.data_ptr<float>();
+    a.exp_avg = state_[i].exp_avg.data_ptr();
+    a.exp_avg_sq = state_[i].exp_avg_sq.data_ptr();
+    a.bf16_moments = options_.state_dtype == torch::kBFloat16;
+    a.beta1 = static_cast<float>(options_.beta1);
+    a.beta2 = static_cast<float>(options_.beta2);
+    a.eps = static_cast<float>(options_.eps);
+    a.step_size = static_cast<float>(lr * lr_scale_[i] / (1 - std::pow(options_.beta1, n)));
+    a.inv_sqrt_correction2 = static_cast<float>(1 / std::sqrt(1 - std::pow(options_.beta2, n)));
+    a.grad_scale = static_cast<float>(coef);
+    a.rounding_key = rounding_key(i, static_cast<uint64_t>(n));
     const auto& grad = p.grad();
     if (!grad.is_sparse()) {
       const auto g = grad.contiguous();
-      model::parallel_for(0, p.numel(), 1 << 14, [&](int64_t begin, int64_t end) { update(begin, end, g.data_ptr<float>() + begin); });
+      const float* gp = g.data_ptr<float>();
+      kernels::parallel_for(0, p.numel(), 1 << 14, [&](int64_t begin, int64_t end) { kernels::adam_update(a, begin, end, gp + begin); });
       continue;
     }
     // Rows without a gradient take the update of a zero gradient, as in a
@@ -197,11 +150,11 @@ torch::Tensor Adam::step_fused_on_cpu(const torch::Tensor& loss, double lr, cons
     const int64_t* row = rows.data_ptr<int64_t>();
     const float* value = values.data_ptr<float>();
     const int64_t listed = rows.numel();
-    model::parallel_for(0, p.size(0), std::max<int64_t>(1, (1 << 14) / std::max<int64_t>(1, width)), [&](int64_t begin, int64_t end) {
+    kernels::parallel_for(0, p.size(0), std::max<int64_t>(1, (1 << 14) / std::max<int64_t>(1, width)), [&](int64_t begin, int64_t end) {
       int64_t j = std::lower_bound(row, row + listed, begin) - row;  // rows are sorted and distinct (coalesced)
       for (int64_t r = begin; r < end; ++r) {
         const bool has = j < listed && row[j] == r;
-        update(r * width, (r + 1) * width, has ? value + j * width : nullptr);
+        kernels::adam_update(a, r * width, (r + 1) * width, has ? value + j * width : nullptr);
         if (has) ++j;
       }
     });

@@ -1,19 +1,19 @@
-#include "deca/model/attention_step.h"
+#include "deca/kernels/attention_step.h"
 
 #include <algorithm>
 #include <cmath>
 #include <limits>
 
-#include "deca/model/parallel.h"
-#include "deca/model/vocab_scores.h"
+#include "deca/kernels/parallel.h"
+#include "deca/kernels/output_layer.h"
 
-namespace deca::model::cpu {
+namespace deca::kernels {
 
 void attend_one_query(const float* q, const float* keys, const float* values, const bool* padding, int64_t rows,
                       int64_t key_count, int64_t row_stride, int64_t d, const std::vector<int64_t>& bounds,
                       float scale, float* out) {
   const int64_t heads = static_cast<int64_t>(bounds.size()) - 1;
-  const Isa isa = best_isa();
+  const Isa isa = active_isa();
   parallel_for(0, rows, 4, [&](int64_t begin, int64_t end) {
     std::vector<float> weights(static_cast<size_t>(heads * key_count));  // (heads, keys)
     for (int64_t r = begin; r < end; ++r) {
@@ -54,7 +54,7 @@ void attend_one_query(const float* q, const float* keys, const float* values, co
 
 void attend_memory(const float* h, const float* memory, const bool* padding, int64_t rows, int64_t len, int64_t d,
                    float epsilon, float* attention, float* alignment) {
-  const Isa isa = best_isa();
+  const Isa isa = active_isa();
   parallel_for(0, rows, 4, [&](int64_t begin, int64_t end) {
     for (int64_t r = begin; r < end; ++r) {
       const float* m = memory + r * len * d;
@@ -80,4 +80,4 @@ void attend_memory(const float* h, const float* memory, const bool* padding, int
   });
 }
 
-}  // namespace deca::model::cpu
+}  // namespace deca::kernels

@@ -2,22 +2,16 @@
 // pass over the packed weight gives the log-normaliser logsumexp(h W^T + b)
 // and the `width` largest logits with their ids: what greedy and beam search
 // need of the vocabulary distribution (the pointer's copies are added to a
-// few entries afterwards, pointer.cpp). Torch-free; x86-64 kernels for
-// AVX-512 and AVX2 chosen at run time, portable C++ elsewhere.
+// few entries afterwards, model/pointer.cpp). AVX-512 and AVX2 kernels beside
+// a portable one (isa.h).
 #pragma once
 
 #include <cstdint>
 #include <vector>
 
-namespace deca::model::cpu {
+#include "deca/kernels/isa.h"
 
-enum class Isa { portable, avx2, avx512 };
-// The widest this CPU runs.
-Isa best_isa();
-const char* to_string(Isa isa);
-
-// Whether this CPU has AVX512-BF16's dot product (vdpbf16ps).
-bool has_bf16_dot();
+namespace deca::kernels {
 
 // W (V x K, row-major) as panels of 16 of its rows: panel p is K x 16, its
 // column j row 16p + j of W, so that one load reads 16 outputs' weights for
@@ -38,10 +32,6 @@ struct PackedRows {
 PackedRows pack_rows(const float* weight, const float* bias, int64_t rows, int64_t cols);
 PackedRows pack_rows_bf16(const float* weight, const float* bias, int64_t rows, int64_t cols);
 
-// fp32 to bfloat16 bits, rounded to nearest even (NaN stays NaN), and back.
-uint16_t to_bf16(float x);
-float from_bf16(uint16_t bits);
-
 // Per row of h, over the part of the vocabulary scored so far: the running
 // maximum, the sum of exp(z - max), and the `width` largest logits (best
 // first, ids -1 while fewer were seen).
@@ -59,9 +49,9 @@ struct RowScores {
 // [panel_begin, panel_end) of W, into `out`. bf16 panels run AVX512-BF16
 // where `isa` is avx512 and the CPU has it, portable C++ otherwise.
 void score_panels(const PackedRows& w, const float* h, int64_t panel_begin, int64_t panel_end, RowScores& out,
-                  Isa isa = best_isa());
+                  Isa isa = active_isa());
 
 // x . y over n floats.
-float dot(const float* x, const float* y, int64_t n, Isa isa = best_isa());
+float dot(const float* x, const float* y, int64_t n, Isa isa = active_isa());
 
-}  // namespace deca::model::cpu
+}  // namespace deca::kernels

@@ -6,7 +6,7 @@
 
 #include <cstdint>
 
-namespace deca::model::cpu {
+namespace deca::kernels {
 
 // Per row of x (rows, d), row-major: y = gamma * (x - mean) / (std + eps) + beta,
 // std the unbiased standard deviation (d > 1).
@@ -23,4 +23,4 @@ void layer_norm_rows_forward(const float* x, const float* gamma, const float* be
 void layer_norm_rows_backward(const float* dy, const float* xhat, const float* stats, const float* gamma,
                               int64_t rows, int64_t d, float* dx, float* dgamma, float* dbeta);
 
-}  // namespace deca::model::cpu
+}  // namespace deca::kernels

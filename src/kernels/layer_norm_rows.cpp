@@ -1,12 +1,12 @@
-#include "deca/model/layer_norm_rows.h"
+#include "deca/kernels/layer_norm_rows.h"
 
 #include <algorithm>
 #include <cmath>
 #include <vector>
 
-#include "deca/model/parallel.h"
+#include "deca/kernels/parallel.h"
 
-namespace deca::model::cpu {
+namespace deca::kernels {
 
 namespace {
 
@@ -101,4 +101,4 @@ void layer_norm_rows_backward(const float* dy, const float* xhat, const float* s
   }
 }
 
-}  // namespace deca::model::cpu
+}  // namespace deca::kernels

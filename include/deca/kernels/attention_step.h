@@ -8,7 +8,7 @@
 #include <cstdint>
 #include <vector>
 
-namespace deca::model::cpu {
+namespace deca::kernels {
 
 // q (rows, d), keys and values (rows, keys, d), row-major; a row's keys and
 // values start `row_stride` floats after the previous row's (keys * d when
@@ -28,4 +28,4 @@ void attend_one_query(const float* q, const float* keys, const float* values, co
 void attend_memory(const float* h, const float* memory, const bool* padding, int64_t rows, int64_t len, int64_t d,
                    float epsilon, float* attention, float* alignment);
 
-}  // namespace deca::model::cpu
+}  // namespace deca::kernels
