@@ -109,7 +109,8 @@ inline std::string option_suggestions(CLI::App& cli) {
   for (const auto& arg : cli.remaining(true)) {
     if (arg.rfind("--", 0) != 0) continue;
     const std::string flag = arg.substr(0, arg.find('='));
-    if (const auto near = deca::nearest_name(flag, names); !near.empty()) out += flag + ": did you mean " + near + "?\n";
+    if (const auto near = deca::nearest_name(flag, names); !near.empty())
+      out += flag + ": did you mean " + near + "?\n";
   }
   return out;
 }
@@ -118,8 +119,8 @@ inline std::string option_suggestions(CLI::App& cli) {
 // and runs `body`; exit codes: 0 ok, 1 error, 2 usage,
 // 130 stopped by a signal.
 inline int run(CLI::App& cli, int argc, char** argv, const std::function<int()>& body) {
-  cli.set_version_flag("--version", std::filesystem::path(argv[0]).filename().string() + " " + deca::version() + " (commit " +
-                                        deca::build_commit() + ")");
+  cli.set_version_flag("--version", std::filesystem::path(argv[0]).filename().string() + " " + deca::version() +
+                                        " (commit " + deca::build_commit() + ")");
   try {
     cli.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -22,14 +22,14 @@
 #include "deca/core/io.h"
 #include "deca/data/batching.h"
 #include "deca/data/mixing.h"
-#include "deca/metrics/metrics.h"
-#include "deca/model/decode.h"
-#include "deca/tasks/task.h"
-#include "deca/text/unicode.h"
 #include "deca/data/splits.h"
 #include "deca/infer/checkpoint.h"
 #include "deca/infer/predict.h"
+#include "deca/metrics/metrics.h"
+#include "deca/model/decode.h"
 #include "deca/model/precision.h"
+#include "deca/tasks/task.h"
+#include "deca/text/unicode.h"
 #include "deca/train/adam.h"
 
 namespace {
@@ -45,7 +45,9 @@ double peak_rss_mb() {
 double peak_gpu_mb(const torch::Device& device) {
 #ifdef DECA_WITH_CUDA
   if (device.is_cuda())
-    return static_cast<double>(c10::cuda::CUDACachingAllocator::getDeviceStats(device.index()).allocated_bytes[0].peak) / 1048576.0;
+    return static_cast<double>(
+               c10::cuda::CUDACachingAllocator::getDeviceStats(device.index()).allocated_bytes[0].peak) /
+           1048576.0;
 #endif
   (void)device;
   return 0;
@@ -89,8 +91,12 @@ class KinetoTrace {
       nlohmann::json events = nlohmann::json::array();
       for (const auto& e : result->events()) {
         const auto [begin, end] = interval_us(e);
-        nlohmann::json event = {{"name", e.name()}, {"ph", "X"}, {"ts", begin}, {"dur", end - begin},
-                                {"pid", e.deviceType() == c10::DeviceType::CUDA ? "GPU" : "CPU"}, {"tid", e.startThreadId()}};
+        nlohmann::json event = {{"name", e.name()},
+                                {"ph", "X"},
+                                {"ts", begin},
+                                {"dur", end - begin},
+                                {"pid", e.deviceType() == c10::DeviceType::CUDA ? "GPU" : "CPU"},
+                                {"tid", e.startThreadId()}};
         if (e.hasShapes()) {
           auto& shapes = event["args"]["Input Dims"] = nlohmann::json::array();
           for (const auto& shape : e.shapes()) shapes.push_back(std::vector<int64_t>(shape.begin(), shape.end()));
@@ -196,7 +202,8 @@ int bench_metrics(const std::filesystem::path& shared) {
     emit({{"bench", "rouge"}, {"pairs", n}, {"seconds", since(t)}, {"avg_rouge", r.avg}});
   }
   // BLEU: the 993 IWSLT tst2013 references, predictions with every 5th word dropped; and 10x that corpus.
-  const auto iwslt = deca::find_task("iwslt.en.de", cfg.data.data_root)->read(cfg.data.data_root, deca::Split::Validation);
+  const auto iwslt =
+      deca::find_task("iwslt.en.de", cfg.data.data_root)->read(cfg.data.data_root, deca::Split::Validation);
   for (size_t times : {1ul, 10ul}) {
     std::vector<std::string> preds, refs;
     for (size_t k = 0; k < times; ++k) {
@@ -226,7 +233,11 @@ int bench_metrics(const std::filesystem::path& shared) {
     const auto t = Clock::now();
     const double f1 = deca::metrics::normalized_f1(preds, golds);
     const double em = deca::metrics::exact_match(preds, golds) + deca::metrics::normalized_exact_match(preds, golds);
-    emit({{"bench", "squad_em_nem_nf1"}, {"examples", preds.size()}, {"seconds", since(t)}, {"nf1", f1}, {"em_sum", em}});
+    emit({{"bench", "squad_em_nem_nf1"},
+          {"examples", preds.size()},
+          {"seconds", since(t)},
+          {"nf1", f1},
+          {"em_sum", em}});
   }
   // Every task's full metric set on its real validation split, predictions = golds.
   double total = 0;
@@ -373,7 +384,8 @@ int bench_train(deca::Config config, const std::vector<std::string>& tasks, cons
   // step at a time (the profiler keeps every operator's shapes until it stops).
   double flops = 0;
   if (count_flops)
-    for (long step = warmup + 1; step <= warmup + steps; ++step) flops += counted_flops([&] { train_steps(step, step); });
+    for (long step = warmup + 1; step <= warmup + steps; ++step)
+      flops += counted_flops([&] { train_steps(step, step); });
   // The trace, of a few steps more (outside the timed passes).
   const long traced = std::min(steps, 3L);
   double gpu_busy = 0;
@@ -388,20 +400,31 @@ int bench_train(deca::Config config, const std::vector<std::string>& tasks, cons
   const double total = sum(step_s);
   std::string names;
   for (const auto& t : tasks) names += (names.empty() ? "" : ",") + t;
-  nlohmann::ordered_json j{{"bench", "train"}, {"device", device.str()}, {"precision", p.config.training.precision},
-        {"optimizer_state", p.config.training.optimizer_state}, {"tasks", names},
-        {"max_tokens", p.config.batching.max_tokens},
-        {"size_rule", p.config.batching.size_rule}, {"steps", steps}, {"threads", torch::get_num_threads()},
-        {"parameters", deca::model::parameter_count(*net)}, {"vocab", p.vocab.size},
-        {"tokenizer", vocabulary.file}, {"seconds_per_step_median", sorted[sorted.size() / 2]},
-        {"seconds_per_step_min", sorted.front()},
-        {"tokens_per_step", tokens / static_cast<double>(steps)}, {"tokens_per_s", tokens / pipelined},
-        {"examples_per_s", examples / pipelined}, {"target_tokens_per_s", target_tokens / pipelined},
-        {"steps_per_s", static_cast<double>(steps) / pipelined},
-        {"steps_per_s_synchronised", static_cast<double>(steps) / total},
-        {"hours_for_500k_steps", 500000.0 * pipelined / static_cast<double>(steps) / 3600.0},
-        {"forward_share", sum(fwd_s) / total}, {"backward_share", sum(bwd_s) / total},
-        {"optimizer_share", sum(opt_s) / total}, {"peak_rss_mb", training_peak_rss_mb}};
+  nlohmann::ordered_json j{{"bench", "train"},
+                           {"device", device.str()},
+                           {"precision", p.config.training.precision},
+                           {"optimizer_state", p.config.training.optimizer_state},
+                           {"tasks", names},
+                           {"max_tokens", p.config.batching.max_tokens},
+                           {"size_rule", p.config.batching.size_rule},
+                           {"steps", steps},
+                           {"threads", torch::get_num_threads()},
+                           {"parameters", deca::model::parameter_count(*net)},
+                           {"vocab", p.vocab.size},
+                           {"tokenizer", vocabulary.file},
+                           {"seconds_per_step_median", sorted[sorted.size() / 2]},
+                           {"seconds_per_step_min", sorted.front()},
+                           {"tokens_per_step", tokens / static_cast<double>(steps)},
+                           {"tokens_per_s", tokens / pipelined},
+                           {"examples_per_s", examples / pipelined},
+                           {"target_tokens_per_s", target_tokens / pipelined},
+                           {"steps_per_s", static_cast<double>(steps) / pipelined},
+                           {"steps_per_s_synchronised", static_cast<double>(steps) / total},
+                           {"hours_for_500k_steps", 500000.0 * pipelined / static_cast<double>(steps) / 3600.0},
+                           {"forward_share", sum(fwd_s) / total},
+                           {"backward_share", sum(bwd_s) / total},
+                           {"optimizer_share", sum(opt_s) / total},
+                           {"peak_rss_mb", training_peak_rss_mb}};
   if (count_flops) {
     j["gflops_per_step"] = flops / static_cast<double>(steps) / 1e9;
     j["gflops_per_s"] = flops / pipelined / 1e9;
@@ -422,7 +445,8 @@ int bench_train(deca::Config config, const std::vector<std::string>& tasks, cons
 
 // Decoding speed on a validation split: batched (token budget) against one example at a time.
 int bench_decode(deca::Config config, const std::string& task_name, long beam, long limit, long train_steps,
-                 const std::string& output_precision, const std::string& profile, int concurrent_batches, bool batched_only) {
+                 const std::string& output_precision, const std::string& profile, int concurrent_batches,
+                 bool batched_only) {
   // A model of the decathlon's size: the tokenizer of the ten tasks.
   auto p = prepare(std::move(config), {task_name}, vocabulary_source(deca::decathlon_tasks()));
   const torch::Device device = device_of(p.config);
@@ -457,14 +481,21 @@ int bench_decode(deca::Config config, const std::string& task_name, long beam, l
   for (long budget : budgets) {
     o.max_tokens = budget;
     o.concurrent_batches = budget == 1 ? 1 : concurrent_batches;  // one at a time measures latency
-    std::optional<KinetoTrace> trace;  // of the batched pass
+    std::optional<KinetoTrace> trace;                             // of the batched pass
     if (!profile.empty() && budget != 1) trace.emplace(profile, device);
     const auto r = deca::predict_split(predictor, data, o);
     if (trace) trace->finish();
-    emit({{"bench", "decode"}, {"device", device.str()}, {"task", task_name}, {"beam", beam}, {"trained_steps", train_steps},
-          {"output_precision", output_precision}, {"concurrent_batches", o.concurrent_batches},
+    emit({{"bench", "decode"},
+          {"device", device.str()},
+          {"task", task_name},
+          {"beam", beam},
+          {"trained_steps", train_steps},
+          {"output_precision", output_precision},
+          {"concurrent_batches", o.concurrent_batches},
           {"batching", budget == 1 ? "one example at a time" : "token budget " + std::to_string(budget)},
-          {"examples", data.size()}, {"seconds", r.seconds}, {"examples_per_s", static_cast<double>(data.size()) / r.seconds},
+          {"examples", data.size()},
+          {"seconds", r.seconds},
+          {"examples_per_s", static_cast<double>(data.size()) / r.seconds},
           {"generated_tokens_per_s", static_cast<double>(r.generated_tokens) / r.seconds}},
          device);
   }
@@ -476,7 +507,8 @@ int bench_decode(deca::Config config, const std::string& task_name, long beam, l
 int main(int argc, char** argv) {
   CLI::App cli{"deca-bench: speed and memory measurements"};
   cli.require_subcommand(1);
-  std::string shared = "../shared", config_file = "configs/decanlp.json", data_root, output = "runs/bench", task = "squad";
+  std::string shared = "../shared", config_file = "configs/decanlp.json", data_root, output = "runs/bench",
+              task = "squad";
   std::vector<std::string> tasks, sets;
   std::string profile, device, precision, output_precision = "fp32", vocabulary = "run";
   bool flops = false;
@@ -497,16 +529,19 @@ int main(int argc, char** argv) {
   }
   t->add_option("--precision", precision, "fp32, tf32 or bf16 (default: the config's training.precision)");
   t->add_option("--tasks", tasks, "tasks mixed round-robin (default: the config's)");
-  t->add_option("--vocabulary", vocabulary,
-                "the tasks the tokenizer is trained on: run (the tasks trained, as deca-train does) or decathlon (the ten)")
+  t->add_option(
+       "--vocabulary", vocabulary,
+       "the tasks the tokenizer is trained on: run (the tasks trained, as deca-train does) or decathlon (the ten)")
       ->check(CLI::IsMember({"run", "decathlon"}))
       ->capture_default_str();
   t->add_option("--max-tokens", max_tokens, "batch token budget (default: the config's)");
   t->add_option("--steps", steps, "measured steps")->capture_default_str();
   t->add_option("--warmup", warmup, "unmeasured steps first")->capture_default_str();
-  t->add_flag("--flops", flops,
-              "count the steps' floating-point operations (an extra pass) and set their rate beside this machine's sgemm rate");
-  t->add_option("--profile", profile, "write a Kineto trace (Chrome format; GPU kernels on CUDA) of the first 3 measured steps to this file");
+  t->add_flag(
+      "--flops", flops,
+      "count the steps' floating-point operations (an extra pass) and set their rate beside this machine's sgemm rate");
+  t->add_option("--profile", profile,
+                "write a Kineto trace (Chrome format; GPU kernels on CUDA) of the first 3 measured steps to this file");
   d->add_option("--task", task, "task")->capture_default_str();
   d->add_option("--beam", beam, "beam size")->capture_default_str();
   d->add_option("--limit", limit, "decode at most this many examples");
@@ -533,6 +568,7 @@ int main(int argc, char** argv) {
       const auto source = vocabulary_source(vocabulary == "run" ? tasks : deca::decathlon_tasks());
       return bench_train(config, tasks, source, steps, warmup, profile, flops);
     }
-    return bench_decode(config, task, beam, limit, trained, output_precision, profile, concurrent_batches, batched_only);
+    return bench_decode(config, task, beam, limit, trained, output_precision, profile, concurrent_batches,
+                        batched_only);
   });
 }

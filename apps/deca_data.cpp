@@ -54,7 +54,9 @@ int encode_or_decode(bool encoding, const std::string& tokenizer_file, const std
       const auto ids = tokenizer->encode(line);
       nlohmann::json pieces = nlohmann::json::array();
       for (int32_t id : ids) pieces.push_back(tokenizer->piece(id));
-      out.write(nlohmann::json{{"pieces", pieces}, {"ids", ids}}.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
+      out.write(nlohmann::json{{"pieces", pieces}, {"ids", ids}}.dump(-1, ' ', false,
+                                                                      nlohmann::json::error_handler_t::replace) +
+                "\n");
       return;
     }
     std::vector<int32_t> ids;
@@ -81,7 +83,7 @@ int encode_or_decode(bool encoding, const std::string& tokenizer_file, const std
 
 // deca-data stats: lengths per task and split; with a tokenizer, copyability and drops.
 int print_stats(const std::vector<std::string>& tasks, const std::string& data_root, const deca::ReadOptions& options,
-          const std::string& tokenizer_file) {
+                const std::string& tokenizer_file) {
   std::shared_ptr<const deca::Tokenizer> tokenizer;
   if (!tokenizer_file.empty()) tokenizer = deca::Tokenizer::load(tokenizer_file);
   struct Row {
@@ -110,26 +112,29 @@ int print_stats(const std::vector<std::string>& tasks, const std::string& data_r
       }
       const auto lengths = deca::length_stats(examples);
       std::printf("%-16s %-10s %8zu  %-30s  %-30s  %-30s %ld\n", name.c_str(), deca::to_string(split), examples.size(),
-                  describe(lengths.context).c_str(), describe(lengths.question).c_str(), describe(lengths.answer).c_str(),
-                  report.skipped);
+                  describe(lengths.context).c_str(), describe(lengths.question).c_str(),
+                  describe(lengths.answer).c_str(), report.skipped);
       if (!tokenizer) continue;
-      rows.push_back({name, split, deca::copy_stats(examples, *tokenizer),
-                      split == deca::Split::Train ? deca::training_drops(name, examples, *tokenizer, data) : deca::TrainingDrops{},
-                      examples.size()});
+      rows.push_back(
+          {name, split, deca::copy_stats(examples, *tokenizer),
+           split == deca::Split::Train ? deca::training_drops(name, examples, *tokenizer, data) : deca::TrainingDrops{},
+           examples.size()});
     }
   }
   if (!tokenizer) return 0;
-  std::printf("\ncopyable: first gold answer occurs as a contiguous run in the context or question, in %s units "
-              "(scheme %s) and in revtok words\ntraining drops: answer > %ld words / context > %ld words / "
-              "empty / placeholder summary, by deca's filter and by decaNLP's rules\n",
-              tokenizer_file.c_str(), tokenizer->scheme().c_str(), data.max_answer_tokens, data.max_context_tokens);
+  std::printf(
+      "\ncopyable: first gold answer occurs as a contiguous run in the context or question, in %s units "
+      "(scheme %s) and in revtok words\ntraining drops: answer > %ld words / context > %ld words / "
+      "empty / placeholder summary, by deca's filter and by decaNLP's rules\n",
+      tokenizer_file.c_str(), tokenizer->scheme().c_str(), data.max_answer_tokens, data.max_context_tokens);
   std::printf("%-16s %-10s %8s  %8s  %8s  %-18s %-18s\n", "task", "split", "examples", "units", "words", "deca drops",
               "decaNLP drops");
   for (const auto& r : rows) {
     const bool train = r.split == deca::Split::Train;
     std::printf("%-16s %-10s %8zu  %8s  %8s  %-18s %-18s\n", r.task.c_str(), deca::to_string(r.split), r.examples,
-                percent(r.copy.copyable_units, r.copy.answers).c_str(), percent(r.copy.copyable_words, r.copy.answers).c_str(),
-                train ? describe(r.drops.deca).c_str() : "-", train ? describe(r.drops.decanlp).c_str() : "-");
+                percent(r.copy.copyable_units, r.copy.answers).c_str(),
+                percent(r.copy.copyable_words, r.copy.answers).c_str(), train ? describe(r.drops.deca).c_str() : "-",
+                train ? describe(r.drops.decanlp).c_str() : "-");
   }
   return 0;
 }
@@ -145,24 +150,29 @@ int main(int argc, char** argv) {
 
   auto* exp = cli.add_subcommand("export", "write one split of a task as JSONL on stdout");
   std::string task_name, split_name = "train";
-  exp->add_option("--data-root", data_root, "folder with the tasks' original files (decaNLP's layout)")->capture_default_str();
-  exp->add_option("--task", task_name, "task name, e.g. squad, iwslt.en.de, woz.en, or a custom task folder")->required();
+  exp->add_option("--data-root", data_root, "folder with the tasks' original files (decaNLP's layout)")
+      ->capture_default_str();
+  exp->add_option("--task", task_name, "task name, e.g. squad, iwslt.en.de, woz.en, or a custom task folder")
+      ->required();
   exp->add_option("--split", split_name, "train, validation or test")->capture_default_str();
   exp->add_flag("--skip-bad-records", skip_bad, "skip and count malformed records instead of stopping at the first");
 
-  auto* stats = cli.add_subcommand("stats", "print counts and length distributions (whitespace words) per task and split");
+  auto* stats =
+      cli.add_subcommand("stats", "print counts and length distributions (whitespace words) per task and split");
   stats->footer("With --tokenizer, two more tables: copyability and the training filter's drops.");
   std::vector<std::string> tasks = deca::decathlon_tasks();
   stats->add_option("--data-root", data_root, "folder with the tasks' original files")->capture_default_str();
   stats->add_option("--tasks", tasks, "tasks to describe (default: the ten decathlon tasks)");
   stats->add_flag("--skip-bad-records", skip_bad, "skip and count malformed records");
   std::string tokenizer_file;
-  stats->add_option("--tokenizer", tokenizer_file,
-                    "also report, per task and split, the share of first gold answers that occur as a contiguous run of "
-                    "this tokenizer's units (and of revtok words) in the context or question, and the training examples "
-                    "that deca's filter and decaNLP's rules drop");
+  stats->add_option(
+      "--tokenizer", tokenizer_file,
+      "also report, per task and split, the share of first gold answers that occur as a contiguous run of "
+      "this tokenizer's units (and of revtok words) in the context or question, and the training examples "
+      "that deca's filter and decaNLP's rules drop");
 
-  auto* train_tok = cli.add_subcommand("tokenizer", "train the tokenizer that a config would train, on its tasks' training splits");
+  auto* train_tok =
+      cli.add_subcommand("tokenizer", "train the tokenizer that a config would train, on its tasks' training splits");
   std::string config_file, output;
   std::vector<std::string> sets;
   train_tok->add_option("--config", config_file, "JSON config (its tokenizer and curriculum sections)")
@@ -208,7 +218,7 @@ int main(int argc, char** argv) {
         out.write(deca::to_json(ex).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
       out.close();
       deca::log::info("{} {}: {} examples{}", task_name, split_name, examples.size(),
-                   report.skipped ? ", " + std::to_string(report.skipped) + " bad records skipped" : "");
+                      report.skipped ? ", " + std::to_string(report.skipped) + " bad records skipped" : "");
       return 0;
     }
     return print_stats(tasks, data_root, options, tokenizer_file);

@@ -28,7 +28,8 @@ int main(int argc, char** argv) {
   deca::app::CheckpointFlags model;
   model.add_to(cli);
   cli.add_option("--data-root", data_root, "folder with the tasks' original files (default: the checkpoint's)");
-  cli.add_option("--tasks", tasks, "tasks to evaluate (default: the checkpoint's tasks; others are scored zero-shot, marked so)");
+  cli.add_option("--tasks", tasks,
+                 "tasks to evaluate (default: the checkpoint's tasks; others are scored zero-shot, marked so)");
   long max_examples = 0;
   cli.add_option("--max-examples", max_examples, "with --checkpoint: the first N examples of each task (0: all)")
       ->check(CLI::NonNegativeNumber);
@@ -42,7 +43,8 @@ int main(int argc, char** argv) {
   cli.add_option("--report-json", report_json, "write the report as JSON to this file");
   cli.add_option("--report-md", report_md, "write the report as a Markdown table to this file");
   cli.add_option("--junit", junit, "write a JUnit XML file: one test case per task");
-  cli.add_option("--fail-under", fail_under, "task.metric=value or decascore=value: exit code 3 when below (repeatable)");
+  cli.add_option("--fail-under", fail_under,
+                 "task.metric=value or decascore=value: exit code 3 when below (repeatable)");
   deca::app::setup_logging(false);
   return deca::app::run(cli, argc, argv, [&] {
     std::vector<deca::Threshold> thresholds;
@@ -50,7 +52,8 @@ int main(int argc, char** argv) {
     deca::EvalReport report;
     if (!model.checkpoint.empty()) {
       if (!pair_tasks.empty())
-        throw deca::ConfigError("--task names the task of a --gold/--predictions pair; to choose a checkpoint's tasks, give --tasks");
+        throw deca::ConfigError(
+            "--task names the task of a --gold/--predictions pair; to choose a checkpoint's tasks, give --tasks");
 #ifdef DECA_WITH_TORCH
       const auto split_id = deca::parse_split(split);
       deca::stop::install();
@@ -74,20 +77,25 @@ int main(int argc, char** argv) {
         selected.push_back(std::move(task));
       }
       if (selected.empty())
-        throw deca::ConfigError("nothing to score: no task of " + skipped + " has a " + split + " split (hidden test set)");
+        throw deca::ConfigError("nothing to score: no task of " + skipped + " has a " + split +
+                                " split (hidden test set)");
       deca::check_thresholds(thresholds, deca::metrics_of(selected));
-      deca::log::info("checkpoint {} (step {}), {} tasks, {} split", loaded.dir.string(), loaded.step, selected.size(), split);
+      deca::log::info("checkpoint {} (step {}), {} tasks, {} split", loaded.dir.string(), loaded.step, selected.size(),
+                      split);
       auto options = deca::EvalOptions::from(config);
       model.apply(options);
       std::vector<deca::TaskSplit> splits;
       for (const auto& task : selected)
-        splits.push_back(deca::read_eval_split(config, task, split_id, *loaded.predictor.tokenizer, {max_examples, {}}));
-      report = deca::evaluate(loaded.predictor, splits, options, [&](const deca::TaskSplit& s, const deca::SplitEvaluation& e) {
-        const std::string name = s.task->name();
-        if (!output.empty()) deca::write_predictions(output, *s.task, s.examples, e.predictions.answers);
-        deca::log::info("{}: {} examples decoded in {:.1f} s ({:.1f} examples/s)", name, s.examples.size(), e.result.seconds,
-                        e.result.seconds > 0 ? static_cast<double>(s.examples.size()) / e.result.seconds : 0.0);
-      });
+        splits.push_back(
+            deca::read_eval_split(config, task, split_id, *loaded.predictor.tokenizer, {max_examples, {}}));
+      report = deca::evaluate(
+          loaded.predictor, splits, options, [&](const deca::TaskSplit& s, const deca::SplitEvaluation& e) {
+            const std::string name = s.task->name();
+            if (!output.empty()) deca::write_predictions(output, *s.task, s.examples, e.predictions.answers);
+            deca::log::info("{}: {} examples decoded in {:.1f} s ({:.1f} examples/s)", name, s.examples.size(),
+                            e.result.seconds,
+                            e.result.seconds > 0 ? static_cast<double>(s.examples.size()) / e.result.seconds : 0.0);
+          });
       report.split = split;
       report.max_examples = max_examples;
       report.checkpoint = {{"path", loaded.dir.string()}, {"step", loaded.step}, {"trained_by", loaded.trained_by}};
@@ -100,10 +108,12 @@ int main(int argc, char** argv) {
 #endif
     } else {
       if (!tasks.empty())
-        throw deca::ConfigError("--tasks chooses the tasks of a --checkpoint; with --gold/--predictions give one --task per pair");
+        throw deca::ConfigError(
+            "--tasks chooses the tasks of a --checkpoint; with --gold/--predictions give one --task per pair");
       std::vector<deca::PredictionFiles> files;
       if (!gold_dir.empty() || !pred_dir.empty()) {
-        if (gold_dir.empty() || pred_dir.empty()) throw deca::ConfigError("--gold-dir and --predictions-dir go together");
+        if (gold_dir.empty() || pred_dir.empty())
+          throw deca::ConfigError("--gold-dir and --predictions-dir go together");
         files = deca::prediction_files_in(gold_dir, pred_dir);
       } else {
         if (pair_tasks.empty() || pair_tasks.size() != golds.size() || pair_tasks.size() != preds.size())

@@ -30,10 +30,16 @@ int main(int argc, char** argv) {
   cli.add_option("--task", task_name, "predict a task's own data instead of --input");
   cli.add_option("--split", split, "with --task: train, validation or test")->capture_default_str();
   cli.add_option("--data-root", data_root, "with --task: the data folder (default: the checkpoint's)");
-  cli.add_option("--nbest", nbest, "distinct answers per line (adds an \"nbest\" list when > 1: answer, score, and the length-normalised score that ranks them; beam hypotheses that detokenize alike count once, so the list may be shorter)")->capture_default_str()->check(CLI::Range(1, 256));
+  cli.add_option("--nbest", nbest,
+                 "distinct answers per line (adds an \"nbest\" list when > 1: answer, score, and the length-normalised "
+                 "score that ranks them; beam hypotheses that detokenize alike count once, so the list may be shorter)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 256));
   cli.add_flag("--scores", scores, "add the answer's log-probability as \"score\"");
-  cli.add_option("--length-penalty", length_penalty, "beams are ranked by score / length^penalty")->capture_default_str();
-  cli.add_option("--max-length", max_length, "longest answer in words (default: the checkpoint's)")->check(deca::app::at_least(1));
+  cli.add_option("--length-penalty", length_penalty, "beams are ranked by score / length^penalty")
+      ->capture_default_str();
+  cli.add_option("--max-length", max_length, "longest answer in words (default: the checkpoint's)")
+      ->check(deca::app::at_least(1));
   deca::app::setup_logging(false);
   return deca::app::run(cli, argc, argv, [&] {
     if (input.empty() == task_name.empty()) throw deca::ConfigError("give either --input or --task");
@@ -59,7 +65,10 @@ int main(int argc, char** argv) {
     auto seconds = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(); };
     auto rate = [&](long lines) { return seconds() > 0 ? static_cast<double>(lines) / seconds() : 0.0; };
     const bool tty = ::isatty(STDERR_FILENO);
-    if (tty) options.after_chunk = [&](long lines) { std::fprintf(stderr, "\r%ld lines, %.1f examples/s   ", lines, rate(lines)); };
+    if (tty)
+      options.after_chunk = [&](long lines) {
+        std::fprintf(stderr, "\r%ld lines, %.1f examples/s   ", lines, rate(lines));
+      };
 
     deca::OutputFile out(output);
     deca::Answerer answerer(loaded.predictor, options, out);
@@ -85,9 +94,10 @@ int main(int argc, char** argv) {
     answerer.flush();
     out.close();
     if (tty) std::fprintf(stderr, "\n");
-    deca::log::info("{} lines in {:.1f} s ({:.1f} examples/s); {} failed; {} contexts or questions truncated to {}/{} tokens",
-                    answerer.lines(), seconds(), rate(answerer.lines()), answerer.failed(), answerer.truncated(),
-                    config.data.max_context_tokens, config.data.max_question_tokens);
+    deca::log::info(
+        "{} lines in {:.1f} s ({:.1f} examples/s); {} failed; {} contexts or questions truncated to {}/{} tokens",
+        answerer.lines(), seconds(), rate(answerer.lines()), answerer.failed(), answerer.truncated(),
+        config.data.max_context_tokens, config.data.max_question_tokens);
     return answerer.failed() > 0 ? 1 : 0;
   });
 }

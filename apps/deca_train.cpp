@@ -1,6 +1,7 @@
 // deca-train: multitask training from a JSON config.
 //   deca-train --config FILE [--set key=value ...] [--data-root DIR] [--output DIR]
-//              [--steps N] [--device cpu|cuda|cuda:N] [--threads N] [--resume | --overwrite] [--init-from CHECKPOINT] [--print-config]
+//              [--steps N] [--device cpu|cuda|cuda:N] [--threads N] [--resume | --overwrite] [--init-from CHECKPOINT]
+//              [--print-config]
 //              [--rank R --world-size N --local-rank L --master-addr HOST --master-port P]
 //              [--dist-backend auto|gloo|nccl] [--dist-timeout SECONDS]
 // Several processes train one model when launched by torchrun or srun (their
@@ -22,17 +23,23 @@ int main(int argc, char** argv) {
   cli.add_option("--set", sets, "override a config key: --set training.lr=0.001 (repeatable)");
   cli.add_option("--data-root", data_root, "folder with the tasks' original files (data.data_root)");
   cli.add_option("--output", output, "the run folder (output)");
-  auto* steps_option = cli.add_option("--steps", steps, "total optimizer steps (training.steps)")->check(deca::app::at_least(0));
+  auto* steps_option =
+      cli.add_option("--steps", steps, "total optimizer steps (training.steps)")->check(deca::app::at_least(0));
   cli.add_option("--device", device, "cpu, cuda or cuda:N (training.device)");
   long threads = 0;
-  cli.add_option("--threads", threads, "CPU threads per process (training.threads; default: OMP_NUM_THREADS, else the CPUs "
-                 "this process may use, shared by the run's processes on the machine)")->check(deca::app::at_least(1));
+  cli.add_option("--threads", threads,
+                 "CPU threads per process (training.threads; default: OMP_NUM_THREADS, else the CPUs "
+                 "this process may use, shared by the run's processes on the machine)")
+      ->check(deca::app::at_least(1));
   cli.add_flag("--resume", resume, "continue the run in --output from its newest complete checkpoint, exactly");
-  cli.add_flag("--overwrite", overwrite, "start a new run in an --output that holds an earlier one (deleted once the new run has saved a checkpoint)");
+  cli.add_flag(
+      "--overwrite", overwrite,
+      "start a new run in an --output that holds an earlier one (deleted once the new run has saved a checkpoint)");
   std::string init_from;
-  cli.add_option("--init-from", init_from,
-                 "start a new run from a checkpoint's weights and tokenizer (a checkpoint folder, or a run folder: its best); "
-                 "new config, fresh optimizer");
+  cli.add_option(
+      "--init-from", init_from,
+      "start a new run from a checkpoint's weights and tokenizer (a checkpoint folder, or a run folder: its best); "
+      "new config, fresh optimizer");
   cli.add_flag("--print-config", print_config, "print the resolved config and exit");
   cli.add_flag("--help-config", help_config, "print every config key with its type, default and meaning, and exit");
   cli.add_flag("-v,--verbose", verbose, "debug logging");
@@ -41,14 +48,30 @@ int main(int argc, char** argv) {
   std::string master_addr;
   deca::DistOptions dist;
   const char* group = "Distributed training (default: torchrun's or SLURM's environment, else one process)";
-  cli.add_option("--rank", rank, "this process's rank (RANK, SLURM_PROCID)")->group(group)->check(deca::app::at_least(0));
-  cli.add_option("--world-size", world_size, "number of processes (WORLD_SIZE, SLURM_NTASKS)")->group(group)->check(deca::app::at_least(1));
-  cli.add_option("--local-rank", local_rank, "rank on this machine, the GPU it uses (LOCAL_RANK, SLURM_LOCALID)")->group(group)->check(deca::app::at_least(0));
-  cli.add_option("--local-world-size", local_world_size, "processes on this machine, which share its cores (LOCAL_WORLD_SIZE)")->group(group)->check(deca::app::at_least(1));
+  cli.add_option("--rank", rank, "this process's rank (RANK, SLURM_PROCID)")
+      ->group(group)
+      ->check(deca::app::at_least(0));
+  cli.add_option("--world-size", world_size, "number of processes (WORLD_SIZE, SLURM_NTASKS)")
+      ->group(group)
+      ->check(deca::app::at_least(1));
+  cli.add_option("--local-rank", local_rank, "rank on this machine, the GPU it uses (LOCAL_RANK, SLURM_LOCALID)")
+      ->group(group)
+      ->check(deca::app::at_least(0));
+  cli.add_option("--local-world-size", local_world_size,
+                 "processes on this machine, which share its cores (LOCAL_WORLD_SIZE)")
+      ->group(group)
+      ->check(deca::app::at_least(1));
   cli.add_option("--master-addr", master_addr, "host of rank 0 (MASTER_ADDR)")->group(group);
-  cli.add_option("--master-port", master_port, "port of rank 0's rendezvous (MASTER_PORT, default 29500)")->group(group)->check(CLI::Range(1, 65535));
-  cli.add_option("--dist-backend", dist.backend, "auto (nccl on CUDA, gloo on the CPU), gloo or nccl")->group(group)->check(CLI::IsMember({"auto", "gloo", "nccl"}));
-  cli.add_option("--dist-timeout", dist.timeout_seconds, "seconds a process waits for the others before it gives up (default 600)")->group(group)->check(CLI::PositiveNumber);
+  cli.add_option("--master-port", master_port, "port of rank 0's rendezvous (MASTER_PORT, default 29500)")
+      ->group(group)
+      ->check(CLI::Range(1, 65535));
+  cli.add_option("--dist-backend", dist.backend, "auto (nccl on CUDA, gloo on the CPU), gloo or nccl")
+      ->group(group)
+      ->check(CLI::IsMember({"auto", "gloo", "nccl"}));
+  cli.add_option("--dist-timeout", dist.timeout_seconds,
+                 "seconds a process waits for the others before it gives up (default 600)")
+      ->group(group)
+      ->check(CLI::PositiveNumber);
   deca::app::setup_logging(false);
   return deca::app::run(cli, argc, argv, [&] {
     if (verbose) deca::log::set_verbose(true);
@@ -81,19 +104,23 @@ int main(int argc, char** argv) {
     options.init_from = init_from;
     if (resume && overwrite) throw deca::ConfigError("--resume and --overwrite exclude each other");
     if (resume && !init_from.empty())
-      throw deca::ConfigError("--init-from starts a new run, --resume continues one (it already holds the weights): use one of them");
+      throw deca::ConfigError(
+          "--init-from starts a new run, --resume continues one (it already holds the weights): use one of them");
     auto& launch = options.launch = deca::launch_from_environment();
     if (rank >= 0) launch.rank = rank;
     if (world_size > 0) launch.world_size = world_size;
     if (local_world_size > 0) launch.local_world_size = local_world_size;
-    if (local_rank >= 0) launch.local_rank = local_rank;
-    else if (rank >= 0) launch.local_rank = launch.rank % launch.local_world_size;
+    if (local_rank >= 0)
+      launch.local_rank = local_rank;
+    else if (rank >= 0)
+      launch.local_rank = launch.rank % launch.local_world_size;
     if (!master_addr.empty()) launch.master_addr = master_addr;
     if (master_port > 0) launch.master_port = master_port;
     if (launch.rank >= launch.world_size || launch.local_world_size > launch.world_size ||
         launch.local_rank >= launch.local_world_size)
-      throw deca::ConfigError("--rank " + std::to_string(launch.rank) + ", --world-size " + std::to_string(launch.world_size) +
-                              ", --local-rank " + std::to_string(launch.local_rank) + ", --local-world-size " +
+      throw deca::ConfigError("--rank " + std::to_string(launch.rank) + ", --world-size " +
+                              std::to_string(launch.world_size) + ", --local-rank " +
+                              std::to_string(launch.local_rank) + ", --local-world-size " +
                               std::to_string(launch.local_world_size) +
                               ": expected rank < world size and local rank < local world size <= world size");
     options.dist = dist;

@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 
 PACKAGES=(build-essential cmake ninja-build pkg-config ccache
           libtorch-dev libgloo-dev libsentencepiece-dev nlohmann-json3-dev libcli11-dev libspdlog-dev libgtest-dev
-          libopenblas0-openmp libtcmalloc-minimal4 python3 python3-matplotlib)
+          libopenblas0-openmp libtcmalloc-minimal4 python3 python3-matplotlib clang-format)
 
 if [[ "${DECA_NO_INSTALL:-0}" != 1 ]]; then
   SUDO=""

@@ -111,7 +111,8 @@ TEST_P(Adam, MatchesLibTorchAdamWithClipping) {
     reference.step();
   }
   for (size_t i = 0; i < ours.parameters().size(); ++i)
-    EXPECT_TRUE(torch::allclose(ours.parameters()[i], theirs.parameters()[i], 1e-5, 1e-7)) << ours.named_parameters().keys()[i];
+    EXPECT_TRUE(torch::allclose(ours.parameters()[i], theirs.parameters()[i], 1e-5, 1e-7))
+        << ours.named_parameters().keys()[i];
   EXPECT_TRUE(torch::equal(ours.unused, theirs.unused));
 }
 
@@ -147,47 +148,47 @@ TEST_P(Adam, SparseGradientsUpdateAsTheirDenseEquals) {
 
 TEST_P(Adam, NonFiniteStepsChangeNothing) {
   for (const auto state : {torch::kFloat, torch::kBFloat16}) {
-  SCOPED_TRACE(c10::toString(state));
-  torch::manual_seed(4);
-  Toy m;
-  deca::Adam adam(named(m), options(0.5, state));
-  const auto x = torch::randn({7, 5});
-  auto train = [&](double scale) {
-    adam.zero_grad();
-    const auto loss = m.loss(x, scale);
-    loss.backward();
-    return adam.step(loss, 0.01).item<bool>();
-  };
-  ASSERT_TRUE(train(1.0));
-  const auto before = snapshot(m, adam);
-  EXPECT_FALSE(train(std::numeric_limits<double>::quiet_NaN()));  // NaN loss and gradients
-  expect_bit_identical(before, snapshot(m, adam));
-  EXPECT_FALSE(train(std::numeric_limits<double>::infinity()));
-  expect_bit_identical(before, snapshot(m, adam));
-  // A finite loss with an infinite gradient: caught by the clipping norm.
-  adam.zero_grad();
-  const auto loss = m.loss(x);
-  loss.backward();
-  m.a->weight.mutable_grad()[0][0] = std::numeric_limits<float>::infinity();
-  EXPECT_FALSE(adam.step(loss, 0.01).item<bool>());
-  expect_bit_identical(before, snapshot(m, adam));
-  // The next good step is the one that would have followed the first.
-  ASSERT_TRUE(train(1.0));
-  Toy again;
-  {
-    torch::NoGradGuard no_grad;
+    SCOPED_TRACE(c10::toString(state));
     torch::manual_seed(4);
-    Toy fresh;
-    for (size_t i = 0; i < again.parameters().size(); ++i) again.parameters()[i].copy_(fresh.parameters()[i]);
-  }
-  deca::Adam clean(named(again), options(0.5, state));
-  for (int i = 0; i < 2; ++i) {
-    clean.zero_grad();
-    const auto l = again.loss(x);
-    l.backward();
-    clean.step(l, 0.01);
-  }
-  expect_bit_identical(snapshot(again, clean), snapshot(m, adam));
+    Toy m;
+    deca::Adam adam(named(m), options(0.5, state));
+    const auto x = torch::randn({7, 5});
+    auto train = [&](double scale) {
+      adam.zero_grad();
+      const auto loss = m.loss(x, scale);
+      loss.backward();
+      return adam.step(loss, 0.01).item<bool>();
+    };
+    ASSERT_TRUE(train(1.0));
+    const auto before = snapshot(m, adam);
+    EXPECT_FALSE(train(std::numeric_limits<double>::quiet_NaN()));  // NaN loss and gradients
+    expect_bit_identical(before, snapshot(m, adam));
+    EXPECT_FALSE(train(std::numeric_limits<double>::infinity()));
+    expect_bit_identical(before, snapshot(m, adam));
+    // A finite loss with an infinite gradient: caught by the clipping norm.
+    adam.zero_grad();
+    const auto loss = m.loss(x);
+    loss.backward();
+    m.a->weight.mutable_grad()[0][0] = std::numeric_limits<float>::infinity();
+    EXPECT_FALSE(adam.step(loss, 0.01).item<bool>());
+    expect_bit_identical(before, snapshot(m, adam));
+    // The next good step is the one that would have followed the first.
+    ASSERT_TRUE(train(1.0));
+    Toy again;
+    {
+      torch::NoGradGuard no_grad;
+      torch::manual_seed(4);
+      Toy fresh;
+      for (size_t i = 0; i < again.parameters().size(); ++i) again.parameters()[i].copy_(fresh.parameters()[i]);
+    }
+    deca::Adam clean(named(again), options(0.5, state));
+    for (int i = 0; i < 2; ++i) {
+      clean.zero_grad();
+      const auto l = again.loss(x);
+      l.backward();
+      clean.step(l, 0.01);
+    }
+    expect_bit_identical(snapshot(again, clean), snapshot(m, adam));
   }
 }
 
@@ -209,28 +210,28 @@ TEST_P(Adam, ParametersWithoutGradientAreLeftAlone) {
 
 TEST_P(Adam, StateRoundTripsAndContinuesIdentically) {
   for (const auto state : {torch::kFloat, torch::kBFloat16}) {
-  SCOPED_TRACE(c10::toString(state));
-  deca::testing::TempDir dir("adam");
-  torch::manual_seed(6);
-  Toy m;
-  deca::Adam adam(named(m), options(0.5, state));
-  const auto x = torch::randn({4, 5});
-  auto train = [&](Toy& model, deca::Adam& opt) {
-    opt.zero_grad();
-    const auto loss = model.loss(x);
-    loss.backward();
-    opt.step(loss, 0.02);
-  };
-  for (int i = 0; i < 3; ++i) train(m, adam);
-  deca::write_file_atomic(dir.path() / "optimizer.safetensors", adam.to_bytes());
-  Toy copy;
-  copy_weights(m, copy);
-  deca::Adam loaded(named(copy), options(0.5, state));
-  loaded.load(dir.path() / "optimizer.safetensors", torch::kCPU);
-  expect_bit_identical(snapshot(m, adam), snapshot(copy, loaded));
-  train(m, adam);
-  train(copy, loaded);
-  expect_bit_identical(snapshot(m, adam), snapshot(copy, loaded));
+    SCOPED_TRACE(c10::toString(state));
+    deca::testing::TempDir dir("adam");
+    torch::manual_seed(6);
+    Toy m;
+    deca::Adam adam(named(m), options(0.5, state));
+    const auto x = torch::randn({4, 5});
+    auto train = [&](Toy& model, deca::Adam& opt) {
+      opt.zero_grad();
+      const auto loss = model.loss(x);
+      loss.backward();
+      opt.step(loss, 0.02);
+    };
+    for (int i = 0; i < 3; ++i) train(m, adam);
+    deca::write_file_atomic(dir.path() / "optimizer.safetensors", adam.to_bytes());
+    Toy copy;
+    copy_weights(m, copy);
+    deca::Adam loaded(named(copy), options(0.5, state));
+    loaded.load(dir.path() / "optimizer.safetensors", torch::kCPU);
+    expect_bit_identical(snapshot(m, adam), snapshot(copy, loaded));
+    train(m, adam);
+    train(copy, loaded);
+    expect_bit_identical(snapshot(m, adam), snapshot(copy, loaded));
   }
 }
 
@@ -344,7 +345,12 @@ TEST_P(Adam, ReadsTheStateOfLibTorchAdam) {
   }
   torch::save(reference, (dir.path() / "optimizer.pt").string());
   copy_weights(theirs, ours);
-  deca::Adam adam(named(ours), [&] { auto o = options(0); o.beta2 = 0.999; o.eps = 1e-8; return o; }());
+  deca::Adam adam(named(ours), [&] {
+    auto o = options(0);
+    o.beta2 = 0.999;
+    o.eps = 1e-8;
+    return o;
+  }());
   adam.load(dir.path() / "optimizer.pt", torch::kCPU);
   EXPECT_EQ(adam.steps()[index_of(ours, "a.weight")].item<double>(), 2);
   EXPECT_EQ(adam.steps()[index_of(ours, "unused")].item<double>(), 0);  // no state

@@ -20,8 +20,9 @@ class CliFaults : public ::testing::Test {
     const auto r = sh(bin("deca-train") + " --config " + quickstart() + " --data-root " + sample() + " --output " +
                       (shared_ / "run").string() + " --steps 2 " + kSmall + " 2>&1");
     ASSERT_EQ(r.code, 0) << r.out;
-    deca::write_file_atomic(shared_ / "q.jsonl", R"({"context": "a good film", "question": "Is this review negative or positive?"})"
-                                                 "\n");
+    deca::write_file_atomic(shared_ / "q.jsonl",
+                            R"({"context": "a good film", "question": "Is this review negative or positive?"})"
+                            "\n");
   }
   static void TearDownTestSuite() { fs::remove_all(shared_); }
 
@@ -61,7 +62,8 @@ TEST_F(CliFaults, ASecondSignalStopsAtOnce) {
   EXPECT_TRUE(has(r.out, "second stop signal")) << r.out;
   // Whatever was saved is complete: no half-written checkpoint is left as `last`.
   if (fs::exists(dir_ / "run" / "checkpoints" / "last")) {
-    EXPECT_EQ(sh("cd " + (dir_ / "run" / "checkpoints" / "last").string() + " && sha1sum -c --quiet checksums.sha1").code, 0);
+    EXPECT_EQ(
+        sh("cd " + (dir_ / "run" / "checkpoints" / "last").string() + " && sha1sum -c --quiet checksums.sha1").code, 0);
   }
 }
 
@@ -73,12 +75,12 @@ TEST_F(CliFaults, AFullDiskDuringASaveFailsCleanly) {
   const std::string disk = (dir_ / "disk").string();
   fs::create_directories(disk);
   // Each checkpoint of this model takes about 0.9 MB: the first fits, the second does not.
-  const auto r = sh("unshare -m sh -c 'mount -t tmpfs -o size=1400k tmpfs " + disk + " || exit 77; " + bin("deca-train") +
-                    " --config " + quickstart() + " --data-root " + sample() + " --output " + disk +
+  const auto r = sh("unshare -m sh -c 'mount -t tmpfs -o size=1400k tmpfs " + disk + " || exit 77; " +
+                    bin("deca-train") + " --config " + quickstart() + " --data-root " + sample() + " --output " + disk +
                     "/run --steps 6 --set training.save_every=2 --set training.keep_last=5 " + kSmall +
                     "; echo \"exit=$?\"; echo \"last=$(readlink " + disk + "/run/checkpoints/last)\"; cd " + disk +
-                    "/run/checkpoints/last && sha1sum -c --quiet checksums.sha1 && echo last-is-complete; ls -a " + disk +
-                    "/run/checkpoints'");
+                    "/run/checkpoints/last && sha1sum -c --quiet checksums.sha1 && echo last-is-complete; ls -a " +
+                    disk + "/run/checkpoints'");
   if (r.code == 77) GTEST_SKIP() << "cannot mount a tmpfs here: " << r.out;
   EXPECT_TRUE(has(r.out, "exit=1")) << r.out;
   EXPECT_TRUE(has(r.out, "No space left on device")) << r.out;
@@ -102,12 +104,16 @@ TEST_F(CliFaults, OutputsOnAFullDiskAreErrors) {
 TEST_F(CliFaults, PredictAnswersEveryLineInOrder) {
   const std::string input = (dir_ / "in.jsonl").string();
   deca::write_file_atomic(input,
-                          R"({"id": "a", "context": "a good film", "question": "Is this review negative or positive?"})" "\n"
-                          "not json\n"
-                          R"({"context": "a bad film", "question": "Is this review negative or positive?"})" "\n"
+                          R"({"id": "a", "context": "a good film", "question": "Is this review negative or positive?"})"
                           "\n"
-                          R"({"id": 7, "context": "a film"})" "\n"
-                          R"({"id": "last", "context": "the end", "question": "What is the summary?"})" "\n");
+                          "not json\n"
+                          R"({"context": "a bad film", "question": "Is this review negative or positive?"})"
+                          "\n"
+                          "\n"
+                          R"({"id": 7, "context": "a film"})"
+                          "\n"
+                          R"({"id": "last", "context": "the end", "question": "What is the summary?"})"
+                          "\n");
   const auto r = sh("cat " + input + " | " + bin("deca-predict") + " --checkpoint " + run() +
                     " --input - --beam 6 --nbest 4 --scores 2>" + (dir_ / "err.txt").string());
   EXPECT_EQ(r.code, 1) << r.out;  // some lines could not be answered
@@ -144,8 +150,8 @@ TEST_F(CliFaults, PredictAnswersEveryLineInOrder) {
 // --resume continues a run from its last checkpoint, from the command line.
 TEST_F(CliFaults, ResumeContinuesARunFromTheCommandLine) {
   const std::string out = (dir_ / "run").string();
-  const std::string train = bin("deca-train") + " --config " + quickstart() + " --data-root " + sample() + " --output " + out +
-                            " " + kSmall + " --set training.log_every=1";
+  const std::string train = bin("deca-train") + " --config " + quickstart() + " --data-root " + sample() +
+                            " --output " + out + " " + kSmall + " --set training.log_every=1";
   auto r = sh(train + " --steps 2");
   ASSERT_EQ(r.code, 0) << r.out;
   r = sh(train + " --steps 3");
@@ -167,8 +173,9 @@ TEST_F(CliFaults, ResumeContinuesARunFromTheCommandLine) {
 // checkpoint folder, that one.
 TEST_F(CliFaults, EvalTakesARunFolderOrOneCheckpoint) {
   const std::string out = (dir_ / "run").string();
-  auto r = sh(bin("deca-train") + " --config " + quickstart() + " --data-root " + sample() + " --output " + out + " " + kSmall +
-              " --steps 2 --set training.val_every=1 --set training.val_tasks='[\"sst\"]' --set training.best_metric=sst.em");
+  auto r = sh(
+      bin("deca-train") + " --config " + quickstart() + " --data-root " + sample() + " --output " + out + " " + kSmall +
+      " --steps 2 --set training.val_every=1 --set training.val_tasks='[\"sst\"]' --set training.best_metric=sst.em");
   ASSERT_EQ(r.code, 0) << r.out;
   const auto best = fs::read_symlink(dir_ / "run" / "checkpoints" / "best").string();
   r = sh(bin("deca-eval") + " --checkpoint " + out + " --tasks sst --data-root " + sample() + " --report-json " +
@@ -176,8 +183,8 @@ TEST_F(CliFaults, EvalTakesARunFolderOrOneCheckpoint) {
   ASSERT_EQ(r.code, 0) << r.out;
   EXPECT_TRUE(has(r.out, "(the best checkpoint of run")) << r.out;
   EXPECT_TRUE(has(r.out, best)) << r.out;
-  r = sh(bin("deca-eval") + " --checkpoint " + (dir_ / "run" / "checkpoints" / best).string() + " --tasks sst --data-root " +
-         sample() + " --report-json " + (dir_ / "b.json").string() + " 2>&1 >/dev/null");
+  r = sh(bin("deca-eval") + " --checkpoint " + (dir_ / "run" / "checkpoints" / best).string() +
+         " --tasks sst --data-root " + sample() + " --report-json " + (dir_ / "b.json").string() + " 2>&1 >/dev/null");
   ASSERT_EQ(r.code, 0) << r.out;
   const auto a = deca::testing::load_json(dir_ / "a.json"), b = deca::testing::load_json(dir_ / "b.json");
   EXPECT_EQ(a["tasks"], b["tasks"]);
@@ -195,7 +202,8 @@ TEST_F(CliFaults, PredictNeverOverwritesItsInput) {
     EXPECT_EQ(deca::read_file(input), deca::read_file(questions()));
   }
   // The input given as standard input, redirected from the output file.
-  const auto r = sh(bin("deca-predict") + " --checkpoint " + run() + " --input - --output " + input + " < " + input + " 2>&1");
+  const auto r =
+      sh(bin("deca-predict") + " --checkpoint " + run() + " --input - --output " + input + " < " + input + " 2>&1");
   EXPECT_EQ(r.code, 2) << r.out;
   EXPECT_TRUE(has(r.out, "is the input file (standard input)")) << r.out;
   EXPECT_EQ(deca::read_file(input), deca::read_file(questions()));
@@ -212,20 +220,20 @@ TEST_F(CliFaults, ThreadsFitTheCpusTheProcessMayUse) {
   EXPECT_TRUE(has(r.out, "1 thread (OMP_NUM_THREADS=1)")) << r.out;
   r = sh(eval + " --threads 2 2>&1 >/dev/null");
   EXPECT_TRUE(has(r.out, "2 threads (as set)")) << r.out;
-  r = sh("env -u OMP_NUM_THREADS taskset -c 0 " + bin("deca-predict") + " --checkpoint " + run() + " --input " + questions() +
-         " --output /dev/null 2>&1");
+  r = sh("env -u OMP_NUM_THREADS taskset -c 0 " + bin("deca-predict") + " --checkpoint " + run() + " --input " +
+         questions() + " --output /dev/null 2>&1");
   ASSERT_EQ(r.code, 0) << r.out;
   EXPECT_TRUE(has(r.out, "1 thread (")) << r.out;
-  r = sh("OMP_NUM_THREADS=1 " + bin("deca-train") + " --config " + quickstart() + " --data-root " + sample() + " --output " +
-         (dir_ / "run").string() + " --steps 1 " + kSmall + " --threads 1 2>&1");
+  r = sh("OMP_NUM_THREADS=1 " + bin("deca-train") + " --config " + quickstart() + " --data-root " + sample() +
+         " --output " + (dir_ / "run").string() + " --steps 1 " + kSmall + " --threads 1 2>&1");
   ASSERT_EQ(r.code, 0) << r.out;
   EXPECT_TRUE(has(r.out, "1 thread (as set)")) << r.out;
 }
 
 // An evaluation that scores nothing (no task has the split) fails, saying why.
 TEST_F(CliFaults, AnEvaluationThatScoresNothingFails) {
-  const auto r = sh(bin("deca-eval") + " --checkpoint " + run() + " --tasks squad --split test --data-root " + sample() +
-                    " 2>&1 >/dev/null");
+  const auto r = sh(bin("deca-eval") + " --checkpoint " + run() + " --tasks squad --split test --data-root " +
+                    sample() + " 2>&1 >/dev/null");
   EXPECT_EQ(r.code, 2) << r.out;
   EXPECT_TRUE(has(r.out, "nothing to score: no task of squad has a test split")) << r.out;
 }
@@ -236,11 +244,12 @@ TEST_F(CliFaults, ReportsFollowLinksAndWriteDevicesInPlace) {
   fs::create_directories(dir_ / "reports");
   deca::write_file_atomic(dir_ / "reports" / "step-2.md", "old\n");
   fs::create_symlink("reports/step-2.md", dir_ / "latest.md");
-  const auto r = sh(bin("deca-eval") + " --checkpoint " + run() + " --tasks sst --data-root " + sample() + " --report-md " +
-                    (dir_ / "latest.md").string() + " --junit /dev/stdout 2>/dev/null");
+  const auto r = sh(bin("deca-eval") + " --checkpoint " + run() + " --tasks sst --data-root " + sample() +
+                    " --report-md " + (dir_ / "latest.md").string() + " --junit /dev/stdout 2>/dev/null");
   ASSERT_EQ(r.code, 0) << r.out;
   EXPECT_TRUE(fs::is_symlink(dir_ / "latest.md"));
-  EXPECT_TRUE(has(deca::read_file(dir_ / "reports" / "step-2.md"), "sst")) << deca::read_file(dir_ / "reports" / "step-2.md");
+  EXPECT_TRUE(has(deca::read_file(dir_ / "reports" / "step-2.md"), "sst"))
+      << deca::read_file(dir_ / "reports" / "step-2.md");
   EXPECT_TRUE(has(r.out, "<testsuite")) << r.out;
   EXPECT_TRUE(fs::is_symlink("/dev/stdout") || fs::is_character_file("/dev/stdout"));
 }
@@ -248,8 +257,8 @@ TEST_F(CliFaults, ReportsFollowLinksAndWriteDevicesInPlace) {
 // One line in, one answer out: the answer comes while the input is still open.
 TEST_F(CliFaults, PredictAnswersAsLinesArrive) {
   const std::string fifo = (dir_ / "in").string(), out = (dir_ / "out.jsonl").string();
-  const auto r = sh("mkfifo " + fifo + " && (" + bin("deca-predict") + " --checkpoint " + run() + " --input - < " + fifo +
-                    " > " + out + " 2>/dev/null & pid=$!; exec 3>" + fifo + "; cat " + questions() +
+  const auto r = sh("mkfifo " + fifo + " && (" + bin("deca-predict") + " --checkpoint " + run() + " --input - < " +
+                    fifo + " > " + out + " 2>/dev/null & pid=$!; exec 3>" + fifo + "; cat " + questions() +
                     " >&3; for i in $(seq 1 300); do [ -s " + out + " ] && break; sleep 0.1; done; " +
                     "echo \"answered-while-open=$(wc -l < " + out + ")\"; cat " + questions() +
                     " >&3; exec 3>&-; wait $pid; echo \"exit=$?\"; echo \"total=$(wc -l < " + out + ")\")");
@@ -261,13 +270,14 @@ TEST_F(CliFaults, PredictAnswersAsLinesArrive) {
 TEST_F(CliFaults, BadOptionValuesAreUsageErrors) {
   const std::string predict = bin("deca-predict") + " --checkpoint " + run() + " --input " + questions() + " ";
   for (const char* bad : {"--beam 0", "--beam 100000", "--nbest 0", "--length-penalty nan", "--batch-tokens -1",
-                                "--max-length 0", "--beam 2 --nbest 3", "--output-precision fp16"}) {
+                          "--max-length 0", "--beam 2 --nbest 3", "--output-precision fp16"}) {
     const auto r = sh(predict + std::string(bad));
     EXPECT_EQ(r.code, 2) << bad << ": " << r.out;
   }
   auto r = sh(bin("deca-train") + " --config " + quickstart() + " --steps -1 --print-config");
   EXPECT_EQ(r.code, 2) << r.out;
-  r = sh(bin("deca-train") + " --config " + quickstart() + " --set model.rnn_layers=0 --output " + (dir_ / "x").string());
+  r = sh(bin("deca-train") + " --config " + quickstart() + " --set model.rnn_layers=0 --output " +
+         (dir_ / "x").string());
   EXPECT_EQ(r.code, 2) << r.out;
   EXPECT_TRUE(has(r.out, "\"model.rnn_layers\": must be >= 1")) << r.out;
   EXPECT_FALSE(fs::exists(dir_ / "x" / "config.json"));
@@ -275,7 +285,8 @@ TEST_F(CliFaults, BadOptionValuesAreUsageErrors) {
 
 TEST_F(CliFaults, EvalRefusesScoresThatWouldBeWrong) {
   const std::string gold = (dir_ / "sst.gold.jsonl").string(), pred = (dir_ / "sst.pred.jsonl").string();
-  ASSERT_EQ(sh(bin("deca-data") + " export --data-root " + sample() + " --task sst --split validation > " + gold).code, 0);
+  ASSERT_EQ(sh(bin("deca-data") + " export --data-root " + sample() + " --task sst --split validation > " + gold).code,
+            0);
   std::string preds;
   deca::for_each_line(gold, [&](std::string_view line, long) {
     preds += nlohmann::json{{"id", nlohmann::json::parse(line)["id"]}, {"answer", "positive"}}.dump() + "\n";
@@ -296,7 +307,8 @@ TEST_F(CliFaults, EvalRefusesScoresThatWouldBeWrong) {
   // With a checkpoint, bad names and thresholds fail before any decoding.
   r = sh(bin("deca-eval") + " --checkpoint " + run() + " --data-root " + sample() + " --tasks sst sst");
   EXPECT_EQ(r.code, 2) << r.out;
-  r = sh(bin("deca-eval") + " --checkpoint " + run() + " --data-root " + sample() + " --tasks sst --fail-under squad.nf1=1");
+  r = sh(bin("deca-eval") + " --checkpoint " + run() + " --data-root " + sample() +
+         " --tasks sst --fail-under squad.nf1=1");
   EXPECT_EQ(r.code, 2) << r.out;
   EXPECT_FALSE(has(r.out, "examples decoded")) << r.out;
 }
@@ -329,7 +341,8 @@ TEST_F(CliFaults, EvalSaysWhichCheckpointItUses) {
   const fs::path copy = dir_ / "run";
   fs::copy(run(), copy, fs::copy_options::recursive | fs::copy_options::copy_symlinks);
   fs::create_directory_symlink("step-00009999", copy / "checkpoints" / "best");  // dangles
-  const auto r = sh(bin("deca-eval") + " --checkpoint " + copy.string() + " --data-root " + sample() + " --tasks schema 2>&1 >/dev/null");
+  const auto r = sh(bin("deca-eval") + " --checkpoint " + copy.string() + " --data-root " + sample() +
+                    " --tasks schema 2>&1 >/dev/null");
   EXPECT_EQ(r.code, 0) << r.out;
   EXPECT_TRUE(has(r.out, "best points at step-00009999, which is not a checkpoint")) << r.out;
   EXPECT_TRUE(has(r.out, "step-00000002 (the last checkpoint of run")) << r.out;
@@ -340,13 +353,17 @@ TEST_F(CliFaults, EvalSaysWhichCheckpointItUses) {
 // run's newest is taken instead (3 of 15 such calls used to fail).
 TEST_F(CliFaults, PredictOnARunThatPrunesWhileItReads) {
   const std::string run = (dir_ / "busy").string();
-  const auto r = sh(bin("deca-train") + " --config " + quickstart() + " --data-root " + sample() + " --output " + run +
-                    " --steps 400 --set training.save_every=1 --set training.keep_last=1 --set training.log_every=100 " +
-                    kSmall + " > " + run + ".log 2>&1 & pid=$!; "
-                    "while [ ! -e " + run + "/checkpoints/last ]; do sleep 0.1; done; failed=0; "
-                    "for i in $(seq 1 15); do echo '{\"context\": \"a good film\", \"question\": \"Is it good?\"}' | " +
-                    bin("deca-predict") + " --checkpoint " + run + " --input - --threads 1 >/dev/null 2>" + run +
-                    ".err || { failed=$((failed+1)); cat " + run + ".err; }; done; wait $pid; echo failed $failed");
+  const auto r =
+      sh(bin("deca-train") + " --config " + quickstart() + " --data-root " + sample() + " --output " + run +
+         " --steps 400 --set training.save_every=1 --set training.keep_last=1 --set training.log_every=100 " + kSmall +
+         " > " + run +
+         ".log 2>&1 & pid=$!; "
+         "while [ ! -e " +
+         run +
+         "/checkpoints/last ]; do sleep 0.1; done; failed=0; "
+         "for i in $(seq 1 15); do echo '{\"context\": \"a good film\", \"question\": \"Is it good?\"}' | " +
+         bin("deca-predict") + " --checkpoint " + run + " --input - --threads 1 >/dev/null 2>" + run +
+         ".err || { failed=$((failed+1)); cat " + run + ".err; }; done; wait $pid; echo failed $failed");
   EXPECT_EQ(r.code, 0) << r.out;
   EXPECT_NE(r.out.find("failed 0"), std::string::npos) << r.out;
 }

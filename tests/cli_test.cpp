@@ -26,7 +26,8 @@ class Cli : public ::testing::Test {
 };
 
 TEST_F(Cli, ExportWritesOneObjectPerExample) {
-  const auto r = sh(bin("deca-data") + " export --data-root " + sample_ + " --task schema --split test > " + (dir_ / "s.jsonl").string());
+  const auto r = sh(bin("deca-data") + " export --data-root " + sample_ + " --task schema --split test > " +
+                    (dir_ / "s.jsonl").string());
   ASSERT_EQ(r.code, 0) << r.out;
   long lines = 0;
   deca::for_each_line(dir_ / "s.jsonl", [&](std::string_view line, long) {
@@ -43,27 +44,29 @@ TEST_F(Cli, ExportWritesOneObjectPerExample) {
 // deca-data tokenizer / encode / decode: the config's tokenizer, one JSON line
 // per text line, the text back exactly; a bad line is named and still answered.
 TEST_F(Cli, TokenizerEncodeDecodeRoundTrip) {
-  const std::string model = (dir_ / "tok.model").string(), config = (deca::testing::source_dir() / "configs" / "quickstart.json").string();
-  auto r = sh(bin("deca-data") + " tokenizer --config " + config + " --data-root " + sample_ + " --set tokenizer.vocab_size=600 --output " + model);
+  const std::string model = (dir_ / "tok.model").string(),
+                    config = (deca::testing::source_dir() / "configs" / "quickstart.json").string();
+  auto r = sh(bin("deca-data") + " tokenizer --config " + config + " --data-root " + sample_ +
+              " --set tokenizer.vocab_size=600 --output " + model);
   ASSERT_EQ(r.code, 0) << r.out;
   EXPECT_TRUE(fs::exists(dir_ / "tok.json"));
-  {
-    std::ofstream(dir_ / "texts.txt") << "The Louvre (Paris) opened in 1793.\n\nprice range: cheap,  area: east\n";
-  }
-  r = sh(bin("deca-data") + " encode --tokenizer " + model + " --input " + (dir_ / "texts.txt").string() + " > " + (dir_ / "enc.jsonl").string());
+  { std::ofstream(dir_ / "texts.txt") << "The Louvre (Paris) opened in 1793.\n\nprice range: cheap,  area: east\n"; }
+  r = sh(bin("deca-data") + " encode --tokenizer " + model + " --input " + (dir_ / "texts.txt").string() + " > " +
+         (dir_ / "enc.jsonl").string());
   ASSERT_EQ(r.code, 0) << r.out;
   std::vector<nlohmann::json> lines;
-  deca::for_each_line(dir_ / "enc.jsonl", [&](std::string_view line, long) { lines.push_back(nlohmann::json::parse(line)); });
+  deca::for_each_line(dir_ / "enc.jsonl",
+                      [&](std::string_view line, long) { lines.push_back(nlohmann::json::parse(line)); });
   ASSERT_EQ(lines.size(), 3u);
   EXPECT_EQ(lines[0]["pieces"].size(), lines[0]["ids"].size());
   EXPECT_TRUE(lines[1]["ids"].empty());
-  r = sh("cat " + (dir_ / "enc.jsonl").string() + " | " + bin("deca-data") + " decode --tokenizer " + model + " --input -");
+  r = sh("cat " + (dir_ / "enc.jsonl").string() + " | " + bin("deca-data") + " decode --tokenizer " + model +
+         " --input -");
   ASSERT_EQ(r.code, 0) << r.out;
   EXPECT_EQ(r.out, "the louvre (paris) opened in 1793.\n\nprice range: cheap,  area: east\n");
-  {
-    std::ofstream(dir_ / "bad.jsonl") << "{\"ids\": [5]}\n{\"ids\": [99999]}\nnot json\n";
-  }
-  r = sh(bin("deca-data") + " decode --tokenizer " + model + " --input " + (dir_ / "bad.jsonl").string() + " 2>" + (dir_ / "err.txt").string());
+  { std::ofstream(dir_ / "bad.jsonl") << "{\"ids\": [5]}\n{\"ids\": [99999]}\nnot json\n"; }
+  r = sh(bin("deca-data") + " decode --tokenizer " + model + " --input " + (dir_ / "bad.jsonl").string() + " 2>" +
+         (dir_ / "err.txt").string());
   EXPECT_EQ(r.code, 1);
   EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 3) << r.out;  // one line per input line
   const std::string err = deca::read_file(dir_ / "err.txt");
@@ -77,8 +80,10 @@ TEST_F(Cli, EvalScoresPredictionFilesAndGates) {
   fs::create_directories(gold);
   fs::create_directories(pred);
   for (const char* task : {"sst", "wikisql"}) {
-    ASSERT_EQ(sh(bin("deca-data") + " export --data-root " + sample_ + " --task " + task + " --split validation > " + gold + "/" +
-                 task + ".jsonl").code, 0);
+    ASSERT_EQ(sh(bin("deca-data") + " export --data-root " + sample_ + " --task " + task + " --split validation > " +
+                 gold + "/" + task + ".jsonl")
+                  .code,
+              0);
     // Perfect predictions: the first gold answer, lowercased as a model outputs it.
     std::ofstream out(pred + "/" + task + ".jsonl");
     deca::for_each_line(gold + "/" + task + ".jsonl", [&](std::string_view line, long) {
@@ -89,7 +94,8 @@ TEST_F(Cli, EvalScoresPredictionFilesAndGates) {
     });
   }
   const std::string junit = (dir_ / "junit.xml").string();
-  auto r = sh(bin("deca-eval") + " --gold-dir " + gold + " --predictions-dir " + pred + " --junit " + junit + " 2>/dev/null");
+  auto r = sh(bin("deca-eval") + " --gold-dir " + gold + " --predictions-dir " + pred + " --junit " + junit +
+              " 2>/dev/null");
   ASSERT_EQ(r.code, 0) << r.out;
   const auto report = nlohmann::json::parse(r.out);
   EXPECT_DOUBLE_EQ(report["tasks"]["sst"]["em"].get<double>(), 100.0);
@@ -97,7 +103,8 @@ TEST_F(Cli, EvalScoresPredictionFilesAndGates) {
   EXPECT_DOUBLE_EQ(report["decascore"]["total"].get<double>(), 200.0);
   EXPECT_TRUE(fs::exists(junit));
 
-  r = sh(bin("deca-eval") + " --task sst --gold " + gold + "/sst.jsonl --predictions " + pred + "/sst.jsonl --fail-under sst.em=100.5");
+  r = sh(bin("deca-eval") + " --task sst --gold " + gold + "/sst.jsonl --predictions " + pred +
+         "/sst.jsonl --fail-under sst.em=100.5");
   EXPECT_EQ(r.code, 3);
   EXPECT_NE(r.out.find("sst em 100.0000 is below 100.5000"), std::string::npos) << r.out;
 
@@ -149,9 +156,9 @@ TEST_F(Cli, TrainPrintsTheResolvedConfigWhichFeedsBack) {
 TEST_F(Cli, BenchTrainsTheTokenizerOfTheTasksItTrains) {
   const std::string cfg = (deca::testing::source_dir() / "configs" / "quickstart.json").string();
   auto bench = [&](const std::string& args) {
-    const auto r = sh(bin("deca-bench") + " train --config " + cfg + " --data-root " + sample_ + " --output " +
-                      dir_.string() + " --threads 1 --steps 1 --warmup 0 --set tokenizer.vocab_size=2000 " + args +
-                      " 2>/dev/null");
+    const auto r =
+        sh(bin("deca-bench") + " train --config " + cfg + " --data-root " + sample_ + " --output " + dir_.string() +
+           " --threads 1 --steps 1 --warmup 0 --set tokenizer.vocab_size=2000 " + args + " 2>/dev/null");
     EXPECT_EQ(r.code, 0) << r.out;
     return r.code == 0 ? nlohmann::json::parse(r.out) : nlohmann::json::object();
   };
@@ -179,21 +186,25 @@ TEST_F(Cli, TheDataRootIsNamedAndACheckpointFindsItsOwnFromAnyFolder) {
   const std::string in_tmp = "cd " + dir_.string() + " && ";
   auto r = sh(in_tmp + bin("deca-data") + " export --task sst --split validation 2>&1 >/dev/null");
   EXPECT_EQ(r.code, 2) << r.out;
-  for (const std::string& part : std::vector<std::string>{"data root data/sample (relative to the current folder " + fs::canonical(dir_).string() + ")",
-                                 "is not a folder, and it is the default data.data_root", "give --data-root DIR"})
+  for (const std::string& part : std::vector<std::string>{
+           "data root data/sample (relative to the current folder " + fs::canonical(dir_).string() + ")",
+           "is not a folder, and it is the default data.data_root", "give --data-root DIR"})
     EXPECT_NE(r.out.find(part), std::string::npos) << part << "\n" << r.out;
   r = sh(bin("deca-data") + " export --data-root " + sample_ + " --task sst --split validation 2>&1 >/dev/null");
   EXPECT_EQ(r.code, 0) << r.out;
   EXPECT_NE(r.out.find("deca's embedded sample, a few made-up examples per task"), std::string::npos) << r.out;
 
-  const std::string cfg = (deca::testing::source_dir() / "configs" / "quickstart.json").string(), run = (dir_ / "run").string();
+  const std::string cfg = (deca::testing::source_dir() / "configs" / "quickstart.json").string(),
+                    run = (dir_ / "run").string();
   r = sh("cd " + deca::testing::source_dir().string() + " && " + bin("deca-train") + " --config " + cfg +
-         " --data-root data/sample --output " + run + " --steps 1 --set training.val_every=0 --set training.threads=1 2>&1");
+         " --data-root data/sample --output " + run +
+         " --steps 1 --set training.val_every=0 --set training.threads=1 2>&1");
   ASSERT_EQ(r.code, 0) << r.out;
   EXPECT_NE(r.out.find("deca's embedded sample"), std::string::npos) << r.out;
   const auto recorded = deca::load_config(fs::path(run) / "checkpoints" / "last" / "config.json").data.data_root;
   EXPECT_EQ(fs::path(recorded), fs::absolute(deca::testing::source_dir() / "data" / "sample").lexically_normal());
-  r = sh(in_tmp + bin("deca-eval") + " --checkpoint " + run + " --tasks sst --max-examples 3 --threads 1 2>&1 >/dev/null");
+  r = sh(in_tmp + bin("deca-eval") + " --checkpoint " + run +
+         " --tasks sst --max-examples 3 --threads 1 2>&1 >/dev/null");
   EXPECT_EQ(r.code, 0) << r.out;
 }
 
@@ -209,13 +220,15 @@ TEST_F(Cli, VersionAndProvenanceAreRecorded) {
   }
   EXPECT_NE(std::string(deca::build_commit()), "");
 
-  const std::string cfg = (deca::testing::source_dir() / "configs" / "quickstart.json").string(), run = (dir_ / "run").string();
+  const std::string cfg = (deca::testing::source_dir() / "configs" / "quickstart.json").string(),
+                    run = (dir_ / "run").string();
   const double before = static_cast<double>(std::time(nullptr));
   auto r = sh(bin("deca-train") + " --config " + cfg + " --data-root " + sample_ + " --output " + run +
               " --steps 2 --set training.val_every=0 --set training.log_every=1 --set training.threads=1 2>&1");
   ASSERT_EQ(r.code, 0) << r.out;
   EXPECT_NE(r.out.find(deca::version_line()), std::string::npos) << r.out;
-  const auto state = nlohmann::json::parse(deca::read_file(fs::path(run) / "checkpoints" / "last" / "trainer_state.json"));
+  const auto state =
+      nlohmann::json::parse(deca::read_file(fs::path(run) / "checkpoints" / "last" / "trainer_state.json"));
   EXPECT_EQ(state["deca"]["version"], deca::version());
   EXPECT_EQ(state["deca"]["commit"], deca::build_commit());
   long starts = 0, lines = 0;
@@ -260,14 +273,17 @@ TEST_F(Cli, MistakesAreNamedWithTheNearestNameAndNoiseStaysOut) {
   expect_usage_error(bin("deca-train") + " --config " + (dir_ / "nosuch.json").string(), "nosuch.json");
   expect_usage_error(bin("deca-data") + " tokenizer --config nosuch.json --output x.model", "nosuch.json");
   expect_usage_error(bin("deca-train") + " --config " + cfg + " --stesp 3", "--stesp: did you mean --steps?");
-  expect_usage_error(bin("deca-data") + " export --data-root " + sample_ + " --task sst --spilt test", "--spilt: did you mean --split?");
+  expect_usage_error(bin("deca-data") + " export --data-root " + sample_ + " --task sst --spilt test",
+                     "--spilt: did you mean --split?");
   expect_usage_error(bin("deca-train") + " --config " + cfg + " --set training.stpes=3 --print-config",
                      "did you mean \"training.steps\"?");
-  expect_usage_error(bin("deca-train") + " --config " + cfg + " --set trainng.steps=3 --print-config", "(did you mean training?)");
+  expect_usage_error(bin("deca-train") + " --config " + cfg + " --set trainng.steps=3 --print-config",
+                     "(did you mean training?)");
   expect_usage_error(bin("deca-data") + " export --data-root " + sample_ + " --task sts", "did you mean sst?");
   // deca-eval's --task pairs with --gold/--predictions, --tasks with --checkpoint.
   expect_usage_error(bin("deca-eval") + " --checkpoint " + dir_.string() + " --task sst", "give --tasks");
-  expect_usage_error(bin("deca-eval") + " --tasks sst --gold g.jsonl --predictions p.jsonl", "give one --task per pair");
+  expect_usage_error(bin("deca-eval") + " --tasks sst --gold g.jsonl --predictions p.jsonl",
+                     "give one --task per pair");
 
   // A folder where a file belongs: named, no crash (SentencePiece aborted on it).
   fs::create_directories(dir_ / "tokdir");
@@ -276,8 +292,8 @@ TEST_F(Cli, MistakesAreNamedWithTheNearestNameAndNoiseStaysOut) {
   EXPECT_NE(folder.out.find((dir_ / "tokdir").string() + " is a folder, not a file"), std::string::npos) << folder.out;
 
   // SentencePiece's INFO lines (its whole command line) are not shown.
-  auto r = sh(bin("deca-data") + " tokenizer --config " + cfg + " --data-root " + sample_ + " --set tokenizer.vocab_size=600 --output " +
-              (dir_ / "tok.model").string() + " 2>&1");
+  auto r = sh(bin("deca-data") + " tokenizer --config " + cfg + " --data-root " + sample_ +
+              " --set tokenizer.vocab_size=600 --output " + (dir_ / "tok.model").string() + " 2>&1");
   ASSERT_EQ(r.code, 0) << r.out;
   EXPECT_EQ(r.out.find("LOG(INFO)"), std::string::npos) << r.out;
   // A schema file cut short is reported once, not once per split read.
@@ -288,7 +304,8 @@ TEST_F(Cli, MistakesAreNamedWithTheNearestNameAndNoiseStaysOut) {
   r = sh(bin("deca-data") + " stats --data-root " + (dir_ / "cut").string() + " --tasks schema 2>&1");
   ASSERT_EQ(r.code, 0) << r.out;
   size_t warnings = 0;
-  for (size_t at = r.out.find("no blank line after it"); at != std::string::npos; at = r.out.find("no blank line after it", at + 1))
+  for (size_t at = r.out.find("no blank line after it"); at != std::string::npos;
+       at = r.out.find("no blank line after it", at + 1))
     ++warnings;
   EXPECT_EQ(warnings, 1u) << r.out;
 }
@@ -299,10 +316,11 @@ TEST_F(Cli, TrainStopsCleanlyOnSigintAndSigterm) {
   for (const std::string signal : {"INT", "TERM"}) {
     const std::string run = (dir_ / ("run-" + signal)).string();
     // Long enough to be interrupted; the signal after the first steps.
-    const auto r = sh("(" + bin("deca-train") + " --config " + cfg + " --data-root " + sample_ + " --output " + run +
-                      " --steps 100000 --set training.val_every=0 --set training.log_every=1 --set training.threads=1 & pid=$!; "
-                      "for i in $(seq 1 120); do sleep 0.5; grep -q '\"type\":\"train\"' " + run +
-                      "/metrics.jsonl 2>/dev/null && break; done; kill -" + signal + " $pid; wait $pid)");
+    const auto r =
+        sh("(" + bin("deca-train") + " --config " + cfg + " --data-root " + sample_ + " --output " + run +
+           " --steps 100000 --set training.val_every=0 --set training.log_every=1 --set training.threads=1 & pid=$!; "
+           "for i in $(seq 1 120); do sleep 0.5; grep -q '\"type\":\"train\"' " +
+           run + "/metrics.jsonl 2>/dev/null && break; done; kill -" + signal + " $pid; wait $pid)");
     EXPECT_EQ(r.code, 130) << signal << ": " << r.out;
     EXPECT_NE(r.out.find("stopped by signal"), std::string::npos) << r.out;
     EXPECT_NE(r.out.find("resume with --resume"), std::string::npos) << r.out;

@@ -2,8 +2,8 @@
 #include <functional>
 
 #include "deca/core/config.h"
-#include "deca/core/suggest.h"
 #include "deca/core/error.h"
+#include "deca/core/suggest.h"
 #include "test_support.h"
 
 using nlohmann::json;
@@ -65,21 +65,39 @@ TEST(Config, SemanticChecks) {
 
 // Every value that cannot work is an error naming its key, before any work.
 TEST(Config, ValuesThatCannotWorkNameTheirKey) {
-  const std::vector<std::pair<std::string, json>> bad = {
-      {"model.rnn_layers", 0},           {"model.embedding_dim", 0},        {"model.transformer_hidden", 0},
-      {"model.transformer_layers", 0},   {"model.max_output_length", 0},    {"model.max_output_length", -5},
-      {"training.lr", 0},                {"training.lr", -0.1},             {"training.beta1", 1},
-      {"training.beta2", 1.5},           {"training.eps", -1e-9},           {"training.grad_clip", -1},
-      {"training.warmup", -1},           {"training.max_bad_steps", 0},     {"training.threads", -2},
-      {"training.val_every", -1},        {"data.max_context_tokens", 0},    {"data.max_question_tokens", -1},
-      {"data.max_answer_tokens", 0},     {"data.subsample", -1},            {"tokenizer.character_coverage", 0},
-      {"tokenizer.max_sentences", 0},    {"training.steps", -1},            {"training.optimizer_state", "fp16"},
-      {"training.precision", "fp8"},     {"model.embedding_init_std", 0},   {"model.coattention_init", "zeros"}};
+  const std::vector<std::pair<std::string, json>> bad = {{"model.rnn_layers", 0},
+                                                         {"model.embedding_dim", 0},
+                                                         {"model.transformer_hidden", 0},
+                                                         {"model.transformer_layers", 0},
+                                                         {"model.max_output_length", 0},
+                                                         {"model.max_output_length", -5},
+                                                         {"training.lr", 0},
+                                                         {"training.lr", -0.1},
+                                                         {"training.beta1", 1},
+                                                         {"training.beta2", 1.5},
+                                                         {"training.eps", -1e-9},
+                                                         {"training.grad_clip", -1},
+                                                         {"training.warmup", -1},
+                                                         {"training.max_bad_steps", 0},
+                                                         {"training.threads", -2},
+                                                         {"training.val_every", -1},
+                                                         {"data.max_context_tokens", 0},
+                                                         {"data.max_question_tokens", -1},
+                                                         {"data.max_answer_tokens", 0},
+                                                         {"data.subsample", -1},
+                                                         {"tokenizer.character_coverage", 0},
+                                                         {"tokenizer.max_sentences", 0},
+                                                         {"training.steps", -1},
+                                                         {"training.optimizer_state", "fp16"},
+                                                         {"training.precision", "fp8"},
+                                                         {"model.embedding_init_std", 0},
+                                                         {"model.coattention_init", "zeros"}};
   for (const auto& [key, value] : bad) {
     json j = minimal();
     const auto dot = key.find('.');
     j[key.substr(0, dot)][key.substr(dot + 1)] = value;
-    EXPECT_NE(error_of(j).find("\"" + key + "\""), std::string::npos) << key << "=" << value.dump() << ": " << error_of(j);
+    EXPECT_NE(error_of(j).find("\"" + key + "\""), std::string::npos)
+        << key << "=" << value.dump() << ": " << error_of(j);
   }
 }
 
@@ -123,8 +141,9 @@ TEST(Config, HelpDescribesEveryKey) {
 
 TEST(Config, OverridesAndRoundTrip) {
   auto c = deca::config_from_json(minimal());
-  c = deca::apply_overrides(c, {"training.steps=42", "model.dropout=0.1", "output=runs/x", "curriculum.0.tasks=squad,sst",
-                                "curriculum.1.tasks=[\"schema\"]", "curriculum.0.steps=5"});
+  c = deca::apply_overrides(c,
+                            {"training.steps=42", "model.dropout=0.1", "output=runs/x", "curriculum.0.tasks=squad,sst",
+                             "curriculum.1.tasks=[\"schema\"]", "curriculum.0.steps=5"});
   EXPECT_EQ(c.training.steps, 42);
   EXPECT_DOUBLE_EQ(c.model.dropout, 0.1);
   EXPECT_EQ(c.output, "runs/x");

@@ -34,7 +34,8 @@ deca::EncodedSplit synthetic(size_t n, uint64_t seed) {
 
 long padded_cost(const deca::EncodedSplit& d, const deca::BatchRows& b) {
   uint32_t c = 0, q = 0, a = 0;
-  for (auto r : b) c = std::max(c, d.context_len(r)), q = std::max(q, d.question_len(r)), a = std::max(a, d.answer_len(r) + 1);
+  for (auto r : b)
+    c = std::max(c, d.context_len(r)), q = std::max(q, d.question_len(r)), a = std::max(a, d.answer_len(r) + 1);
   return static_cast<long>(b.size()) * (c + q + a);
 }
 
@@ -165,14 +166,16 @@ TEST(Mixing, ProportionalTemperatureAndWeightsMatchTheirRules) {
 
 TEST(Mixing, CurriculumPhasesSwitchAtTheirStep) {
   const std::vector<std::string> tasks = {"squad", "sst", "schema"};
-  const deca::TaskMixer m({phase({"squad"}, "round_robin", 100), phase(tasks, "proportional")}, tasks, {100, 100, 100}, 5);
+  const deca::TaskMixer m({phase({"squad"}, "round_robin", 100), phase(tasks, "proportional")}, tasks, {100, 100, 100},
+                          5);
   for (long s = 1; s <= 100; ++s) {
     ASSERT_EQ(m.at(s).task, 0u);
     ASSERT_EQ(m.at(s).phase, 0u);
   }
   EXPECT_EQ(m.at(101).phase, 1u);
   expect_frequencies(m, 3, 101, 60000);
-  const deca::TaskMixer again({phase({"squad"}, "round_robin", 100), phase(tasks, "proportional")}, tasks, {100, 100, 100}, 5);
+  const deca::TaskMixer again({phase({"squad"}, "round_robin", 100), phase(tasks, "proportional")}, tasks,
+                              {100, 100, 100}, 5);
   for (long s = 1; s < 5000; ++s) ASSERT_EQ(m.at(s).task, again.at(s).task);
 }
 

@@ -55,7 +55,8 @@ TEST(DecaScore, GoldenCases) {
         for (size_t i = 0; i < values.items().size(); ++i) {
           const auto& [k, v] = values.items()[i];
           EXPECT_EQ(computed.items()[i].first, k) << id << " " << name;
-          EXPECT_NEAR(computed.items()[i].second, v, 1e-9 * std::max(1.0, std::fabs(v))) << id << " " << name << " " << k;
+          EXPECT_NEAR(computed.items()[i].second, v, 1e-9 * std::max(1.0, std::fabs(v)))
+              << id << " " << name << " " << k;
         }
       }
       per_task.emplace_back(name, values);

@@ -13,11 +13,11 @@
 #include <limits>
 #include <random>
 
-#include "deca/model/decode.h"
+#include "deca/core/error.h"
 #include "deca/data/splits.h"
 #include "deca/infer/checkpoint.h"
-#include "deca/core/error.h"
 #include "deca/infer/predict.h"
+#include "deca/model/decode.h"
 #include "deca/model/parallel.h"
 #include "deca/train/trainer.h"
 #include "test_support.h"
@@ -75,7 +75,8 @@ TEST_F(DecodeTest, ScoresAreTheModelsScores) {
   for (auto r : rows) tokens.push_back(p.nbest[r].front().tokens);
   const auto scores = deca::model::sequence_scores(*loaded_->predictor.model, batch, loaded_->predictor.vocab, tokens);
   for (size_t i = 0; i < rows.size(); ++i)
-    EXPECT_TRUE(close_scores(scores[i], p.nbest[rows[i]].front().score)) << scores[i] << " vs " << p.nbest[rows[i]].front().score;
+    EXPECT_TRUE(close_scores(scores[i], p.nbest[rows[i]].front().score))
+        << scores[i] << " vs " << p.nbest[rows[i]].front().score;
   for (const auto& hyps : p.nbest) {
     ASSERT_FALSE(hyps.empty());
     for (size_t k = 1; k < hyps.size(); ++k) EXPECT_GE(hyps[k - 1].normalized, hyps[k].normalized);
@@ -105,8 +106,10 @@ TEST_F(DecodeTest, BeamOfOneIsTheArgmaxPath) {
       const int64_t token = best[static_cast<int64_t>(r)].item<int64_t>();
       if (ended[r]) continue;
       score[r] += logp[static_cast<int64_t>(r)][token].item<double>();
-      if (token == loaded_->predictor.vocab.eos) ended[r] = true;
-      else argmax[r].push_back(static_cast<int32_t>(token));
+      if (token == loaded_->predictor.vocab.eos)
+        ended[r] = true;
+      else
+        argmax[r].push_back(static_cast<int32_t>(token));
     }
     previous = best;
   }
@@ -145,7 +148,8 @@ TEST_F(DecodeTest, BatchingDoesNotChangeAnswersOrOrder) {
   for (uint32_t r = 0; r < big.answers.size(); ++r) {
     if (big.answers[r] == small.answers[r]) continue;
     ++differing;
-    EXPECT_LT(first_divergence_gap(data_, *loaded_, r, big.nbest[r].front().tokens, small.nbest[r].front().tokens), 1e-3)
+    EXPECT_LT(first_divergence_gap(data_, *loaded_, r, big.nbest[r].front().tokens, small.nbest[r].front().tokens),
+              1e-3)
         << "example " << r << ": \"" << big.answers[r] << "\" vs \"" << small.answers[r] << "\"";
   }
   EXPECT_LE(differing, static_cast<long>(big.answers.size()) / 10) << "too many answers depend on the batch";
@@ -154,7 +158,8 @@ TEST_F(DecodeTest, BatchingDoesNotChangeAnswersOrOrder) {
     const auto batch = deca::model::make_batch(data_, {r}, loaded_->predictor.vocab, torch::kCPU, false);
     const auto h = deca::model::decode(*loaded_->predictor.model, batch, loaded_->predictor.vocab, greedy);
     if (loaded_->predictor.tokenizer->decode(h[0][0].tokens) == big.answers[r]) continue;
-    EXPECT_LT(first_divergence_gap(data_, *loaded_, r, h[0][0].tokens, big.nbest[r].front().tokens), 1e-3) << "example " << r;
+    EXPECT_LT(first_divergence_gap(data_, *loaded_, r, h[0][0].tokens, big.nbest[r].front().tokens), 1e-3)
+        << "example " << r;
   }
 }
 
@@ -173,7 +178,8 @@ TEST_F(DecodeTest, ConcurrentBatchesGiveTheSameAnswersAndScores) {
   options.max_tokens = 3 * 400;
   options.concurrent_batches = 3;
   std::vector<size_t> progress;
-  const auto three = deca::predict_split(loaded_->predictor, data_, options, [&](size_t done, size_t) { progress.push_back(done); });
+  const auto three =
+      deca::predict_split(loaded_->predictor, data_, options, [&](size_t done, size_t) { progress.push_back(done); });
   torch::set_num_threads(threads);
   ASSERT_GT(progress.size(), 3u) << "the split should need several batches";
   EXPECT_EQ(progress.back(), data_.size());
@@ -219,7 +225,8 @@ TEST_F(DecodeTest, TheLengthCapCountsWords) {
     for (const auto& hyps : p.nbest) {
       ASSERT_FALSE(hyps.empty());
       for (const auto& h : hyps) {
-        EXPECT_LE(loaded_->predictor.tokenizer->count_words(h.tokens), 2u) << loaded_->predictor.tokenizer->decode(h.tokens);
+        EXPECT_LE(loaded_->predictor.tokenizer->count_words(h.tokens), 2u)
+            << loaded_->predictor.tokenizer->decode(h.tokens);
         EXPECT_LE(static_cast<int64_t>(h.tokens.size()), o.max_steps());
         longest = std::max(longest, loaded_->predictor.tokenizer->count_words(h.tokens));
       }
@@ -240,7 +247,9 @@ class PrefersSpecialTokens : public deca::model::Seq2Seq {
   };
   explicit PrefersSpecialTokens(const deca::model::Vocabulary& v) : v_(v) {}
   torch::Tensor loss(const deca::model::Batch&) override { return torch::zeros({}); }
-  std::unique_ptr<deca::model::DecoderState> start(const deca::model::Batch&, deca::model::OutputPrecision) override { return std::make_unique<State>(); }
+  std::unique_ptr<deca::model::DecoderState> start(const deca::model::Batch&, deca::model::OutputPrecision) override {
+    return std::make_unique<State>();
+  }
   torch::Tensor step(deca::model::DecoderState&, const torch::Tensor& previous) override {
     auto logits = torch::full({previous.size(0), v_.size}, -20.0f);
     logits.index_put_({torch::indexing::Slice(), v_.bos}, 4.0f);

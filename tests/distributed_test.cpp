@@ -21,8 +21,8 @@ class Distributed : public ::testing::Test {
   // one; this saves the time).
   static void SetUpTestSuite() {
     tokenizer_dir_ = deca::testing::unique_temp_path("deca-dist-tok");
-    const auto r = sh(bin() + " --config " + config() + " --data-root " + sample() + " --output " + tokenizer_dir_.string() +
-                      " --steps 0 --set training.val_every=0");
+    const auto r = sh(bin() + " --config " + config() + " --data-root " + sample() + " --output " +
+                      tokenizer_dir_.string() + " --steps 0 --set training.val_every=0");
     ASSERT_EQ(r.code, 0) << r.out;
   }
   static void TearDownTestSuite() { fs::remove_all(tokenizer_dir_); }
@@ -38,7 +38,8 @@ class Distributed : public ::testing::Test {
     return bin() + " --config " + config() + " --data-root " + sample() + " --output " + run.string() +
            " --set tokenizer.model=" + (tokenizer_dir_ / "tokenizer.model").string() +
            " --set training.threads=1 --set training.log_every=1 --set training.val_every=0 --set training.lr=0.00003"
-           " --set model.dropout=0 --set model.coattention_dropout=0 --set model.feedforward_dropout=0 " + extra;
+           " --set model.dropout=0 --set model.coattention_dropout=0 --set model.feedforward_dropout=0 " +
+           extra;
   }
 
   // Shell lines that start `n` ranks in the background as torchrun would
@@ -48,9 +49,9 @@ class Distributed : public ::testing::Test {
     std::string s;
     for (int r = 0; r < n; ++r)
       s += "RANK=" + std::to_string(r) + " WORLD_SIZE=" + std::to_string(n) + " LOCAL_RANK=" + std::to_string(r) +
-           " LOCAL_WORLD_SIZE=" + std::to_string(n) + " MASTER_ADDR=127.0.0.1 MASTER_PORT=" + std::to_string(port_) + " " +
-           args(run, extra) + " > " + run.string() + ".rank" + std::to_string(r) + ".log 2>&1 & p" + std::to_string(r) +
-           "=$!; ";
+           " LOCAL_WORLD_SIZE=" + std::to_string(n) + " MASTER_ADDR=127.0.0.1 MASTER_PORT=" + std::to_string(port_) +
+           " " + args(run, extra) + " > " + run.string() + ".rank" + std::to_string(r) + ".log 2>&1 & p" +
+           std::to_string(r) + "=$!; ";
     return s;
   }
   // Runs `n` ranks to the end; their exit codes, "0 0" when all went well.
@@ -122,7 +123,8 @@ TEST_F(Distributed, StopSignalOnOneRankStopsAllAndResumeContinuesExactly) {
   ASSERT_EQ(run_ranks(2, dir_ / "whole", "--steps 30"), "0 0") << log_of(dir_ / "whole", 0);
   const fs::path run = dir_ / "stopped";
   const auto r = sh(start(2, run, "--steps 30") + "for i in $(seq 1 200); do sleep 0.05; grep -q '\"step\":3,' " +
-                    (run / "metrics.jsonl").string() + " 2>/dev/null && break; done; kill -TERM $p1; wait $p0; c0=$?; "
+                    (run / "metrics.jsonl").string() +
+                    " 2>/dev/null && break; done; kill -TERM $p1; wait $p0; c0=$?; "
                     "wait $p1; c1=$?; echo $c0 $c1");
   ASSERT_EQ(last_line(r.out), "130 130") << log_of(run, 0) << log_of(run, 1);
   const auto state = deca::testing::load_json(run / "checkpoints" / "last" / "trainer_state.json");
@@ -144,14 +146,18 @@ TEST_F(Distributed, ShardedValidationScoresAsOneProcess) {
   const auto trained = sh(args(base, "--steps 60 --set training.lr=0.003"));
   ASSERT_EQ(trained.code, 0) << trained.out;
   ASSERT_EQ(sh("cp -r " + base.string() + " " + (dir_ / "one").string() + " && cp -r " + base.string() + " " +
-               (dir_ / "two").string()).code, 0);
-  const std::string validate = "--resume --steps 61 --set training.lr=1e-30 --set training.val_every=61 --set training.val_max_examples=12"
-                               " --set batching.eval_max_tokens=300";  // several batches per task, for both ranks
+               (dir_ / "two").string())
+                .code,
+            0);
+  const std::string validate =
+      "--resume --steps 61 --set training.lr=1e-30 --set training.val_every=61 --set training.val_max_examples=12"
+      " --set batching.eval_max_tokens=300";  // several batches per task, for both ranks
   const auto one = sh(args(dir_ / "one", validate));
   ASSERT_EQ(one.code, 0) << one.out;
   // A run of one process resumed by two: the world size may change.
   ASSERT_EQ(run_ranks(2, dir_ / "two", validate), "0 0") << log_of(dir_ / "two", 0) << log_of(dir_ / "two", 1);
-  EXPECT_NE(log_of(dir_ / "two", 0).find("resuming a run of 1 processes with 2"), std::string::npos) << log_of(dir_ / "two", 0);
+  EXPECT_NE(log_of(dir_ / "two", 0).find("resuming a run of 1 processes with 2"), std::string::npos)
+      << log_of(dir_ / "two", 0);
   auto by_task_a = validation_by_task(dir_ / "one"), by_task_b = validation_by_task(dir_ / "two");
   ASSERT_EQ(by_task_a.size(), 11u);  // ten tasks and the decaScore
   EXPECT_GT(by_task_a["decascore"]["decascore"].get<double>(), 0.0) << "nothing to compare: every score is 0";
@@ -170,9 +176,10 @@ TEST_F(Distributed, KilledRankEndsTheOtherNamingIt) {
     const fs::path run = dir_ / ("killed" + std::to_string(victim));
     const int survivor = 1 - victim;
     const auto t0 = std::chrono::steady_clock::now();
-    const auto r = sh(start(2, run, "--steps 100000 --dist-timeout 60") + "for i in $(seq 1 200); do sleep 0.05; grep -q '\"step\":2,' " +
-                      (run / "metrics.jsonl").string() + " 2>/dev/null && break; done; kill -KILL $p" + std::to_string(victim) +
-                      "; wait $p" + std::to_string(survivor) + "; echo $?");
+    const auto r = sh(start(2, run, "--steps 100000 --dist-timeout 60") +
+                      "for i in $(seq 1 200); do sleep 0.05; grep -q '\"step\":2,' " +
+                      (run / "metrics.jsonl").string() + " 2>/dev/null && break; done; kill -KILL $p" +
+                      std::to_string(victim) + "; wait $p" + std::to_string(survivor) + "; echo $?");
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     EXPECT_NE(last_line(r.out), "0") << r.out;
     const std::string log = log_of(run, survivor);
@@ -206,13 +213,14 @@ TEST_F(Distributed, RanksWithDifferentConfigsAreRefusedNamingTheKeys) {
     lines += "RANK=" + std::to_string(r) + " WORLD_SIZE=2 LOCAL_RANK=" + std::to_string(r) +
              " LOCAL_WORLD_SIZE=2 MASTER_ADDR=127.0.0.1 MASTER_PORT=" + std::to_string(port_) + " " +
              args(run, std::string("--dist-timeout 30 ") +
-                               (r == 0 ? "--steps 2" : "--steps 3 --set model.dimension=32 --set data.data_root=" + sample() + "/")) + " > " +
-             run.string() + ".rank" + std::to_string(r) + ".log 2>&1 & p" + std::to_string(r) + "=$!; ";
+                           (r == 0 ? "--steps 2"
+                                   : "--steps 3 --set model.dimension=32 --set data.data_root=" + sample() + "/")) +
+             " > " + run.string() + ".rank" + std::to_string(r) + ".log 2>&1 & p" + std::to_string(r) + "=$!; ";
   const auto codes = last_line(sh(lines + "wait $p0; c0=$?; wait $p1; c1=$?; echo $c0 $c1").out);
   EXPECT_EQ(codes, "2 1") << log_of(run, 0) << log_of(run, 1);
   const std::string log0 = log_of(run, 0), log1 = log_of(run, 1);
-  for (const char* part : {"the ranks were started with different configs", "rank 1: model.dimension is 32 (rank 0: 64)",
-                           "rank 1: training.steps is 3 (rank 0: 2)"})
+  for (const char* part : {"the ranks were started with different configs",
+                           "rank 1: model.dimension is 32 (rank 0: 64)", "rank 1: training.steps is 3 (rank 0: 2)"})
     EXPECT_NE(log0.find(part), std::string::npos) << part << "\n" << log0;
   EXPECT_EQ(log0.find("data_root"), std::string::npos) << log0;
   EXPECT_NE(log1.find("rank 0 failed during the comparison of the ranks' configs"), std::string::npos) << log1;
@@ -245,19 +253,21 @@ TEST_F(Distributed, BadLaunchesAreRefusedWithTheReason) {
   std::string both;
   for (int rank = 0; rank < 2; ++rank)
     both += args(dir_ / ("g" + std::to_string(rank)), "--steps 1 --rank " + std::to_string(rank) + " --world-size " +
-                                                        std::to_string(2 + rank) + " --dist-timeout 30 --master-port " +
-                                                        std::to_string(port_)) + " > " + (dir_ / "g").string() +
-            std::to_string(rank) + ".log 2>&1 & p" + std::to_string(rank) + "=$!; ";
-  r = sh(both + "wait $p0; c0=$?; wait $p1; c1=$?; echo $c0 $c1; cat " + (dir_ / "g").string() + "0.log " + (dir_ / "g").string() + "1.log");
+                                                          std::to_string(2 + rank) +
+                                                          " --dist-timeout 30 --master-port " + std::to_string(port_)) +
+            " > " + (dir_ / "g").string() + std::to_string(rank) + ".log 2>&1 & p" + std::to_string(rank) + "=$!; ";
+  r = sh(both + "wait $p0; c0=$?; wait $p1; c1=$?; echo $c0 $c1; cat " + (dir_ / "g").string() + "0.log " +
+         (dir_ / "g").string() + "1.log");
   EXPECT_NE(r.out.find("rank 1 was started with a world size of 3, rank 0 with 2"), std::string::npos) << r.out;
   // Two processes with one rank: whichever comes second is refused at once.
   // (A world of 3 without a rank 2 keeps the others waiting meanwhile.)
   std::string twice;
   for (const char* name : {"h0", "h1", "h1b"})
-    twice += args(dir_ / "h", std::string("--steps 1 --world-size 3 --dist-timeout 6 --master-port ") + std::to_string(port_) +
-                                 " --rank " + (name[1] == '0' ? "0" : "1")) +
+    twice += args(dir_ / "h", std::string("--steps 1 --world-size 3 --dist-timeout 6 --master-port ") +
+                                  std::to_string(port_) + " --rank " + (name[1] == '0' ? "0" : "1")) +
              " > " + (dir_ / name).string() + ".log 2>&1 & ";
-  r = sh(twice + "wait; cat " + (dir_ / "h0").string() + ".log " + (dir_ / "h1").string() + ".log " + (dir_ / "h1b").string() + ".log");
+  r = sh(twice + "wait; cat " + (dir_ / "h0").string() + ".log " + (dir_ / "h1").string() + ".log " +
+         (dir_ / "h1b").string() + ".log");
   EXPECT_NE(r.out.find("another process has already joined the run as rank 1"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("rank 2 of 3 has not joined the run"), std::string::npos) << r.out;
   // Another service on the port, which accepts and never answers: rank 1 gives
@@ -267,11 +277,13 @@ TEST_F(Distributed, BadLaunchesAreRefusedWithTheReason) {
       "s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind((\"127.0.0.1\", " +
       std::to_string(port_) + ")); s.listen(5)\nc = [s.accept() for _ in range(2)]\ntime.sleep(60)' & l=$!; sleep 1; ";
   const auto t0 = std::chrono::steady_clock::now();
-  r = sh(listener + args(dir_ / "f", "--steps 1 --rank 1 --world-size 2 --dist-timeout 2 --master-port " + std::to_string(port_)) +
+  r = sh(listener +
+         args(dir_ / "f", "--steps 1 --rank 1 --world-size 2 --dist-timeout 2 --master-port " + std::to_string(port_)) +
          "; c=$?; kill $l; exit $c");
   const double waited = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   EXPECT_EQ(r.code, 1) << r.out;
-  EXPECT_NE(r.out.find("no answer from a rendezvous store there (is another service listening on that port?)"), std::string::npos)
+  EXPECT_NE(r.out.find("no answer from a rendezvous store there (is another service listening on that port?)"),
+            std::string::npos)
       << r.out;
   EXPECT_LT(waited, 2 + 5 + 10) << r.out;
 }

@@ -5,8 +5,8 @@
 #include <random>
 
 #include "deca/core/error.h"
-#include "deca/model/model.h"
 #include "deca/infer/checkpoint.h"
+#include "deca/model/model.h"
 #include "deca/train/embeddings.h"
 #include "test_support.h"
 
@@ -75,8 +75,10 @@ TEST_F(EmbeddingsTest, PartsOfWordsTakeTheMeanOfTheirWords) {
   std::map<int32_t, std::vector<float>> expected;
   for (int32_t id : a) expected[id] = {2, 0, 0, 0};
   for (int32_t id : b) {
-    if (expected.count(id)) expected[id] = {1, 1, 0, 0};
-    else expected[id] = {0, 2, 0, 0};
+    if (expected.count(id))
+      expected[id] = {1, 1, 0, 0};
+    else
+      expected[id] = {0, 2, 0, 0};
   }
   for (const auto& [id, v] : expected) EXPECT_TRUE(torch::allclose(row(*m, id), torch::tensor(v))) << "unit " << id;
 }
@@ -99,8 +101,10 @@ TEST_F(EmbeddingsTest, FrozenEmbeddingsDoNotLearn) {
   deca::freeze_embeddings(*m);
   int trainable = 0;
   for (auto& p : m->named_parameters()) {
-    if (p.key() == "embedding.weight") EXPECT_FALSE(p.value().requires_grad());
-    else trainable += p.value().requires_grad();
+    if (p.key() == "embedding.weight")
+      EXPECT_FALSE(p.value().requires_grad());
+    else
+      trainable += p.value().requires_grad();
   }
   EXPECT_GT(trainable, 0);
 }

@@ -41,7 +41,8 @@ const char* kGold =
 
 TEST_F(JsonlTest, PredictionsAreJoinedById) {
   const auto gold = deca::read_examples_jsonl(write("gold.jsonl", kGold));
-  const auto pred = deca::read_predictions_jsonl(write("pred.jsonl", "{\"id\": \"1\", \"answer\": \"negative\"}\n\n{\"id\": 0, \"answer\": \"negative\"}\n"));
+  const auto pred = deca::read_predictions_jsonl(
+      write("pred.jsonl", "{\"id\": \"1\", \"answer\": \"negative\"}\n\n{\"id\": 0, \"answer\": \"negative\"}\n"));
   const auto aligned = deca::align_predictions(gold, pred, "pred.jsonl");
   EXPECT_EQ(aligned, (std::vector<std::string>{"negative", "negative"}));
   const auto values = deca::find_task("sst")->score(aligned, gold);
@@ -51,30 +52,44 @@ TEST_F(JsonlTest, PredictionsAreJoinedById) {
 TEST_F(JsonlTest, MissingExtraAndRepeatedIdsNameTheId) {
   const auto gold = deca::read_examples_jsonl(write("gold.jsonl", kGold));
   auto missing = deca::read_predictions_jsonl(write("p1.jsonl", "{\"id\": \"0\", \"answer\": \"x\"}\n"));
-  EXPECT_NE(error_of([&] { deca::align_predictions(gold, missing, "p1.jsonl"); }).find("no prediction for id \"1\""), std::string::npos);
-  auto extra = deca::read_predictions_jsonl(
-      write("p2.jsonl", "{\"id\": \"0\", \"answer\": \"x\"}\n{\"id\": \"1\", \"answer\": \"x\"}\n{\"id\": \"7\", \"answer\": \"x\"}\n"));
-  EXPECT_NE(error_of([&] { deca::align_predictions(gold, extra, "p2.jsonl"); }).find("p2.jsonl:3: id \"7\""), std::string::npos);
-  auto repeated = deca::read_predictions_jsonl(write("p3.jsonl", "{\"id\": \"0\", \"answer\": \"x\"}\n{\"id\": \"0\", \"answer\": \"y\"}\n"));
-  EXPECT_NE(error_of([&] { deca::align_predictions(gold, repeated, "p3.jsonl"); }).find("p3.jsonl:2: id \"0\" repeats line 1"),
+  EXPECT_NE(error_of([&] { deca::align_predictions(gold, missing, "p1.jsonl"); }).find("no prediction for id \"1\""),
+            std::string::npos);
+  auto extra = deca::read_predictions_jsonl(write(
+      "p2.jsonl",
+      "{\"id\": \"0\", \"answer\": \"x\"}\n{\"id\": \"1\", \"answer\": \"x\"}\n{\"id\": \"7\", \"answer\": \"x\"}\n"));
+  EXPECT_NE(error_of([&] { deca::align_predictions(gold, extra, "p2.jsonl"); }).find("p2.jsonl:3: id \"7\""),
+            std::string::npos);
+  auto repeated = deca::read_predictions_jsonl(
+      write("p3.jsonl", "{\"id\": \"0\", \"answer\": \"x\"}\n{\"id\": \"0\", \"answer\": \"y\"}\n"));
+  EXPECT_NE(error_of([&] {
+              deca::align_predictions(gold, repeated, "p3.jsonl");
+            }).find("p3.jsonl:2: id \"0\" repeats line 1"),
             std::string::npos);
 }
 
 TEST_F(JsonlTest, RepeatedGoldIdsAreAnError) {
-  const std::string twice = std::string(kGold) + R"({"id": "1", "task": "sst", "context": "c", "question": "q", "answers": ["x"]})" "\n";
-  EXPECT_NE(error_of([&] { deca::read_examples_jsonl(write("gold2.jsonl", twice)); }).find("gold2.jsonl:3: id \"1\" repeats line 2"),
+  const std::string twice = std::string(kGold) +
+                            R"({"id": "1", "task": "sst", "context": "c", "question": "q", "answers": ["x"]})"
+                            "\n";
+  EXPECT_NE(error_of([&] {
+              deca::read_examples_jsonl(write("gold2.jsonl", twice));
+            }).find("gold2.jsonl:3: id \"1\" repeats line 2"),
             std::string::npos);
 }
 
 TEST_F(JsonlTest, BadLinesNameFileAndLine) {
-  EXPECT_NE(error_of([&] { deca::read_predictions_jsonl(write("bad.jsonl", "{\"id\": \"0\", \"answer\": \"x\"}\n{oops\n")); })
-                .find("bad.jsonl:2: invalid JSON"),
+  EXPECT_NE(error_of([&] {
+              deca::read_predictions_jsonl(write("bad.jsonl", "{\"id\": \"0\", \"answer\": \"x\"}\n{oops\n"));
+            }).find("bad.jsonl:2: invalid JSON"),
             std::string::npos);
-  EXPECT_NE(error_of([&] { deca::read_predictions_jsonl(write("bad2.jsonl", "{\"id\": \"0\"}\n")); }).find("bad2.jsonl:1"),
-            std::string::npos);
-  EXPECT_NE(error_of([&] { deca::read_examples_jsonl(write("bad3.jsonl", "{\"id\": \"0\", \"context\": \"c\", \"question\": \"q\"}\n")); })
-                .find("bad3.jsonl:1: expected \"answers\""),
-            std::string::npos);
+  EXPECT_NE(
+      error_of([&] { deca::read_predictions_jsonl(write("bad2.jsonl", "{\"id\": \"0\"}\n")); }).find("bad2.jsonl:1"),
+      std::string::npos);
+  EXPECT_NE(
+      error_of([&] {
+        deca::read_examples_jsonl(write("bad3.jsonl", "{\"id\": \"0\", \"context\": \"c\", \"question\": \"q\"}\n"));
+      }).find("bad3.jsonl:1: expected \"answers\""),
+      std::string::npos);
 }
 
 deca::EvalReport sample_report() {
@@ -101,7 +116,8 @@ deca::EvalReport sample_report() {
 
 TEST(Report, ThresholdsNameWhatWasMissed) {
   auto r = sample_report();
-  r.check({deca::parse_threshold("squad.nf1=60"), deca::parse_threshold("sst.em=80"), deca::parse_threshold("decascore=150")});
+  r.check({deca::parse_threshold("squad.nf1=60"), deca::parse_threshold("sst.em=80"),
+           deca::parse_threshold("decascore=150")});
   ASSERT_EQ(r.failures.size(), 2u);
   EXPECT_NE(r.failures[0].find("squad nf1 55.5000 is below 60.0000"), std::string::npos);
   EXPECT_NE(r.failures[1].find("decaScore 145.5000 is below 150.0000"), std::string::npos);
@@ -117,7 +133,8 @@ TEST(Report, ThresholdsAreCheckedBeforeAnyWork) {
   EXPECT_THROW(deca::parse_threshold("decascore=inf"), deca::ConfigError);
   const std::vector<std::pair<std::string, std::vector<std::string>>> tasks = {
       {"sst", deca::find_task("sst")->metric_names()}, {"wikisql", deca::find_task("wikisql")->metric_names()}};
-  EXPECT_NO_THROW(deca::check_thresholds({deca::parse_threshold("wikisql.lfem=10"), deca::parse_threshold("decascore=1")}, tasks));
+  EXPECT_NO_THROW(
+      deca::check_thresholds({deca::parse_threshold("wikisql.lfem=10"), deca::parse_threshold("decascore=1")}, tasks));
   EXPECT_THROW(deca::check_thresholds({deca::parse_threshold("squad.nf1=10")}, tasks), deca::ConfigError);
   EXPECT_THROW(deca::check_thresholds({deca::parse_threshold("sst.accuracy=10")}, tasks), deca::ConfigError);
 }
@@ -154,7 +171,10 @@ TEST(Report, JunitHasOneCasePerTaskAndFailureElements) {
   // Every opened element is closed.
   for (const char* tag : {"testsuites", "testsuite", "testcase", "failure", "system-out"}) {
     size_t open = 0, close = 0;
-    for (size_t p = 0; (p = xml.find(std::string("<") + tag + (std::string(tag) == "testsuites" ? ">" : " "), p)) != std::string::npos; ++p) ++open;
+    for (size_t p = 0; (p = xml.find(std::string("<") + tag + (std::string(tag) == "testsuites" ? ">" : " "), p)) !=
+                       std::string::npos;
+         ++p)
+      ++open;
     if (std::string(tag) == "system-out")
       for (size_t p = 0; (p = xml.find("<system-out>", p)) != std::string::npos; ++p) ++open;
     for (size_t p = 0; (p = xml.find(std::string("</") + tag + ">", p)) != std::string::npos; ++p) ++close;
@@ -175,7 +195,8 @@ TEST(Report, ASubsetSaysSoInEveryReport) {
   EXPECT_FALSE(r.to_json().contains("subset"));
   EXPECT_EQ(r.junit().find("max_examples"), std::string::npos);
   r.max_examples = 200;
-  const std::string note = "a subset: the first 200 examples of each task (--max-examples), not the whole validation split";
+  const std::string note =
+      "a subset: the first 200 examples of each task (--max-examples), not the whole validation split";
   EXPECT_EQ(r.to_json()["subset"]["max_examples"], 200);
   EXPECT_EQ(r.to_json()["subset"]["note"], note);
   EXPECT_NE(r.table().find(note), std::string::npos) << r.table();
@@ -209,7 +230,8 @@ TEST(Report, TheDecaScoreIsTheSumOfItsEntriesAndSaysWhatItCovers) {
   EXPECT_EQ(j["decascore"]["label"], "decaScore (1 of 10 tasks + 1 other)");
   EXPECT_EQ(j["decascore"]["complete"], false);
   EXPECT_NE(r.table().find("decaScore (1 of 10 tasks + 1 other), sum"), std::string::npos) << r.table();
-  EXPECT_NE(r.markdown().find("| **decaScore (1 of 10 tasks + 1 other)** | sum | **111.21** |"), std::string::npos) << r.markdown();
+  EXPECT_NE(r.markdown().find("| **decaScore (1 of 10 tasks + 1 other)** | sum | **111.21** |"), std::string::npos)
+      << r.markdown();
   deca::EvalReport all;
   for (const auto& name : deca::decathlon_tasks()) {
     deca::TaskResult t = sst;
@@ -243,8 +265,9 @@ TEST(Report, ZeroShotTasksAreMarked) {
 TEST(PredictionFiles, AMisspeltTaskIsRefusedWhenTheGoldNamesNone) {
   deca::testing::TempDir tmp("deca-misspelt");
   const auto gold = tmp.path() / "gold.jsonl", pred = tmp.path() / "pred.jsonl";
-  deca::write_file_atomic(gold, R"({"id": "1", "context": "paris is in france", "question": "where is paris?", "answers": ["france"]})"
-                                "\n");
+  deca::write_file_atomic(
+      gold, R"({"id": "1", "context": "paris is in france", "question": "where is paris?", "answers": ["france"]})"
+            "\n");
   deca::write_file_atomic(pred, R"({"id": "1", "answer": "france"})"
                                 "\n");
   const auto msg = deca::testing::what_of([&] { deca::score_prediction_files({{"squda", gold, pred}}, {}, {}); });

@@ -4,9 +4,9 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
-#include <cstring>
 #include <atomic>
 #include <cmath>
+#include <cstring>
 #include <iostream>
 #include <limits>
 #include <numeric>
@@ -71,14 +71,22 @@ float bf16_rounded(float x) { return from_bf16(to_bf16(x)); }
 void expect_reference_scores(Isa isa, bool bf16) {
   std::mt19937 gen(5);
   std::normal_distribution<float> normal(0.0f, 1.0f);
-  for (const auto& [vocab, dim, rows, width] : std::vector<std::tuple<int64_t, int64_t, int64_t, int64_t>>{
-           {1, 3, 1, 1}, {15, 1, 2, 3}, {16, 8, 7, 4}, {33, 5, 8, 2}, {1000, 32, 9, 5}, {2049, 200, 13, 8},
-           {300, 24, 14, 3}, {500, 40, 29, 4}}) {
-    std::vector<float> w(static_cast<size_t>(vocab * dim)), b(static_cast<size_t>(vocab)), h(static_cast<size_t>(rows * dim));
+  for (const auto& [vocab, dim, rows, width] :
+       std::vector<std::tuple<int64_t, int64_t, int64_t, int64_t>>{{1, 3, 1, 1},
+                                                                   {15, 1, 2, 3},
+                                                                   {16, 8, 7, 4},
+                                                                   {33, 5, 8, 2},
+                                                                   {1000, 32, 9, 5},
+                                                                   {2049, 200, 13, 8},
+                                                                   {300, 24, 14, 3},
+                                                                   {500, 40, 29, 4}}) {
+    std::vector<float> w(static_cast<size_t>(vocab * dim)), b(static_cast<size_t>(vocab)),
+        h(static_cast<size_t>(rows * dim));
     for (auto& x : w) x = normal(gen) * 0.3f;
     for (auto& x : b) x = normal(gen);
     for (auto& x : h) x = normal(gen);
-    const auto packed = bf16 ? pack_rows_bf16(w.data(), b.data(), vocab, dim) : pack_rows(w.data(), b.data(), vocab, dim);
+    const auto packed =
+        bf16 ? pack_rows_bf16(w.data(), b.data(), vocab, dim) : pack_rows(w.data(), b.data(), vocab, dim);
     if (bf16) {
       for (auto& x : w) x = bf16_rounded(x);
       for (auto& x : h) x = bf16_rounded(x);
@@ -174,7 +182,8 @@ TEST_P(KernelTest, LstmCellEqualsTheReference) {
       const double cell = f * c_prev[j] + i * g, tc = std::tanh(cell);
       EXPECT_NEAR(c[j], cell, 1e-5) << j;
       EXPECT_NEAR(out[j], o * tc, 1e-6) << j;
-      const double dhj = dh[j] + (outside ? gh[j] : 0), dcj = dhj * o * (1 - tc * tc) + dc_before[j] + (outside ? gc[j] : 0);
+      const double dhj = dh[j] + (outside ? gh[j] : 0),
+                   dcj = dhj * o * (1 - tc * tc) + dc_before[j] + (outside ? gc[j] : 0);
       EXPECT_NEAR(d4[j], dcj * g * i * (1 - i), 1e-6) << j;
       EXPECT_NEAR(d4[h + j], dcj * c_prev[j] * f * (1 - f), 1e-6) << j;
       EXPECT_NEAR(d4[2 * h + j], dcj * i * (1 - g * g), 1e-6) << j;
@@ -257,7 +266,8 @@ TEST_P(KernelTest, AdamUpdateEqualsTheReference) {
     for (int64_t k = 0; k < n; ++k) {
       const double gk = with_grad ? g[k] * scale : 0.0;
       const double mk = b1 * m0[k] + (1 - b1) * gk, vk = b2 * v0[k] + (1 - b2) * gk * gk;
-      const double want = w0[k] - lr / (1 - std::pow(b1, t)) * mk / (std::sqrt(vk) / std::sqrt(1 - std::pow(b2, t)) + eps);
+      const double want =
+          w0[k] - lr / (1 - std::pow(b1, t)) * mk / (std::sqrt(vk) / std::sqrt(1 - std::pow(b2, t)) + eps);
       ASSERT_NEAR(m[k], mk, 1e-6) << k;
       ASSERT_NEAR(v[k], vk, 1e-6) << k;
       ASSERT_NEAR(w[k], want, 1e-6) << k;
@@ -306,9 +316,10 @@ TEST(ParallelFor, CoversTheRangeOnceAndRethrows) {
     });
     for (int64_t i = 0; i < 10000; ++i) ASSERT_EQ(seen[static_cast<size_t>(i)].load(), i >= 3 ? 1 : 0) << i;
   }
-  EXPECT_THROW(parallel_for(0, 1000, 1, [](int64_t from, int64_t) {
-                 if (from == 0) throw std::runtime_error("chunk 0");
-               }),
+  EXPECT_THROW(parallel_for(0, 1000, 1,
+                            [](int64_t from, int64_t) {
+                              if (from == 0) throw std::runtime_error("chunk 0");
+                            }),
                std::runtime_error);
   int calls = 0;
   parallel_for(5, 5, 1, [&](int64_t, int64_t) { ++calls; });

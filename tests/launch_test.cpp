@@ -24,8 +24,12 @@ TEST(Launch, NoVariablesIsOneProcess) {
 }
 
 TEST(Launch, TorchrunVariables) {
-  const auto l = launch({{"RANK", "5"}, {"WORLD_SIZE", "16"}, {"LOCAL_RANK", "1"}, {"LOCAL_WORLD_SIZE", "4"},
-                         {"MASTER_ADDR", "node07"}, {"MASTER_PORT", "29400"}});
+  const auto l = launch({{"RANK", "5"},
+                         {"WORLD_SIZE", "16"},
+                         {"LOCAL_RANK", "1"},
+                         {"LOCAL_WORLD_SIZE", "4"},
+                         {"MASTER_ADDR", "node07"},
+                         {"MASTER_PORT", "29400"}});
   EXPECT_TRUE(l.distributed());
   EXPECT_EQ(l.launcher, "torchrun");
   EXPECT_EQ(l.rank, 5);
@@ -36,7 +40,9 @@ TEST(Launch, TorchrunVariables) {
   EXPECT_EQ(l.master_port, 29400);
   EXPECT_FALSE(l.agent_store);
   // What torchrun itself sets beside: its agent serves the store.
-  const auto agent = launch({{"RANK", "1"}, {"WORLD_SIZE", "2"}, {"TORCHELASTIC_USE_AGENT_STORE", "True"},
+  const auto agent = launch({{"RANK", "1"},
+                             {"WORLD_SIZE", "2"},
+                             {"TORCHELASTIC_USE_AGENT_STORE", "True"},
                              {"TORCHELASTIC_RESTART_COUNT", "3"}});
   EXPECT_TRUE(agent.agent_store);
   EXPECT_EQ(agent.restart, 3);
@@ -45,7 +51,10 @@ TEST(Launch, TorchrunVariables) {
 }
 
 TEST(Launch, SlurmVariables) {
-  auto l = launch({{"SLURM_PROCID", "9"}, {"SLURM_NTASKS", "16"}, {"SLURM_LOCALID", "1"}, {"SLURM_TASKS_PER_NODE", "8(x2)"},
+  auto l = launch({{"SLURM_PROCID", "9"},
+                   {"SLURM_NTASKS", "16"},
+                   {"SLURM_LOCALID", "1"},
+                   {"SLURM_TASKS_PER_NODE", "8(x2)"},
                    {"SLURM_JOB_NODELIST", "gpu[003-004]"}});
   EXPECT_EQ(l.launcher, "slurm");
   EXPECT_EQ(l.rank, 9);
@@ -55,7 +64,10 @@ TEST(Launch, SlurmVariables) {
   EXPECT_EQ(l.master_addr, "gpu003");
   EXPECT_EQ(l.master_port, 29500);
   // MASTER_ADDR and MASTER_PORT win; torchrun's variables win over SLURM's.
-  l = launch({{"SLURM_PROCID", "1"}, {"SLURM_NTASKS", "2"}, {"SLURM_JOB_NODELIST", "a1"}, {"MASTER_ADDR", "10.0.0.1"},
+  l = launch({{"SLURM_PROCID", "1"},
+              {"SLURM_NTASKS", "2"},
+              {"SLURM_JOB_NODELIST", "a1"},
+              {"MASTER_ADDR", "10.0.0.1"},
               {"MASTER_PORT", "1234"}});
   EXPECT_EQ(l.master_addr, "10.0.0.1");
   EXPECT_EQ(l.master_port, 1234);
@@ -76,17 +88,17 @@ TEST(Launch, SlurmHostLists) {
 
 TEST(Launch, ImpossibleValuesNameTheVariable) {
   const std::vector<std::map<std::string, std::string>> bad = {
-      {{"RANK", "2"}, {"WORLD_SIZE", "2"}},           // rank out of range
+      {{"RANK", "2"}, {"WORLD_SIZE", "2"}},  // rank out of range
       {{"RANK", "-1"}, {"WORLD_SIZE", "2"}},
       {{"RANK", "0"}, {"WORLD_SIZE", "two"}},
-      {{"RANK", "0"}},                                // WORLD_SIZE missing
+      {{"RANK", "0"}},  // WORLD_SIZE missing
       {{"RANK", "0"}, {"WORLD_SIZE", "2"}, {"LOCAL_RANK", "3"}, {"LOCAL_WORLD_SIZE", "2"}},
       {{"RANK", "0"}, {"WORLD_SIZE", "2"}, {"MASTER_PORT", "70000"}},
       {{"SLURM_PROCID", "0"}, {"SLURM_NTASKS", "0"}},
       {{"SLURM_PROCID", "0"}, {"SLURM_NTASKS", "2"}, {"SLURM_TASKS_PER_NODE", "(x2)"}},
   };
-  const std::vector<std::string> names = {"RANK", "RANK", "WORLD_SIZE", "WORLD_SIZE", "LOCAL_RANK", "MASTER_PORT",
-                                          "SLURM_NTASKS", "SLURM_TASKS_PER_NODE"};
+  const std::vector<std::string> names = {"RANK",       "RANK",        "WORLD_SIZE",   "WORLD_SIZE",
+                                          "LOCAL_RANK", "MASTER_PORT", "SLURM_NTASKS", "SLURM_TASKS_PER_NODE"};
   for (size_t i = 0; i < bad.size(); ++i) {
     try {
       launch(bad[i]);

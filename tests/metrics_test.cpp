@@ -43,15 +43,9 @@ void check_squad_family(const std::string& file) {
 
 }  // namespace
 
-TEST(GoldenMetrics, ExactMatch) {
-  check_squad_family("em");
-}
-TEST(GoldenMetrics, NormalizedExactMatch) {
-  check_squad_family("nem");
-}
-TEST(GoldenMetrics, NormalizedF1) {
-  check_squad_family("nf1");
-}
+TEST(GoldenMetrics, ExactMatch) { check_squad_family("em"); }
+TEST(GoldenMetrics, NormalizedExactMatch) { check_squad_family("nem"); }
+TEST(GoldenMetrics, NormalizedF1) { check_squad_family("nf1"); }
 
 TEST(GoldenMetrics, Bleu) {
   for (const auto& c : golden_cases("bleu")) {
@@ -232,7 +226,8 @@ TEST(Metrics, LogicalFormNumbersDoNotWrapAround) {
   ASSERT_TRUE(lf.has_value());
   ASSERT_EQ(lf->conds.size(), 1u);
   EXPECT_GT(lf->conds[0].column, 1000000);
-  EXPECT_FALSE(dm::parse_logical_form("select player from table where no. = Col-99999999999999999999999", header).has_value());
+  EXPECT_FALSE(
+      dm::parse_logical_form("select player from table where no. = Col-99999999999999999999999", header).has_value());
 }
 
 TEST(Metrics, ParallelListsMustHaveEqualLengths) {

@@ -137,8 +137,10 @@ void ModelTest::teacher_forced_gradients_match_stepwise(int64_t vocab_size) {
     const auto params = model->parameters();
     auto g = torch::autograd::grad({loss}, params, {}, false, false, /*allow_unused=*/true);
     for (size_t i = 0; i < g.size(); ++i) {
-      if (!g[i].defined()) g[i] = torch::zeros_like(params[i]);
-      else if (g[i].is_sparse()) g[i] = g[i].to_dense();  // the embedding's
+      if (!g[i].defined())
+        g[i] = torch::zeros_like(params[i]);
+      else if (g[i].is_sparse())
+        g[i] = g[i].to_dense();  // the embedding's
     }
     return g;
   };
@@ -178,8 +180,9 @@ TEST_P(ModelTest, BatchLossIsTheTokenWeightedMeanOfItsParts) {
   };
   long t_all = 0, t_even = 0, t_odd = 0;
   const double whole = loss_of(all, &t_all);
-  const double parts = (loss_of(even, &t_even) * static_cast<double>(t_even) + loss_of(odd, &t_odd) * static_cast<double>(t_odd)) /
-                       static_cast<double>(t_all);
+  const double parts =
+      (loss_of(even, &t_even) * static_cast<double>(t_even) + loss_of(odd, &t_odd) * static_cast<double>(t_odd)) /
+      static_cast<double>(t_all);
   ASSERT_EQ(t_even + t_odd, t_all);
   EXPECT_NEAR(parts, whole, 1e-5 * whole);
 }
@@ -215,8 +218,10 @@ TEST_P(ModelTest, StepTopEqualsTheTopOfTheFullDistribution) {
       previous = want_ids.select(1, 0).contiguous();
     }
     // Both regimes were exercised.
-    if (vocabulary_leads) EXPECT_GT(boosted, 40);
-    else EXPECT_GT(copied, 40);
+    if (vocabulary_leads)
+      EXPECT_GT(boosted, 40);
+    else
+      EXPECT_GT(copied, 40);
   }
 }
 
@@ -302,7 +307,6 @@ TEST(ModelInit, CoattentionIdentityAndEmbeddingScaleChangeOnlyTheirParameters) {
 
 }  // namespace
 
-
 TEST(Safetensors, RoundTripByParameterNameInTheStandardLayout) {
   deca::ModelOptions o;
   o.dimension = 16;
@@ -313,7 +317,8 @@ TEST(Safetensors, RoundTripByParameterNameInTheStandardLayout) {
   v.size = 50;
   torch::manual_seed(3);
   auto a = deca::model::make_model(o, v);
-  const fs::path file = fs::temp_directory_path() / ("deca-st-" + std::to_string(std::random_device{}()) + ".safetensors");
+  const fs::path file =
+      fs::temp_directory_path() / ("deca-st-" + std::to_string(std::random_device{}()) + ".safetensors");
   deca::model::save_safetensors(*a, file, {{"model", "mqan"}});
   // The standard layout: 8-byte little-endian header size, JSON header, data.
   const std::string bytes = deca::read_file(file);
@@ -505,7 +510,8 @@ TEST(BatchMatmul, EqualsBmmWithItsGradients) {
   const int threads = torch::get_num_threads();
   torch::set_num_threads(2);
   torch::manual_seed(8);
-  const auto q0 = torch::randn({5, 37, 30}, torch::requires_grad()), k0 = torch::randn({5, 41, 30}, torch::requires_grad());
+  const auto q0 = torch::randn({5, 37, 30}, torch::requires_grad()),
+             k0 = torch::randn({5, 41, 30}, torch::requires_grad());
   auto run = [&](bool ours) {
     const auto q = q0.narrow(2, 10, 11), k = k0.narrow(2, 10, 11);  // (5, 37, 11), (5, 41, 11)
     const auto s = ours ? deca::model::batch_matmul(q, k.transpose(1, 2)) : torch::bmm(q, k.transpose(1, 2));
@@ -521,6 +527,7 @@ TEST(BatchMatmul, EqualsBmmWithItsGradients) {
         << "tensor " << i << ": max difference " << (ours[i] - theirs[i]).abs().max().item<double>();
   {
     torch::NoGradGuard no_grad;  // and without autograd
-    EXPECT_TRUE(torch::allclose(deca::model::batch_matmul(q0, k0.transpose(1, 2)), torch::bmm(q0, k0.transpose(1, 2)), 1e-5, 1e-6));
+    EXPECT_TRUE(torch::allclose(deca::model::batch_matmul(q0, k0.transpose(1, 2)), torch::bmm(q0, k0.transpose(1, 2)),
+                                1e-5, 1e-6));
   }
 }

@@ -57,7 +57,7 @@ TEST_F(Observers, TrainLogWritesEachTasksMeanLossPerInterval) {
   EXPECT_EQ(l[0]["task"], "squad");
   EXPECT_DOUBLE_EQ(l[0]["loss"].get<double>(), 4.0);
   EXPECT_EQ(l[1]["task"], "sst");
-  EXPECT_DOUBLE_EQ(l[1]["loss"].get<double>(), 1.0);  // step 3 was skipped
+  EXPECT_DOUBLE_EQ(l[1]["loss"].get<double>(), 1.0);            // step 3 was skipped
   EXPECT_DOUBLE_EQ(l[1]["tokens_per_s"].get<double>(), 200.0);  // 300 tokens in 1.5 s
   EXPECT_EQ(l[2]["step"], 5);
   EXPECT_EQ(l[2]["type"], "train");

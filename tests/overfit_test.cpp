@@ -36,15 +36,18 @@ TEST(Overfit, TenTasksToExactAnswers) {
   for (const auto& name : config.all_tasks()) {
     const auto task = deca::find_task(name, config.data.data_root);
     const auto examples = deca::read_split(*task, config, deca::Split::Train);
-    const auto data = deca::encode(examples, *loaded.predictor.tokenizer, deca::EncodeOptions::from(config.data, false));
+    const auto data =
+        deca::encode(examples, *loaded.predictor.tokenizer, deca::EncodeOptions::from(config.data, false));
     deca::EvalOptions greedy;
     greedy.max_tokens = 8000;
     const auto p = deca::predict_split(loaded.predictor, data, greedy);
     for (size_t i = 0; i < examples.size(); ++i) {
       const std::string gold = deca::text::lower(examples[i].answer());
       ++total;
-      if (p.answers[i] == gold) ++exact;
-      else ADD_FAILURE() << name << " #" << i << ": got \"" << p.answers[i] << "\", expected \"" << gold << "\"";
+      if (p.answers[i] == gold)
+        ++exact;
+      else
+        ADD_FAILURE() << name << " #" << i << ": got \"" << p.answers[i] << "\", expected \"" << gold << "\"";
     }
   }
   EXPECT_EQ(exact, total);

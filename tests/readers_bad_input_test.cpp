@@ -45,7 +45,8 @@ class ReaderBadInput : public ::testing::Test {
       t->read(root_, split);
       ADD_FAILURE() << task << ": expected a DataError";
     } catch (const deca::DataError& e) {
-      for (const auto& p : parts) EXPECT_NE(std::string(e.what()).find(p), std::string::npos) << e.what() << " lacks " << p;
+      for (const auto& p : parts)
+        EXPECT_NE(std::string(e.what()).find(p), std::string::npos) << e.what() << " lacks " << p;
     }
     if (skipped > 0) {
       deca::ReadOptions skip;
@@ -89,7 +90,8 @@ TEST_F(ReaderBadInput, CnnMissingStoryNamesUrlLine) {
 TEST_F(ReaderBadInput, MultinliBadJsonLine) {
   copy_sample("multinli");
   replace_line("multinli/multinli_1.0/multinli_1.0_train.jsonl", 3, "{\"sentence1\": \"unterminated");
-  replace_line("multinli/multinli_1.0/multinli_1.0_train.jsonl", 5, "{\"sentence1\": \"no label\", \"sentence2\": \"x\"}");
+  replace_line("multinli/multinli_1.0/multinli_1.0_train.jsonl", 5,
+               "{\"sentence1\": \"no label\", \"sentence2\": \"x\"}");
   expect_bad("multinli.in.out", deca::Split::Train, {"multinli_1.0_train.jsonl:3", "JSON"}, 2);
 }
 
@@ -113,7 +115,9 @@ TEST_F(ReaderBadInput, SstFileWithoutItsHeader) {
 
 TEST_F(ReaderBadInput, SstLatin1BytesAreNotReplacedSilently) {
   copy_sample("sst");
-  replace_line("sst/test_binary_sent.csv", 2, "0,Cr\xe8me br\xfbl\xe9" "e gone wrong.");
+  replace_line("sst/test_binary_sent.csv", 2,
+               "0,Cr\xe8me br\xfbl\xe9"
+               "e gone wrong.");
   expect_bad("sst", deca::Split::Test, {"test_binary_sent.csv:2", "not valid UTF-8"}, 1);
 }
 
@@ -170,8 +174,9 @@ TEST_F(ReaderBadInput, WozInvalidJson) {
 
 TEST_F(ReaderBadInput, WikisqlUnknownTableAndBadQuery) {
   copy_sample("wikisql");
-  replace_line("wikisql/data/dev.jsonl", 2,
-               R"({"phase": 1, "table_id": "no-such-table", "question": "Q?", "sql": {"sel": 0, "agg": 0, "conds": []}})");
+  replace_line(
+      "wikisql/data/dev.jsonl", 2,
+      R"({"phase": 1, "table_id": "no-such-table", "question": "Q?", "sql": {"sel": 0, "agg": 0, "conds": []}})");
   replace_line("wikisql/data/dev.jsonl", 3,
                R"({"phase": 1, "table_id": "dev-1", "question": "Q?", "sql": {"sel": 9, "agg": 0, "conds": []}})");
   expect_bad("wikisql", deca::Split::Validation, {"dev.jsonl:2", "no-such-table"}, 2);
@@ -230,7 +235,8 @@ TEST_F(ReaderBadInput, TaggingLinesNameTheProblem) {
   replace_line("ner/validation.txt", 3, "Nordic X-ORG");
   expect_bad("ner", deca::Split::Validation, {"validation.txt:3", "X-ORG", "expected O, B-<type> or I-<type>"}, 1);
   replace_line("ner/validation.txt", 3, "Nordic B-VEHICLE");
-  expect_bad("ner", deca::Split::Validation, {"validation.txt:3", "VEHICLE", "no question in task.json", "PER, LOC, ORG, MISC"}, 1);
+  expect_bad("ner", deca::Split::Validation,
+             {"validation.txt:3", "VEHICLE", "no question in task.json", "PER, LOC, ORG, MISC"}, 1);
   replace_line("ner/validation.txt", 3, "Nordic");
   expect_bad("ner", deca::Split::Validation, {"validation.txt:3", "a token and its tag"}, 1);
   // A skipped sentence takes its four questions with it.
@@ -261,8 +267,10 @@ TEST_F(ReaderBadInput, TaggingTaskJsonErrorsNameFileAndKey) {
   expect_config_error("{\"format\": ", "invalid JSON");
   // Taken without a word before: a type given twice (the later one won), two
   // types asking the same question, a separator that glues entities into one word.
-  expect_config_error(R"({"format": "conll", "questions": {"LOC": "Where?", "LOC": "Which places?"}})", "duplicate key \"questions.LOC\"");
-  expect_config_error(R"({"format": "conll", "questions": {"LOC": "Where?", "GPE": "Where?"}})", "LOC and GPE ask the same question");
+  expect_config_error(R"({"format": "conll", "questions": {"LOC": "Where?", "LOC": "Which places?"}})",
+                      "duplicate key \"questions.LOC\"");
+  expect_config_error(R"({"format": "conll", "questions": {"LOC": "Where?", "GPE": "Where?"}})",
+                      "LOC and GPE ask the same question");
   expect_config_error(R"({"format": "conll", "questions": {"LOC": "Where?"}, "separator": "and"})", "glue entities");
 }
 

@@ -29,8 +29,9 @@ TEST(Revtok, AWordIsOneTokenWhereverItAppears) {
 }
 
 TEST(Revtok, DetokenizeInvertsTokenize) {
-  for (const std::string s : {"", " ", "  ", "   a", "a ", "a\tb", "\t\t", "x\n\ny", "(lisbon)", "?!", "...", "$5.00",
-                              "don't", "e-mail", "a\xc2\xa0 b", "caf\xc3\xa9 \xcc\x81", "\xff bad", "東京タワー", "🚀🚀"}) {
+  for (const std::string s :
+       {"", " ", "  ", "   a", "a ", "a\tb", "\t\t", "x\n\ny", "(lisbon)", "?!", "...", "$5.00", "don't", "e-mail",
+        "a\xc2\xa0 b", "caf\xc3\xa9 \xcc\x81", "\xff bad", "東京タワー", "🚀🚀"}) {
     const auto tokens = deca::text::revtok_tokenize(s);
     EXPECT_EQ(deca::text::revtok_detokenize(tokens), s) << "[" << s << "]";
     EXPECT_EQ(deca::text::revtok_count(s), tokens.size()) << "[" << s << "]";

@@ -72,8 +72,10 @@ std::map<std::string, std::string> snapshot(const fs::path& run) {
   for (auto it = fs::recursive_directory_iterator(run); it != fs::recursive_directory_iterator(); ++it) {
     const std::string rel = fs::relative(it->path(), run).string();
     if (rel == ".lock" || rel.rfind("cache", 0) == 0) continue;
-    if (it->is_symlink()) out[rel] = "-> " + fs::read_symlink(it->path()).string();
-    else if (it->is_regular_file()) out[rel] = deca::read_file(it->path());
+    if (it->is_symlink())
+      out[rel] = "-> " + fs::read_symlink(it->path()).string();
+    else if (it->is_regular_file())
+      out[rel] = deca::read_file(it->path());
   }
   return out;
 }
@@ -140,7 +142,8 @@ TEST_F(RunFolder, AFailedStartLeavesNoEmptyFolderBehind) {
   const fs::path data = dir_ / "data";
   fs::create_directories(data / "sst");
   for (const char* split : {"train", "dev", "test"})
-    deca::write_file_atomic(data / "sst" / (std::string(split) + "_binary_sent.csv"), "label,sentence\nx,not a label\n");
+    deca::write_file_atomic(data / "sst" / (std::string(split) + "_binary_sent.csv"),
+                            "label,sentence\nx,not a label\n");
   auto c = tiny_config(run_);
   c.data.data_root = data.string();
   c.curriculum[0].tasks = {"sst"};
@@ -243,7 +246,8 @@ TEST_F(RunFolder, ADivergingRunKeepsItsLastGoodCheckpoint) {
   });
   EXPECT_NE(msg.find("3 non-finite losses in a row at step 10"), std::string::npos) << msg;
   EXPECT_NE(msg.find("The weights of step 7 gave them"), std::string::npos) << msg;
-  EXPECT_NE(msg.find("the last good checkpoint is " + (ck_ / "last").string() + " (step-00000006)"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("the last good checkpoint is " + (ck_ / "last").string() + " (step-00000006)"), std::string::npos)
+      << msg;
   EXPECT_EQ(fs::read_symlink(ck_ / "last").string(), "step-00000006");
   EXPECT_EQ(deca::read_trainer_state(ck_ / "last")["consecutive_bad_steps"], 0);
   EXPECT_TRUE(fs::exists(ck_ / "diverged-step-00000007" / "model.safetensors"));
@@ -431,7 +435,8 @@ TEST_F(RunFolder, ResumeKeepsTheRunsDataRootUnlessTheCommandLineMovesIt) {
 TEST_F(RunFolder, ResumeFallsBackToTheNewestCompleteCheckpoint) {
   train(tiny_config(run_));  // checkpoints 10 and 12
   flip_byte(ck_ / "step-00000012" / "optimizer.safetensors", 100);
-  EXPECT_NE(deca::checkpoint_problem(ck_ / "step-00000012").value_or("").find("optimizer.safetensors is damaged"), std::string::npos);
+  EXPECT_NE(deca::checkpoint_problem(ck_ / "step-00000012").value_or("").find("optimizer.safetensors is damaged"),
+            std::string::npos);
   auto longer = tiny_config(run_);
   longer.training.steps = 14;
   train(longer, resume());
@@ -497,7 +502,8 @@ TEST_F(RunFolder, ErrorsInCheckpointFilesNameTheirFile) {
   msg = deca::testing::what_of([&] { deca::Trainer t(longer, resume()); });
   EXPECT_NE(msg.find((last / "trainer_state.json").string()), std::string::npos) << msg;
   deca::write_file_atomic(last / "rng.pt", "not a torch archive");
-  EXPECT_NE(deca::testing::what_of([&] { deca::load_rng_state(last / "rng.pt"); }).find((last / "rng.pt").string()), std::string::npos);
+  EXPECT_NE(deca::testing::what_of([&] { deca::load_rng_state(last / "rng.pt"); }).find((last / "rng.pt").string()),
+            std::string::npos);
 }
 
 // A checkpoint without checksums.sha1, with an empty one, or with one that

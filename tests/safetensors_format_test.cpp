@@ -25,10 +25,10 @@ std::string error_of(const std::string& bytes) {
 }
 
 TEST(Safetensors, ReadsAValidLayout) {
-  const auto bytes = file_with(
-      R"({"__metadata__": {"format": "pt"}, "a": {"dtype": "F32", "shape": [2, 3], "data_offsets": [0, 24]},)"
-      R"( "b": {"dtype": "I64", "shape": [], "data_offsets": [24, 32]}})",
-      32);
+  const auto bytes =
+      file_with(R"({"__metadata__": {"format": "pt"}, "a": {"dtype": "F32", "shape": [2, 3], "data_offsets": [0, 24]},)"
+                R"( "b": {"dtype": "I64", "shape": [], "data_offsets": [24, 32]}})",
+                32);
   const auto layout = deca::parse_safetensors(bytes, "w.safetensors");
   ASSERT_EQ(layout.tensors.size(), 2u);
   EXPECT_EQ(layout.tensors[0].shape, (std::vector<int64_t>{2, 3}));
@@ -46,15 +46,19 @@ TEST(Safetensors, RejectsWhatWouldOverflowOrReadOutside) {
   EXPECT_NE(error_of(file_with(R"({"a": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]}})", 4)).find("outside"),
             std::string::npos);
   EXPECT_NE(error_of(file_with(R"({"a": {"dtype": "U8", "shape": [1], "data_offsets": [18446744073709551615, 0]}})", 4))
-                .find("outside"), std::string::npos);
+                .find("outside"),
+            std::string::npos);
   // A shape whose byte count overflows 64 bits.
-  EXPECT_NE(error_of(file_with(R"({"a": {"dtype": "F64", "shape": [4294967296, 4294967296, 4], "data_offsets": [0, 0]}})", 0))
-                .find("overflows"), std::string::npos);
+  EXPECT_NE(
+      error_of(file_with(R"({"a": {"dtype": "F64", "shape": [4294967296, 4294967296, 4], "data_offsets": [0, 0]}})", 0))
+          .find("overflows"),
+      std::string::npos);
   // Offsets that disagree with dtype x shape, negative dimensions, unknown dtypes, wrong types.
   EXPECT_NE(error_of(file_with(R"({"a": {"dtype": "F32", "shape": [3], "data_offsets": [0, 8]}})", 8)).find("need 12"),
             std::string::npos);
-  EXPECT_NE(error_of(file_with(R"({"a": {"dtype": "F32", "shape": [-1], "data_offsets": [0, 4]}})", 4)).find("non-negative"),
-            std::string::npos);
+  EXPECT_NE(
+      error_of(file_with(R"({"a": {"dtype": "F32", "shape": [-1], "data_offsets": [0, 4]}})", 4)).find("non-negative"),
+      std::string::npos);
   EXPECT_NE(error_of(file_with(R"({"a": {"dtype": "Q4", "shape": [1], "data_offsets": [0, 1]}})", 1)).find("dtype"),
             std::string::npos);
   EXPECT_NE(error_of(file_with(R"({"a": [1, 2]})", 0)).find("tensor \"a\""), std::string::npos);

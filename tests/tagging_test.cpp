@@ -41,7 +41,8 @@ TEST(Tagging, GoldAnswersScoreFullMarksAndErrorsCountAsConllevalCounts) {
   auto answers = gold_answers(examples);
   long gold_entities = 0;
   for (const auto& e : examples)
-    for (const auto& c : dm::chunks_of(e.meta["tags"].get<std::vector<std::string>>())) gold_entities += c.type == e.meta["type"];
+    for (const auto& c : dm::chunks_of(e.meta["tags"].get<std::vector<std::string>>()))
+      gold_entities += c.type == e.meta["type"];
   auto v = task->score(answers, examples);
   EXPECT_DOUBLE_EQ(*v.get("entity_f1"), 100.0);
   EXPECT_DOUBLE_EQ(*v.get("nf1"), 100.0);
@@ -50,9 +51,9 @@ TEST(Tagging, GoldAnswersScoreFullMarksAndErrorsCountAsConllevalCounts) {
   EXPECT_DOUBLE_EQ(*task->score(answers, examples).get("entity_f1"), 100.0);
   // One entity missed, one spurious entity that spells no run of the sentence,
   // one wrong entity on real tokens: 3 errors against the gold entities.
-  answers[1] = "none";                        // Buenos Aires missed
-  answers[0] = "Grace Hopper";                // not in the sentence: found, wrong
-  answers[3] = "agreement";                   // on the sentence's tokens: found, wrong
+  answers[1] = "none";          // Buenos Aires missed
+  answers[0] = "Grace Hopper";  // not in the sentence: found, wrong
+  answers[3] = "agreement";     // on the sentence's tokens: found, wrong
   v = task->score(answers, examples);
   const double found = static_cast<double>(gold_entities - 1 + 2), correct = static_cast<double>(gold_entities - 1);
   EXPECT_NEAR(*v.get("entity_precision"), 100 * correct / found, 1e-9);
@@ -72,8 +73,14 @@ TEST(Tagging, ChunksFollowConllevalsRules) {
   EXPECT_EQ(c[4].type, "PER");
   EXPECT_EQ(c[4].end, 7u);
   // Agreement with the scorer: every chunk of the gold tags, predicted as is, is correct.
-  const auto s = dm::conlleval({dm::TaggedSentence{{tags[0], tags[0]}, {tags[1], tags[1]}, {tags[2], tags[2]}, {tags[3], tags[3]},
-                                                   {tags[4], tags[4]}, {tags[5], tags[5]}, {tags[6], tags[6]}, {tags[7], tags[7]}}});
+  const auto s = dm::conlleval({dm::TaggedSentence{{tags[0], tags[0]},
+                                                   {tags[1], tags[1]},
+                                                   {tags[2], tags[2]},
+                                                   {tags[3], tags[3]},
+                                                   {tags[4], tags[4]},
+                                                   {tags[5], tags[5]},
+                                                   {tags[6], tags[6]},
+                                                   {tags[7], tags[7]}}});
   EXPECT_EQ(s.overall.gold, 5);
   EXPECT_EQ(s.overall.correct, 5);
 }

@@ -65,12 +65,11 @@ TEST_P(GoldenTriples, ReaderMatchesDecaNLP) {
   EXPECT_GT(checked, 0);
 }
 
-INSTANTIATE_TEST_SUITE_P(AllTasks, GoldenTriples, ::testing::ValuesIn(golden_splits()),
-                         [](const auto& info) {
-                           std::string n = info.param.task + "_" + info.param.split;
-                           for (char& c : n)
-                             if (!isalnum(static_cast<unsigned char>(c))) c = '_';
-                           return n;
-                         });
+INSTANTIATE_TEST_SUITE_P(AllTasks, GoldenTriples, ::testing::ValuesIn(golden_splits()), [](const auto& info) {
+  std::string n = info.param.task + "_" + info.param.split;
+  for (char& c : n)
+    if (!isalnum(static_cast<unsigned char>(c))) c = '_';
+  return n;
+});
 
 }  // namespace

@@ -12,8 +12,8 @@
 
 #include <cstdlib>
 #include <filesystem>
-#include <functional>
 #include <fstream>
+#include <functional>
 #include <random>
 #include <string>
 
@@ -63,7 +63,9 @@ inline std::filesystem::path unique_temp_path(const std::string& prefix) {
 // (a test fixture's member: one folder per test).
 class TempDir {
  public:
-  explicit TempDir(const std::string& prefix) : path_(unique_temp_path(prefix)) { std::filesystem::create_directories(path_); }
+  explicit TempDir(const std::string& prefix) : path_(unique_temp_path(prefix)) {
+    std::filesystem::create_directories(path_);
+  }
   ~TempDir() {
     std::error_code ignored;
     std::filesystem::remove_all(path_, ignored);
@@ -116,7 +118,8 @@ inline int free_port() {
   a.sin_port = 0;
   socklen_t len = sizeof a;
   int port = -1;
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 && ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) == 0)
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 &&
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) == 0)
     port = ntohs(a.sin_port);
   ::close(fd);
   return port;
@@ -130,7 +133,7 @@ inline nlohmann::json load_json(const std::filesystem::path& p) {
 }  // namespace deca::testing
 
 // Skips the test, saying why, when the shared folder is not there.
-#define DECA_REQUIRE_SHARED(sub)                                                         \
-  const std::filesystem::path shared_root = ::deca::testing::shared_dir();              \
-  if (shared_root.empty() || !std::filesystem::exists(shared_root / (sub)))              \
+#define DECA_REQUIRE_SHARED(sub)                                            \
+  const std::filesystem::path shared_root = ::deca::testing::shared_dir();  \
+  if (shared_root.empty() || !std::filesystem::exists(shared_root / (sub))) \
   GTEST_SKIP() << "shared data not found (set DECA_SHARED to the shared folder): " << (sub)

@@ -12,7 +12,8 @@ TEST(Threads, OmpNumThreadsWinsWhenItIsAPositiveNumber) {
   const auto t = deca::choose_threads("3", 64, 2.0, 1);
   EXPECT_EQ(t.count, 3);
   EXPECT_EQ(t.why, "OMP_NUM_THREADS=3");
-  for (const char* ignored : {"", "0", "-2", "four", "3x"}) EXPECT_EQ(deca::choose_threads(ignored, 8, std::nullopt, 1).count, 8) << ignored;
+  for (const char* ignored : {"", "0", "-2", "four", "3x"})
+    EXPECT_EQ(deca::choose_threads(ignored, 8, std::nullopt, 1).count, 8) << ignored;
 }
 
 TEST(Threads, TheAffinityMaskCappedByAQuotaSharedByTheProcesses) {

@@ -4,9 +4,9 @@
 // process that links torch.
 #include <random>
 
+#include <fstream>
 #include "deca/core/error.h"
 #include "deca/data/tokenizer.h"
-#include <fstream>
 
 #include "deca/data/encoded.h"
 #include "deca/data/stats.h"
@@ -60,7 +60,7 @@ TEST_F(TokenizerTest, AWordIsTheSamePiecesWhereverItAppears) {
   for (const std::string word : {"lisbon", "house", "1870", "anna", "new york"}) {
     const auto alone = tokenizer_->encode(word);
     for (const std::string& context : {"in " + word + " today", "(" + word + ")", "-" + word + "-", "\"" + word + ",\"",
-                                      word + ".", "Was it " + word + "?", "'" + word + "'s"}) {
+                                       word + ".", "Was it " + word + "?", "'" + word + "'s"}) {
       EXPECT_TRUE(has_run(tokenizer_->encode(context), alone)) << word << " in " << context;
     }
   }
@@ -70,8 +70,10 @@ TEST_F(TokenizerTest, DecodeGivesBackTheTextExactly) {
   // Spaces of every kind and count, tabs, line breaks, the marks the scheme
   // itself uses (U+2581, U+E000, U+E001), unseen characters, invalid UTF-8.
   for (const std::string s : {"", " ", "  ", "a  b", "a   b ", " x", "x ", "\tx\t\ty", "line\nbreak\r\n", "(lisbon)",
-                              "a\xc2\xa0" "b", "\xe2\x96\x81word \xe2\x96\x81", "\xee\x80\x80 \xee\x80\x81x\xee\x80\x81",
-                              "u.s.-based", "?!...", "1,000.5%", "e-mail: a@b.c", "\xff\xfe bad", "東京 タワー"}) {
+                              "a\xc2\xa0"
+                              "b",
+                              "\xe2\x96\x81word \xe2\x96\x81", "\xee\x80\x80 \xee\x80\x81x\xee\x80\x81", "u.s.-based",
+                              "?!...", "1,000.5%", "e-mail: a@b.c", "\xff\xfe bad", "東京 タワー"}) {
     const auto ids = tokenizer_->encode(s);
     EXPECT_EQ(tokenizer_->decode(ids), deca::text::lower(s)) << "[" << s << "]";
   }
@@ -203,7 +205,8 @@ TEST_F(TokenizerTest, RoundTripOnAllValidationData) {
       }
       for (const auto& a : ex.answers) {
         ++texts;
-        if (tokenizer_->decode(tokenizer_->encode(a)) != deca::text::lower(a)) failures.push_back(name + " " + ex.id + " answer: " + a);
+        if (tokenizer_->decode(tokenizer_->encode(a)) != deca::text::lower(a))
+          failures.push_back(name + " " + ex.id + " answer: " + a);
       }
     }
   }
@@ -252,7 +255,7 @@ TEST_F(TokenizerTest, GeneratedBytesThatFormNoCharacterBecomeReplacementCharacte
   ASSERT_EQ(first[2], "<0xB1>");
   auto cut = ids;
   cut.erase(cut.begin() + (first - pieces.begin()) + 2);
-  EXPECT_FALSE(deca::text::valid_utf8(tokenizer_->decode(cut)));  // decode keeps the bytes
+  EXPECT_FALSE(deca::text::valid_utf8(tokenizer_->decode(cut)));            // decode keeps the bytes
   EXPECT_EQ(tokenizer_->decode_answer(cut), "a \xef\xbf\xbd\xef\xbf\xbd");  // one U+FFFD per stray byte
   EXPECT_EQ(tokenizer_->decode_answer(ids), "a 東");
   EXPECT_EQ(tokenizer_->decode_answer(tokenizer_->encode("Zürich ½")), "zürich ½");

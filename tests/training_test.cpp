@@ -34,8 +34,8 @@ class TrainingTest : public ::testing::Test {
 
 // Trains 12 steps straight, and 7 + a resume to 12, on `device`; the two runs'
 // losses, step by step.
-std::pair<std::map<long, double>, std::map<long, double>> straight_and_resumed(const fs::path& dir, const std::string& device,
-                                                                               const std::string& optimizer_state = "fp32") {
+std::pair<std::map<long, double>, std::map<long, double>> straight_and_resumed(
+    const fs::path& dir, const std::string& device, const std::string& optimizer_state = "fp32") {
   auto config = [&](const fs::path& out) {
     auto c = tiny_config(out);
     c.training.device = device;
@@ -97,7 +97,8 @@ TEST_F(TrainingTest, ValidationAnswersAndElapsedSecondsAreWritten) {
   std::map<std::string, long> sst_ids;  // the validation split's ids, from the files written at step 2
   for (long step : {2L, 4L}) {
     for (const std::string task : {"sst", "schema"}) {
-      const auto file = dir_ / "run" / "validation" / (step == 2 ? "step-00000002" : "step-00000004") / (task + ".jsonl");
+      const auto file =
+          dir_ / "run" / "validation" / (step == 2 ? "step-00000002" : "step-00000004") / (task + ".jsonl");
       ASSERT_TRUE(fs::exists(file)) << file;
       long lines = 0;
       deca::for_each_line(file, [&](std::string_view line, long) {
@@ -197,8 +198,8 @@ TEST_F(TrainingTest, CheckpointLayoutAndLinks) {
   const fs::path ck = dir_ / "run" / "checkpoints";
   EXPECT_TRUE(fs::is_symlink(ck / "last"));
   EXPECT_EQ(fs::read_symlink(ck / "last").string(), "step-00000012");
-  for (const char* f : {"config.json", "tokenizer.model", "tokenizer.json", "model.safetensors", "optimizer.safetensors", "rng.pt",
-                        "trainer_state.json"})
+  for (const char* f : {"config.json", "tokenizer.model", "tokenizer.json", "model.safetensors",
+                        "optimizer.safetensors", "rng.pt", "trainer_state.json"})
     EXPECT_TRUE(fs::exists(ck / "last" / f)) << f;
   // keep_last 2: steps 10 and 12 remain, step 5 was pruned.
   EXPECT_FALSE(fs::exists(ck / "step-00000005"));

@@ -66,7 +66,8 @@ TEST_F(Transfer, StartsFromTheCheckpointWithFrozenPartsBitIdentical) {
   EXPECT_GT(frozen, 10);
   EXPECT_GT(trained, 5);
   // The pretrained run's tokenizer, and where the run started.
-  EXPECT_EQ(deca::read_file(dir_ / "finetuned" / "tokenizer.model"), deca::read_file(dir_ / "pretrained" / "tokenizer.model"));
+  EXPECT_EQ(deca::read_file(dir_ / "finetuned" / "tokenizer.model"),
+            deca::read_file(dir_ / "pretrained" / "tokenizer.model"));
   const auto origin = nlohmann::json::parse(deca::read_file(dir_ / "finetuned" / "init_from.json"));
   EXPECT_EQ(origin["step"], 4);
   EXPECT_EQ(origin["trained_tasks"], nlohmann::json({"squad", "sst"}));
@@ -81,7 +82,8 @@ TEST_F(Transfer, WithoutFreezingEveryPartLearnsAndTheFirstLossIsThePretrainedOne
   // run ended, far below a fresh model's first loss.
   deca::Trainer fresh(small_config(dir_ / "fresh", {"squad", "sst"}, 1), {});
   ASSERT_EQ(fresh.run(), 0);
-  deca::Trainer t(small_config(dir_ / "continued", {"squad", "sst"}, 1), init_from(dir_ / "pretrained" / "checkpoints" / "last"));
+  deca::Trainer t(small_config(dir_ / "continued", {"squad", "sst"}, 1),
+                  init_from(dir_ / "pretrained" / "checkpoints" / "last"));
   ASSERT_EQ(t.run(), 0);
   auto first_loss = [](const fs::path& run) {
     double loss = std::nan("");

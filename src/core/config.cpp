@@ -36,7 +36,8 @@ void read_value(const json& j, T& out, const std::string& path);
 template <class T>
 void read_struct(const json& j, T& obj, const std::string& path) {
   if (!j.is_object())
-    throw ConfigError("config key \"" + (path.empty() ? "(top level)" : path) + "\": expected an object, got " + type_name(j));
+    throw ConfigError("config key \"" + (path.empty() ? "(top level)" : path) + "\": expected an object, got " +
+                      type_name(j));
   std::set<std::string> known;
   auto visitor = [&](const char* name, auto& field, const char*) {
     known.insert(name);
@@ -50,7 +51,8 @@ void read_struct(const json& j, T& obj, const std::string& path) {
       for (const auto& k : known) names += (names.empty() ? "" : ", ") + k;
       const std::string near = nearest_name(key, {known.begin(), known.end()});
       throw ConfigError("unknown config key \"" + join_path(path, key) + "\"" +
-                        (near.empty() ? "" : ": did you mean \"" + join_path(path, near) + "\"?") + " (known keys here: " + names + ")");
+                        (near.empty() ? "" : ": did you mean \"" + join_path(path, near) + "\"?") +
+                        " (known keys here: " + names + ")");
     }
   }
 }
@@ -106,17 +108,26 @@ struct is_struct_list<std::vector<E>> : is_struct<E> {};
 
 template <class T>
 const char* kind_of() {
-  if constexpr (std::is_same_v<T, bool>) return "bool";
-  else if constexpr (std::is_integral_v<T>) return "integer";
-  else if constexpr (std::is_floating_point_v<T>) return "number";
-  else if constexpr (std::is_same_v<T, std::string>) return "string";
+  if constexpr (std::is_same_v<T, bool>)
+    return "bool";
+  else if constexpr (std::is_integral_v<T>)
+    return "integer";
+  else if constexpr (std::is_floating_point_v<T>)
+    return "number";
+  else if constexpr (std::is_same_v<T, std::string>)
+    return "string";
   else if constexpr (is_vector<T>::value) {
     using E = typename T::value_type;
-    if constexpr (is_struct<E>::value) return "list of objects";
-    else if constexpr (std::is_same_v<E, std::string>) return "list of strings";
-    else if constexpr (std::is_integral_v<E>) return "list of integers";
-    else return "list of numbers";
-  } else return "object";
+    if constexpr (is_struct<E>::value)
+      return "list of objects";
+    else if constexpr (std::is_same_v<E, std::string>)
+      return "list of strings";
+    else if constexpr (std::is_integral_v<E>)
+      return "list of integers";
+    else
+      return "list of numbers";
+  } else
+    return "object";
 }
 
 // One line per key: path, type, default, meaning; objects and lists of
@@ -158,14 +169,17 @@ std::vector<std::string> Config::all_tasks() const {
 }
 
 void validate(const Config& c) {
-  auto fail = [](const std::string& key, const std::string& what) { throw ConfigError("config key \"" + key + "\": " + what); };
+  auto fail = [](const std::string& key, const std::string& what) {
+    throw ConfigError("config key \"" + key + "\": " + what);
+  };
   if (c.curriculum.empty()) fail("curriculum", "needs at least one phase with its tasks");
   for (size_t i = 0; i < c.curriculum.size(); ++i) {
     const auto& p = c.curriculum[i];
     const std::string at = "curriculum." + std::to_string(i);
     if (p.tasks.empty()) fail(at + ".tasks", "needs at least one task");
     static const std::set<std::string> kMixing = {"round_robin", "proportional", "temperature", "weights"};
-    if (!kMixing.count(p.mixing)) fail(at + ".mixing", "\"" + p.mixing + "\" is not one of round_robin, proportional, temperature, weights");
+    if (!kMixing.count(p.mixing))
+      fail(at + ".mixing", "\"" + p.mixing + "\" is not one of round_robin, proportional, temperature, weights");
     if (!p.counts.empty() && p.counts.size() != p.tasks.size()) fail(at + ".counts", "needs one count per task");
     for (long n : p.counts)
       if (n < 1) fail(at + ".counts", "counts must be >= 1");
@@ -174,9 +188,11 @@ void validate(const Config& c) {
       if (!(w >= 0)) fail(at + ".weights", "weights must be >= 0");
     if (p.mixing == "temperature" && !(p.temperature > 0)) fail(at + ".temperature", "must be > 0");
     if (p.steps < 0) fail(at + ".steps", "must be >= 0");
-    if (p.steps == 0 && i + 1 != c.curriculum.size()) fail(at + ".steps", "only the last phase may run until the end (steps 0)");
+    if (p.steps == 0 && i + 1 != c.curriculum.size())
+      fail(at + ".steps", "only the last phase may run until the end (steps 0)");
     if (p.rehearse.empty() != (p.rehearsal == 0))
-      fail(at + (p.rehearse.empty() ? ".rehearse" : ".rehearsal"), "rehearse (the tasks replayed) and rehearsal (their share) go together");
+      fail(at + (p.rehearse.empty() ? ".rehearse" : ".rehearsal"),
+           "rehearse (the tasks replayed) and rehearsal (their share) go together");
     if (!p.rehearse.empty() && !(p.rehearsal > 0 && p.rehearsal < 1)) fail(at + ".rehearsal", "must be in (0, 1)");
     for (const auto& t : p.rehearse)
       if (std::find(p.tasks.begin(), p.tasks.end(), t) != p.tasks.end())
@@ -203,8 +219,10 @@ void validate(const Config& c) {
   if (c.batching.size_rule != "padded" && c.batching.size_rule != "decanlp")
     fail("batching.size_rule", "must be padded or decanlp");
   if (c.batching.pool_batches < 1) fail("batching.pool_batches", "must be >= 1");
-  if (c.tokenizer.model_type != "unigram" && c.tokenizer.model_type != "bpe") fail("tokenizer.model_type", "must be unigram or bpe");
-  if (c.tokenizer.scheme != "words" && c.tokenizer.scheme != "pieces") fail("tokenizer.scheme", "must be words or pieces");
+  if (c.tokenizer.model_type != "unigram" && c.tokenizer.model_type != "bpe")
+    fail("tokenizer.model_type", "must be unigram or bpe");
+  if (c.tokenizer.scheme != "words" && c.tokenizer.scheme != "pieces")
+    fail("tokenizer.scheme", "must be words or pieces");
   if (c.tokenizer.vocab_size < 300) fail("tokenizer.vocab_size", "must be >= 300 (256 byte pieces + specials + text)");
   if (c.model.type != "mqan" && c.model.type != "s2s") fail("model.type", "must be mqan or s2s");
   if (c.model.dimension <= 0 || c.model.dimension % 2) fail("model.dimension", "must be a positive even number");
@@ -227,7 +245,8 @@ void validate(const Config& c) {
   const auto& t = c.training;
   if (!(t.lr > 0)) fail("training.lr", "must be > 0");
   at_least("training.warmup", t.warmup, 0);
-  if (t.lr_schedule == "transformer" && t.warmup < 1) fail("training.warmup", "must be >= 1 with the transformer schedule");
+  if (t.lr_schedule == "transformer" && t.warmup < 1)
+    fail("training.warmup", "must be >= 1 with the transformer schedule");
   if (!(t.beta1 >= 0 && t.beta1 < 1)) fail("training.beta1", "must be in [0, 1)");
   if (!(t.beta2 >= 0 && t.beta2 < 1)) fail("training.beta2", "must be in [0, 1)");
   if (!(t.eps > 0)) fail("training.eps", "must be > 0");
@@ -237,10 +256,12 @@ void validate(const Config& c) {
   at_least("training.threads", t.threads, 0);
   at_least("training.max_bad_steps", t.max_bad_steps, 1);
   static const std::set<std::string> kSchedules = {"transformer", "constant", "linear"};
-  if (!kSchedules.count(c.training.lr_schedule)) fail("training.lr_schedule", "must be transformer, constant or linear");
+  if (!kSchedules.count(c.training.lr_schedule))
+    fail("training.lr_schedule", "must be transformer, constant or linear");
   static const std::set<std::string> kPrecisions = {"fp32", "tf32", "bf16"};
   if (!kPrecisions.count(c.training.precision)) fail("training.precision", "must be fp32, tf32 or bf16");
-  if (t.optimizer_state != "fp32" && t.optimizer_state != "bf16") fail("training.optimizer_state", "must be fp32 or bf16");
+  if (t.optimizer_state != "fp32" && t.optimizer_state != "bf16")
+    fail("training.optimizer_state", "must be fp32 or bf16");
   at_least("training.log_every", t.log_every, 1);
   at_least("training.save_every", t.save_every, 1);
   at_least("training.keep_last", t.keep_last, 1);
@@ -328,14 +349,16 @@ Config apply_overrides(const Config& c, const std::vector<std::string>& assignme
         char* end = nullptr;
         const unsigned long idx = std::strtoul(part.c_str(), &end, 10);
         if (part.empty() || *end || idx > node->size())
-          throw ConfigError("--set " + key + ": \"" + part + "\" is not an index of a list of " + std::to_string(node->size()));
+          throw ConfigError("--set " + key + ": \"" + part + "\" is not an index of a list of " +
+                            std::to_string(node->size()));
         if (idx == node->size()) node->push_back(json::object());
         node = &(*node)[idx];
       } else if (node->is_object()) {
         if (!last && !node->contains(part)) {
           std::vector<std::string> here;
           for (const auto& [k, v] : node->items()) here.push_back(k);
-          throw ConfigError("--set " + key + ": unknown config key \"" + key.substr(0, dot) + "\"" + did_you_mean(part, here));
+          throw ConfigError("--set " + key + ": unknown config key \"" + key.substr(0, dot) + "\"" +
+                            did_you_mean(part, here));
         }
         node = &(*node)[part];
       } else {

@@ -27,8 +27,7 @@ std::string read_file(const fs::path& path) {
   return std::move(ss).str();
 }
 
-void for_each_line_in(std::string_view text,
-                      const std::function<void(std::string_view, long)>& fn) {
+void for_each_line_in(std::string_view text, const std::function<void(std::string_view, long)>& fn) {
   long number = 0;
   size_t pos = 0;
   while (pos < text.size()) {
@@ -51,7 +50,8 @@ void write_user_file(const fs::path& path, std::string_view content) {
   const std::string abs = fs::absolute(path).lexically_normal().string();
   std::error_code ec;
   const auto status = fs::status(path, ec);  // through links, /proc's too
-  if (abs.rfind("/dev/", 0) == 0 || abs.rfind("/proc/", 0) == 0 || (!ec && fs::exists(status) && !fs::is_regular_file(status))) {
+  if (abs.rfind("/dev/", 0) == 0 || abs.rfind("/proc/", 0) == 0 ||
+      (!ec && fs::exists(status) && !fs::is_regular_file(status))) {
     if (fs::is_directory(status)) throw Error("cannot write " + path.string() + ": it is a directory");
     OutputFile out(path.string());  // a device, a pipe, or a descriptor's file (/dev/stdout): written where it is
     out.write(content);
@@ -183,14 +183,17 @@ bool LineReader::next(std::string& line, int idle_ms, const std::function<void()
       if (errno == EINTR) continue;
       throw DataError::at(name_, line_number_ + 1, std::string("read error: ") + std::strerror(errno));
     }
-    if (n == 0) eof_ = true;
-    else buffer_.append(chunk, static_cast<size_t>(n));
+    if (n == 0)
+      eof_ = true;
+    else
+      buffer_.append(chunk, static_cast<size_t>(n));
   }
 }
 
 bool same_file(const fs::path& a, const fs::path& b) {
   if (a == "-") {
-    struct stat in {}, out {};
+    struct stat in {
+    }, out{};
     return ::fstat(STDIN_FILENO, &in) == 0 && S_ISREG(in.st_mode) && ::stat(b.c_str(), &out) == 0 &&
            in.st_dev == out.st_dev && in.st_ino == out.st_ino;
   }
@@ -201,7 +204,8 @@ bool same_file(const fs::path& a, const fs::path& b) {
 void require_file(const fs::path& path, const std::string& how_to_get) {
   std::error_code ec;
   const auto status = fs::status(path, ec);
-  if (!fs::exists(status)) throw DataError("missing file " + path.string() + (how_to_get.empty() ? "" : "; " + how_to_get));
+  if (!fs::exists(status))
+    throw DataError("missing file " + path.string() + (how_to_get.empty() ? "" : "; " + how_to_get));
   if (fs::is_directory(status))
     throw DataError(path.string() + " is a folder, not a file" + (how_to_get.empty() ? "" : "; " + how_to_get));
 }

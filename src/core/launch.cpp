@@ -59,7 +59,8 @@ std::string first_slurm_host(std::string_view list) {
     i = close + 1;
   }
   if (host.empty() || host.find_first_of("[]") != std::string::npos || (i < list.size() && list[i] != ','))
-    throw ConfigError("SLURM_JOB_NODELIST \"" + std::string(list) + "\" is not a SLURM host list (e.g. node[01-04],gpu5)");
+    throw ConfigError("SLURM_JOB_NODELIST \"" + std::string(list) +
+                      "\" is not a SLURM host list (e.g. node[01-04],gpu5)");
   return host;
 }
 
@@ -69,14 +70,17 @@ Launch launch_from_environment(const std::function<const char*(const char*)>& lo
   constexpr long kMax = 1 << 20;
   if (env.has("WORLD_SIZE") || env.has("RANK")) {
     for (const char* name : {"RANK", "WORLD_SIZE"})
-      if (!env.has(name)) throw ConfigError(std::string("environment variable ") + name + " is not set, but " +
-                                            (name[0] == 'R' ? "WORLD_SIZE" : "RANK") + " is (torchrun sets both)");
+      if (!env.has(name))
+        throw ConfigError(std::string("environment variable ") + name + " is not set, but " +
+                          (name[0] == 'R' ? "WORLD_SIZE" : "RANK") + " is (torchrun sets both)");
     l.launcher = "torchrun";
     l.world_size = env.number("WORLD_SIZE", 1, kMax);
     l.rank = env.number("RANK", 0, l.world_size - 1);
     l.local_world_size = env.has("LOCAL_WORLD_SIZE") ? env.number("LOCAL_WORLD_SIZE", 1, l.world_size) : l.world_size;
-    l.local_rank = env.has("LOCAL_RANK") ? env.number("LOCAL_RANK", 0, l.local_world_size - 1) : l.rank % l.local_world_size;
-    l.agent_store = env.has("TORCHELASTIC_USE_AGENT_STORE") && std::string(env.raw("TORCHELASTIC_USE_AGENT_STORE")) == "True";
+    l.local_rank =
+        env.has("LOCAL_RANK") ? env.number("LOCAL_RANK", 0, l.local_world_size - 1) : l.rank % l.local_world_size;
+    l.agent_store =
+        env.has("TORCHELASTIC_USE_AGENT_STORE") && std::string(env.raw("TORCHELASTIC_USE_AGENT_STORE")) == "True";
     if (env.has("TORCHELASTIC_RESTART_COUNT")) l.restart = env.number("TORCHELASTIC_RESTART_COUNT", 0, kMax);
   } else if (env.has("SLURM_PROCID") && env.has("SLURM_NTASKS")) {
     l.launcher = "slurm";
@@ -86,8 +90,9 @@ Launch launch_from_environment(const std::function<const char*(const char*)>& lo
       l.local_world_size = env.number("SLURM_NTASKS_PER_NODE", 1, l.world_size);
     } else if (env.has("SLURM_TASKS_PER_NODE")) {  // "8(x2)" or "8,4"
       const long n = leading_number(env.raw("SLURM_TASKS_PER_NODE"));
-      if (n < 1) throw ConfigError(std::string("environment variable SLURM_TASKS_PER_NODE=\"") + env.raw("SLURM_TASKS_PER_NODE") +
-                                   "\": expected a task count such as 8 or 8(x2)");
+      if (n < 1)
+        throw ConfigError(std::string("environment variable SLURM_TASKS_PER_NODE=\"") +
+                          env.raw("SLURM_TASKS_PER_NODE") + "\": expected a task count such as 8 or 8(x2)");
       l.local_world_size = static_cast<int>(std::min<long>(n, l.world_size));
     } else {
       l.local_world_size = 1;

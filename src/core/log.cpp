@@ -32,10 +32,18 @@ bool first_time(const std::string& message) {
 
 void write(int level, const std::string& message) {
   switch (level) {
-    case 0: spdlog::debug("{}", message); break;
-    case 1: spdlog::info("{}", message); break;
-    case 2: spdlog::warn("{}", message); break;
-    default: spdlog::error("{}", message); break;
+    case 0:
+      spdlog::debug("{}", message);
+      break;
+    case 1:
+      spdlog::info("{}", message);
+      break;
+    case 2:
+      spdlog::warn("{}", message);
+      break;
+    default:
+      spdlog::error("{}", message);
+      break;
   }
 }
 

@@ -20,7 +20,8 @@ FolderLock::FolderLock(const std::filesystem::path& folder) {
   // target (another file) would be truncated.
   fd_ = ::open(file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
   if (fd_ < 0 && errno == ELOOP)
-    throw Error("the lock file " + file.string() + " is a symbolic link; a lock must be a file of its own folder "
+    throw Error("the lock file " + file.string() +
+                " is a symbolic link; a lock must be a file of its own folder "
                 "(remove the link)");
   if (fd_ < 0) throw Error("cannot open " + file.string() + ": " + std::strerror(errno));
   struct stat st {};
@@ -38,8 +39,8 @@ FolderLock::FolderLock(const std::filesystem::path& folder) {
     if (err != EWOULDBLOCK) throw Error("cannot lock " + file.string() + ": " + std::strerror(err));
     std::string who = n > 0 ? std::string(holder, static_cast<size_t>(n)) : "";
     while (!who.empty() && (who.back() == '\n' || who.back() == ' ')) who.pop_back();
-    throw Error(folder.string() + " is in use by " + (who.empty() ? std::string("another process") : who) +
-                " (lock " + file.string() + "); two processes must not train into one run folder");
+    throw Error(folder.string() + " is in use by " + (who.empty() ? std::string("another process") : who) + " (lock " +
+                file.string() + "); two processes must not train into one run folder");
   }
   char host[256] = {};
   ::gethostname(host, sizeof host - 1);

@@ -10,9 +10,9 @@
 namespace deca::stop {
 namespace {
 
-std::atomic<int> g_signal{0};        // the first stop signal
-std::atomic<int> g_count{0};         // signals since install()
-std::atomic<int> g_saving{0};        // SaveGuards alive
+std::atomic<int> g_signal{0};  // the first stop signal
+std::atomic<int> g_count{0};   // signals since install()
+std::atomic<int> g_saving{0};  // SaveGuards alive
 std::atomic<bool> g_exit_after_save{false};
 
 void say(const char* text) {

@@ -28,7 +28,8 @@ std::optional<double> read_quota(const fs::path& max_file, const fs::path& v1_qu
 
 }  // namespace
 
-ThreadCount choose_threads(const char* omp_num_threads, int affinity_cpus, std::optional<double> quota_cpus, int processes) {
+ThreadCount choose_threads(const char* omp_num_threads, int affinity_cpus, std::optional<double> quota_cpus,
+                           int processes) {
   processes = std::max(1, processes);
   if (omp_num_threads && *omp_num_threads) {
     char* end = nullptr;
@@ -61,7 +62,8 @@ std::optional<double> cgroup_cpu_quota(const fs::path& root) {
       if (auto q = read_quota(root / rel / "cpu.max", "", "")) return q;
     } else if (controllers.find("cpu") != std::string::npos) {
       for (const char* dir : {"cpu", "cpu,cpuacct"})
-        if (auto q = read_quota("", root / dir / rel / "cpu.cfs_quota_us", root / dir / rel / "cpu.cfs_period_us")) return q;
+        if (auto q = read_quota("", root / dir / rel / "cpu.cfs_quota_us", root / dir / rel / "cpu.cfs_period_us"))
+          return q;
     }
   }
   if (auto q = read_quota(root / "cpu.max", "", "")) return q;

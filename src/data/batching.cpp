@@ -81,7 +81,8 @@ std::vector<BatchRows> TrainStream::epoch(uint64_t e) const {
     // A pool: as many shuffled examples as fill `pool_batches` budgets.
     long used = 0;
     size_t end = begin;
-    while (end < order.size() && (used < pool_budget || end == begin)) used += example_cost(data_, order[end++], options_.size_rule);
+    while (end < order.size() && (used < pool_budget || end == begin))
+      used += example_cost(data_, order[end++], options_.size_rule);
     std::vector<uint32_t> pool(order.begin() + static_cast<long>(begin), order.begin() + static_cast<long>(end));
     std::stable_sort(pool.begin(), pool.end(), [&](uint32_t a, uint32_t b) {
       if (data_.context_len(a) != data_.context_len(b)) return data_.context_len(a) < data_.context_len(b);

@@ -72,15 +72,15 @@ std::string serialize(const EncodedSplit& e, const std::string& key) {
 
 // Why the bytes cannot be used, or empty when they can.
 std::string deserialize(const std::string& bytes, const std::string& key, EncodedSplit* e) {
-  if (bytes.size() < kMagicLen + key.size() + 40 || bytes.compare(0, kMagicLen, kMagic) != 0) return "not a deca cache file";
+  if (bytes.size() < kMagicLen + key.size() + 40 || bytes.compare(0, kMagicLen, kMagic) != 0)
+    return "not a deca cache file";
   if (bytes.compare(kMagicLen, key.size(), key) != 0) return "stale (key differs)";
   const std::string_view body(bytes.data(), bytes.size() - 40);
   if (sha1_hex(body) != std::string_view(bytes).substr(bytes.size() - 40)) return "corrupt (checksum differs)";
   Reader r(body.substr(kMagicLen + key.size()));
   if (!r.get(e->truncated_contexts) || !r.get(e->truncated_questions) || !r.get(e->dropped) ||
       !r.get(e->dropped_long_answer) || !r.get(e->dropped_long_context) || !r.get(e->dropped_empty) ||
-      !r.get(e->dropped_placeholder) || !r.get_vector(e->source) ||
-      !r.get_vector(e->spans) || !r.get_vector(e->ids))
+      !r.get(e->dropped_placeholder) || !r.get_vector(e->source) || !r.get_vector(e->spans) || !r.get_vector(e->ids))
     return "corrupt (truncated)";
   if (e->spans.size() != 3 * e->source.size()) return "corrupt (inconsistent sizes)";
   for (const auto& s : e->spans)
@@ -148,8 +148,9 @@ std::string cache_key(const std::vector<Example>& examples, const Tokenizer& tok
   Sha1 h;
   h.update("deca-encoded-v3");
   h.update(tokenizer.fingerprint());
-  const std::string opts = std::to_string(options.max_context_tokens) + "/" + std::to_string(options.max_question_tokens) +
-                           "/" + std::to_string(options.max_answer_tokens) + "/" + (options.training ? "train" : "eval") +
+  const std::string opts = std::to_string(options.max_context_tokens) + "/" +
+                           std::to_string(options.max_question_tokens) + "/" +
+                           std::to_string(options.max_answer_tokens) + "/" + (options.training ? "train" : "eval") +
                            (options.truncate_contexts ? "/truncate" : "");
   h.update(opts);
   const char sep = '\x1f';
@@ -161,8 +162,9 @@ std::string cache_key(const std::vector<Example>& examples, const Tokenizer& tok
   return h.hex_digest();
 }
 
-EncodedSplit encode_cached(const std::vector<Example>& examples, const Tokenizer& tokenizer, const EncodeOptions& options,
-                           const std::filesystem::path& cache_dir, const std::string& name, bool* hit) {
+EncodedSplit encode_cached(const std::vector<Example>& examples, const Tokenizer& tokenizer,
+                           const EncodeOptions& options, const std::filesystem::path& cache_dir,
+                           const std::string& name, bool* hit) {
   const std::string key = cache_key(examples, tokenizer, options);
   const fs::path file = cache_dir / (name + ".bin");
   if (hit) *hit = false;

@@ -31,15 +31,21 @@ TaskMixer::TaskMixer(const std::vector<PhaseOptions>& phases, const std::vector<
     ph.tasks = idx;
     std::vector<double> w(idx.size());
     for (size_t k = 0; k < idx.size(); ++k) {
-      const double n = static_cast<double>(opt.size_cap > 0 ? std::min(task_sizes[idx[k]], opt.size_cap) : task_sizes[idx[k]]);
-      if (ph.round_robin) w[k] = static_cast<double>(opt.counts.empty() ? 1 : opt.counts[k]);
-      else if (opt.mixing == "proportional") w[k] = n;
-      else if (opt.mixing == "temperature") w[k] = std::pow(n, 1.0 / opt.temperature);
-      else w[k] = opt.weights[k];
+      const double n =
+          static_cast<double>(opt.size_cap > 0 ? std::min(task_sizes[idx[k]], opt.size_cap) : task_sizes[idx[k]]);
+      if (ph.round_robin)
+        w[k] = static_cast<double>(opt.counts.empty() ? 1 : opt.counts[k]);
+      else if (opt.mixing == "proportional")
+        w[k] = n;
+      else if (opt.mixing == "temperature")
+        w[k] = std::pow(n, 1.0 / opt.temperature);
+      else
+        w[k] = opt.weights[k];
     }
     double total = 0;
     for (double x : w) total += x;
-    if (!(total > 0)) throw ConfigError("curriculum." + std::to_string(pi) + ": the tasks' weights sum to 0 (empty training splits?)");
+    if (!(total > 0))
+      throw ConfigError("curriculum." + std::to_string(pi) + ": the tasks' weights sum to 0 (empty training splits?)");
     for (double x : w) {
       ph.p.push_back(x / total);
       ph.cdf.push_back((ph.cdf.empty() ? 0.0 : ph.cdf.back()) + x / total);

@@ -17,7 +17,8 @@ std::vector<Example> read_split(const Task& task, const Config& config, Split sp
   return examples;
 }
 
-void train_tokenizer(const Config& config, const std::vector<std::string>& tasks, const std::filesystem::path& model_file) {
+void train_tokenizer(const Config& config, const std::vector<std::string>& tasks,
+                     const std::filesystem::path& model_file) {
   std::vector<std::string> texts;
   for (const auto& name : tasks) {
     const auto task = find_task(name, config.data.data_root);
@@ -47,8 +48,8 @@ std::vector<Example> read_eval_examples(const Config& config, const Task& task, 
   return read_split(task, all, split, skipped);
 }
 
-TaskSplit read_eval_split(const Config& config, std::shared_ptr<const Task> task, Split split, const Tokenizer& tokenizer,
-                          const EvalRead& read) {
+TaskSplit read_eval_split(const Config& config, std::shared_ptr<const Task> task, Split split,
+                          const Tokenizer& tokenizer, const EvalRead& read) {
   TaskSplit ts;
   ts.task = std::move(task);
   ts.split = split;
@@ -65,8 +66,10 @@ namespace {
 std::string fmt_dropped(const EncodedSplit& e) {
   std::string s = ", " + std::to_string(e.dropped) + " dropped (";
   const char* sep = "";
-  for (auto [n, why] : {std::pair{e.dropped_long_answer, "answer too long"}, {e.dropped_long_context, "context too long"},
-                        {e.dropped_empty, "empty"}, {e.dropped_placeholder, "placeholder summary"}})
+  for (auto [n, why] : {std::pair{e.dropped_long_answer, "answer too long"},
+                        {e.dropped_long_context, "context too long"},
+                        {e.dropped_empty, "empty"},
+                        {e.dropped_placeholder, "placeholder summary"}})
     if (n) s += sep + std::to_string(n) + " " + why, sep = ", ";
   return s + ")";
 }
@@ -83,14 +86,15 @@ std::vector<TaskSplit> load_splits(const Config& config, const std::vector<std::
     ts.examples = read_split(*ts.task, config, split, &ts.skipped);
     const auto options = EncodeOptions::from(config.data, split == Split::Train, truncates_training_contexts(name));
     bool hit = false;
-    ts.encoded = encode_cached(ts.examples, tokenizer, options, cache_dir,
-                               name + "." + to_string(split), &hit);
+    ts.encoded = encode_cached(ts.examples, tokenizer, options, cache_dir, name + "." + to_string(split), &hit);
     const auto& enc = ts.encoded;
-    log::info("{} {}: {} examples{}{}{} ({})", name, to_string(split), enc.size(),
-                 enc.dropped ? fmt_dropped(enc) : "",
-                 ts.encoded.truncated_contexts ? ", " + std::to_string(ts.encoded.truncated_contexts) + " contexts truncated" : "",
-                 ts.encoded.truncated_questions ? ", " + std::to_string(ts.encoded.truncated_questions) + " questions truncated" : "",
-                 hit ? "cached" : "tokenized");
+    log::info(
+        "{} {}: {} examples{}{}{} ({})", name, to_string(split), enc.size(), enc.dropped ? fmt_dropped(enc) : "",
+        ts.encoded.truncated_contexts ? ", " + std::to_string(ts.encoded.truncated_contexts) + " contexts truncated"
+                                      : "",
+        ts.encoded.truncated_questions ? ", " + std::to_string(ts.encoded.truncated_questions) + " questions truncated"
+                                       : "",
+        hit ? "cached" : "tokenized");
     if (split == Split::Train && ts.encoded.size() == 0)
       throw DataError("task " + name + " has no training example left after filtering");
     out.push_back(std::move(ts));

@@ -11,7 +11,8 @@ namespace {
 
 template <class T>
 bool contains_run(const std::vector<T>& haystack, const std::vector<T>& needle) {
-  return !needle.empty() && std::search(haystack.begin(), haystack.end(), needle.begin(), needle.end()) != haystack.end();
+  return !needle.empty() &&
+         std::search(haystack.begin(), haystack.end(), needle.begin(), needle.end()) != haystack.end();
 }
 
 }  // namespace
@@ -64,10 +65,14 @@ TrainingDrops training_drops(const std::string& task, const std::vector<Example>
     const auto a_words = text::revtok_count(text::lower(ex.answer()));
     const auto c_words = text::revtok_count(text::lower(ex.context));
     auto& d = drops.decanlp;
-    if (static_cast<long>(a_words) > data.max_answer_tokens) ++d.long_answer;
-    else if (!truncates && static_cast<long>(c_words) > data.max_context_tokens) ++d.long_context;
-    else if (a_words == 0 || c_words == 0) ++d.empty;
-    else if (text::lower(ex.answer()).find("this page includes the show") != std::string::npos) ++d.placeholder;
+    if (static_cast<long>(a_words) > data.max_answer_tokens)
+      ++d.long_answer;
+    else if (!truncates && static_cast<long>(c_words) > data.max_context_tokens)
+      ++d.long_context;
+    else if (a_words == 0 || c_words == 0)
+      ++d.empty;
+    else if (text::lower(ex.answer()).find("this page includes the show") != std::string::npos)
+      ++d.placeholder;
   }
   const auto e = encode(examples, tokenizer, EncodeOptions::from(data, true, truncates));
   drops.deca = {e.dropped_long_answer, e.dropped_long_context, e.dropped_empty, e.dropped_placeholder};

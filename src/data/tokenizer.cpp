@@ -39,8 +39,9 @@ struct SpmApi {
 
 #ifdef DECA_SPM_DIRECT
 const SpmApi& api() {
-  static const SpmApi a{deca_spm_load,   deca_spm_free,   deca_spm_vocab_size, deca_spm_special_ids,
-                        deca_spm_encode, deca_spm_decode, deca_spm_id_to_piece, deca_spm_train, "linked"};
+  static const SpmApi a{deca_spm_load,        deca_spm_free,   deca_spm_vocab_size,
+                        deca_spm_special_ids, deca_spm_encode, deca_spm_decode,
+                        deca_spm_id_to_piece, deca_spm_train,  "linked"};
   return a;
 }
 #else
@@ -107,7 +108,8 @@ fs::path make_work_folder() {
   std::string base = fs::temp_directory_path().string();
   if (base.find(' ') != std::string::npos) base = "/tmp";
   std::string templ = base + "/deca-spm-XXXXXX";
-  if (!::mkdtemp(templ.data())) throw Error("cannot make a folder in " + base + " to train the tokenizer: " + std::strerror(errno));
+  if (!::mkdtemp(templ.data()))
+    throw Error("cannot make a folder in " + base + " to train the tokenizer: " + std::strerror(errno));
   return templ;
 }
 
@@ -177,7 +179,8 @@ bool byte_piece(const std::string& p, char* byte) {
   for (int i = 3; i < 5; ++i) {
     const char c = p[static_cast<size_t>(i)];
     if (!std::isxdigit(static_cast<unsigned char>(c))) return false;
-    v = v * 16 + static_cast<unsigned>(std::isdigit(static_cast<unsigned char>(c)) ? c - '0' : std::toupper(c) - 'A' + 10);
+    v = v * 16 +
+        static_cast<unsigned>(std::isdigit(static_cast<unsigned char>(c)) ? c - '0' : std::toupper(c) - 'A' + 10);
   }
   *byte = static_cast<char>(v);
   return true;
@@ -235,13 +238,15 @@ std::shared_ptr<const Tokenizer> Tokenizer::load(const fs::path& model_file) {
       t->lowercase_ = j.at("lowercase").get<bool>();
       t->scheme_ = j.value("scheme", std::string("pieces"));  // deca's first tokenizers wrote no scheme
     } catch (const std::exception& e) {
-      throw DataError::at(side.string(), 0,
-                          std::string("expected {\"lowercase\": true|false, \"scheme\": \"words\"|\"pieces\"}: ") + e.what());
+      throw DataError::at(
+          side.string(), 0,
+          std::string("expected {\"lowercase\": true|false, \"scheme\": \"words\"|\"pieces\"}: ") + e.what());
     }
     if (t->scheme_ != "words" && t->scheme_ != "pieces")
       throw DataError::at(side.string(), 0,
-                          "unknown tokenizer scheme \"" + t->scheme_ + "\" (this deca knows words and pieces); retrain it with "
-                          "deca-data tokenizer or let deca-train train one");
+                          "unknown tokenizer scheme \"" + t->scheme_ +
+                              "\" (this deca knows words and pieces); retrain it with "
+                              "deca-data tokenizer or let deca-train train one");
   }
   char error[512] = {0};
   t->handle_ = api().load(model_file.c_str(), error, sizeof error);
@@ -282,8 +287,8 @@ std::shared_ptr<const Tokenizer> Tokenizer::load(const fs::path& model_file) {
   return t;
 }
 
-void Tokenizer::train(const std::vector<std::string>& texts, const TokenizerOptions& options, const fs::path& model_file,
-                      unsigned int seed) {
+void Tokenizer::train(const std::vector<std::string>& texts, const TokenizerOptions& options,
+                      const fs::path& model_file, unsigned int seed) {
   if (texts.empty()) throw Error("no text to train the tokenizer on");
   const bool words = options.scheme == "words";
   // Scheme pieces: one sentence per line. Scheme words: the distinct words with
@@ -294,9 +299,11 @@ void Tokenizer::train(const std::vector<std::string>& texts, const TokenizerOpti
     for (const auto& t : texts)
       for (auto& w : text::revtok_tokenize(options.lowercase ? text::lower(t) : t)) ++counts[spell_word(w)];
     std::vector<std::pair<std::string, long>> sorted(counts.begin(), counts.end());
-    std::sort(sorted.begin(), sorted.end(),
-              [](const auto& a, const auto& b) { return a.second != b.second ? a.second > b.second : a.first < b.first; });
-    if (static_cast<long>(sorted.size()) > options.max_sentences) sorted.resize(static_cast<size_t>(options.max_sentences));
+    std::sort(sorted.begin(), sorted.end(), [](const auto& a, const auto& b) {
+      return a.second != b.second ? a.second > b.second : a.first < b.first;
+    });
+    if (static_cast<long>(sorted.size()) > options.max_sentences)
+      sorted.resize(static_cast<size_t>(options.max_sentences));
     for (const auto& [w, n] : sorted) {
       // Lines cannot hold these; such words are still encoded (byte fallback).
       if (w.find_first_of(std::string_view("\t\n\r\0", 4)) != std::string::npos) continue;
@@ -329,21 +336,21 @@ void Tokenizer::train(const std::vector<std::string>& texts, const TokenizerOpti
   } removed{work};
   const fs::path input = work / "corpus.txt", prefix = work / "spm";
   write_file_atomic(input, corpus);
-  std::string args =
-      "--input=" + input.string() + " --model_prefix=" + prefix.string() +
-      " --vocab_size=" + std::to_string(options.vocab_size) + " --model_type=" + options.model_type +
-      " --character_coverage=" + std::to_string(options.character_coverage) +
-      " --input_sentence_size=" + std::to_string(options.max_sentences) +
-      " --shuffle_input_sentence=true --byte_fallback=true --normalization_rule_name=identity"
-      " --pad_id=0 --unk_id=1 --bos_id=2 --eos_id=3 --hard_vocab_limit=false --max_sentence_length=65536"
-      " --num_threads=2 --minloglevel=2";
+  std::string args = "--input=" + input.string() + " --model_prefix=" + prefix.string() +
+                     " --vocab_size=" + std::to_string(options.vocab_size) + " --model_type=" + options.model_type +
+                     " --character_coverage=" + std::to_string(options.character_coverage) +
+                     " --input_sentence_size=" + std::to_string(options.max_sentences) +
+                     " --shuffle_input_sentence=true --byte_fallback=true --normalization_rule_name=identity"
+                     " --pad_id=0 --unk_id=1 --bos_id=2 --eos_id=3 --hard_vocab_limit=false --max_sentence_length=65536"
+                     " --num_threads=2 --minloglevel=2";
   // The words are already split by category (letters, numbers, symbols), and
   // the trailing mark (private use, no script) must join the piece before it.
   // A line is one word, so splitting by whitespace is off (a "▁" can then
   // only begin a piece, never end one, which the marks respect).
   if (words)
-    args += " --input_format=tsv --add_dummy_prefix=false --remove_extra_whitespaces=false --split_by_whitespace=false"
-            " --split_by_unicode_script=false --split_by_number=false";
+    args +=
+        " --input_format=tsv --add_dummy_prefix=false --remove_extra_whitespaces=false --split_by_whitespace=false"
+        " --split_by_unicode_script=false --split_by_number=false";
   char error[1024] = {0};
   const int rc = api().train(args.c_str(), seed, error, sizeof error);
   if (rc != 0) throw Error("training the tokenizer failed: " + std::string(error));

@@ -13,10 +13,12 @@ namespace fs = std::filesystem;
 namespace deca {
 namespace {
 
-void write_logical_forms(const fs::path& file, const std::vector<std::string>& answers, const std::vector<Example>& golds) {
+void write_logical_forms(const fs::path& file, const std::vector<std::string>& answers,
+                         const std::vector<Example>& golds) {
   std::string out;
   for (size_t i = 0; i < answers.size(); ++i)
-    out += metrics::logical_form_record(answers[i], golds[i].meta.at("header").get<std::vector<std::string>>()).dump() + "\n";
+    out += metrics::logical_form_record(answers[i], golds[i].meta.at("header").get<std::vector<std::string>>()).dump() +
+           "\n";
   write_file_atomic(file, out);
 }
 
@@ -32,8 +34,8 @@ void check_not_misspelt(const std::string& name, const std::vector<Example>& gol
   if (std::any_of(gold.begin(), gold.end(), [](const Example& ex) { return !ex.task.empty(); })) return;
   for (const auto& known : ten)
     if (edit_distance(name, known) <= 2)
-      throw ConfigError("--task " + name + " is not a decathlon task: did you mean " + known + "? (" + gold_file.string() +
-                        " names no task, so it would be scored as a custom task, by nF1)");
+      throw ConfigError("--task " + name + " is not a decathlon task: did you mean " + known + "? (" +
+                        gold_file.string() + " names no task, so it would be scored as a custom task, by nF1)");
 }
 
 }  // namespace
@@ -61,7 +63,8 @@ void check_unique_tasks(const std::vector<std::string>& names) {
       if (names[i] == names[k]) throw ConfigError("task " + names[i] + " is listed twice; each task is scored once");
 }
 
-std::vector<std::pair<std::string, std::vector<std::string>>> metrics_of(const std::vector<std::shared_ptr<const Task>>& tasks) {
+std::vector<std::pair<std::string, std::vector<std::string>>> metrics_of(
+    const std::vector<std::shared_ptr<const Task>>& tasks) {
   std::vector<std::pair<std::string, std::vector<std::string>>> out;
   for (const auto& t : tasks) out.emplace_back(t->name(), t->metric_names());
   return out;
@@ -105,7 +108,8 @@ void write_predictions(const fs::path& output, const Task& task, const std::vect
   for (size_t i = 0; i < examples.size(); ++i)
     lines += nlohmann::ordered_json{{"id", examples[i].id}, {"answer", answers[i]}}.dump() + "\n";
   write_file_atomic(output / (task.name() + ".jsonl"), lines);
-  if (task.scoring().logical_form) write_logical_forms(output / (task.name() + ".logical_forms.jsonl"), answers, examples);
+  if (task.scoring().logical_form)
+    write_logical_forms(output / (task.name() + ".logical_forms.jsonl"), answers, examples);
 }
 
 }  // namespace deca

@@ -23,12 +23,23 @@ std::string xml_escape(const std::string& s) {
   std::string out;
   for (char c : s) {
     switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&apos;"; break;
-      default: out.push_back(c);
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&apos;";
+        break;
+      default:
+        out.push_back(c);
     }
   }
   return out;
@@ -72,7 +83,8 @@ std::string EvalReport::decascore_label() const {
 
 Threshold parse_threshold(const std::string& spec) {
   const size_t eq = spec.find('=');
-  if (eq == std::string::npos) throw ConfigError("--fail-under expects task.metric=value or decascore=value, got \"" + spec + "\"");
+  if (eq == std::string::npos)
+    throw ConfigError("--fail-under expects task.metric=value or decascore=value, got \"" + spec + "\"");
   Threshold t;
   t.text = spec;
   const std::string key = spec.substr(0, eq);
@@ -118,7 +130,8 @@ void check_thresholds(const std::vector<Threshold>& thresholds,
 void EvalReport::check(const std::vector<Threshold>& thresholds) {
   for (const auto& t : thresholds) {
     if (t.task.empty()) {
-      if (decascore < t.minimum) failures.push_back("decaScore " + fixed(decascore, 4) + " is below " + fixed(t.minimum, 4));
+      if (decascore < t.minimum)
+        failures.push_back("decaScore " + fixed(decascore, 4) + " is below " + fixed(t.minimum, 4));
       continue;
     }
     const TaskResult* r = nullptr;
@@ -127,7 +140,8 @@ void EvalReport::check(const std::vector<Threshold>& thresholds) {
     if (!r) throw ConfigError("--fail-under " + t.text + ": task " + t.task + " was not evaluated");
     const auto v = r->values.get(t.metric);
     if (!v) throw ConfigError("--fail-under " + t.text + ": task " + t.task + " has no metric " + t.metric);
-    if (*v < t.minimum) failures.push_back(t.task + " " + t.metric + " " + fixed(*v, 4) + " is below " + fixed(t.minimum, 4));
+    if (*v < t.minimum)
+      failures.push_back(t.task + " " + t.metric + " " + fixed(*v, 4) + " is below " + fixed(t.minimum, 4));
   }
 }
 
@@ -160,22 +174,26 @@ nlohmann::ordered_json EvalReport::to_json() const {
 std::string EvalReport::provenance() const {
   std::string s = "Scored by " + version_line();
   if (checkpoint.is_null()) return s + ".";
-  s += "; checkpoint " + checkpoint.value("path", std::string("?")) + " (step " + std::to_string(checkpoint.value("step", 0L)) + ")";
+  s += "; checkpoint " + checkpoint.value("path", std::string("?")) + " (step " +
+       std::to_string(checkpoint.value("step", 0L)) + ")";
   const auto by = checkpoint.find("trained_by");
   if (by != checkpoint.end() && by->contains("version"))
-    s += ", trained by deca " + by->value("version", std::string("?")) + " (commit " + by->value("commit", std::string("?")) + ")";
+    s += ", trained by deca " + by->value("version", std::string("?")) + " (commit " +
+         by->value("commit", std::string("?")) + ")";
   return s + ".";
 }
 
 std::string EvalReport::subset_note() const {
-  return "a subset: the first " + std::to_string(max_examples) + " examples of each task (--max-examples), not the whole " +
+  return "a subset: the first " + std::to_string(max_examples) +
+         " examples of each task (--max-examples), not the whole " +
          (split.empty() ? std::string("split") : split + " split");
 }
 
 std::string EvalReport::table() const {
   std::ostringstream o;
   char line[256];
-  std::snprintf(line, sizeof line, "%-18s %-16s %9s %9s   %s\n", "task", "decaScore metric", "value", "examples", "all metrics");
+  std::snprintf(line, sizeof line, "%-18s %-16s %9s %9s   %s\n", "task", "decaScore metric", "value", "examples",
+                "all metrics");
   o << line;
   for (const auto& t : tasks) {
     std::string all;
@@ -199,8 +217,8 @@ std::string EvalReport::markdown() const {
   for (const auto& t : tasks) {
     std::string all;
     for (const auto& [k, v] : t.values.items()) all += (all.empty() ? "" : ", ") + k + " " + fixed(v);
-    o << "| " << name_of(t) << " | " << t.decascore_metric << " | " << fixed(t.decascore_entry) << " | " << t.examples << " | "
-      << all << " |\n";
+    o << "| " << name_of(t) << " | " << t.decascore_metric << " | " << fixed(t.decascore_entry) << " | " << t.examples
+      << " | " << all << " |\n";
   }
   o << "| **" << decascore_label() << "** | sum | **" << fixed(decascore) << "** | | |\n";
   if (any_zero_shot()) o << "\n\\* zero-shot: the model was not trained on this task\n";
@@ -225,11 +243,13 @@ std::string EvalReport::junit() const {
   std::ostringstream cases;
   size_t failed = 0;
   double total_time = 0;
-  auto add_case = [&](const std::string& name, double seconds, const std::string& out, const std::vector<std::string>& fails) {
+  auto add_case = [&](const std::string& name, double seconds, const std::string& out,
+                      const std::vector<std::string>& fails) {
     cases << "    <testcase classname=\"deca." << xml_escape(split) << "\" name=\"" << xml_escape(name) << "\" time=\""
           << fixed(seconds, 3) << "\">\n";
     for (const auto& f : fails)
-      cases << "      <failure message=\"" << xml_escape(f) << "\" type=\"threshold\">" << xml_escape(f) << "</failure>\n";
+      cases << "      <failure message=\"" << xml_escape(f) << "\" type=\"threshold\">" << xml_escape(f)
+            << "</failure>\n";
     cases << "      <system-out>" << xml_escape(out) << "</system-out>\n    </testcase>\n";
     failed += fails.empty() ? 0 : 1;
     total_time += seconds;
@@ -241,8 +261,8 @@ std::string EvalReport::junit() const {
   }
   add_case("decascore", 0, "decascore=" + fixed(decascore, 4) + "\n", failures_of("decaScore"));
   std::ostringstream o;
-  o << "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites>\n  <testsuite name=\"deca-eval\" tests=\"" << tasks.size() + 1
-    << "\" failures=\"" << failed << "\" errors=\"0\" time=\"" << fixed(total_time, 3) << "\">\n";
+  o << "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites>\n  <testsuite name=\"deca-eval\" tests=\""
+    << tasks.size() + 1 << "\" failures=\"" << failed << "\" errors=\"0\" time=\"" << fixed(total_time, 3) << "\">\n";
   o << "    <properties>\n";
   auto property = [&](const std::string& name, const std::string& value) {
     o << "      <property name=\"" << name << "\" value=\"" << xml_escape(value) << "\"/>\n";

@@ -33,7 +33,8 @@ model::Vocabulary vocabulary_of(const Tokenizer& t) {
   v.frame_inputs = t.scheme() != "pieces";
   v.word_marks.resize(static_cast<size_t>(v.size));
   for (int32_t id = 0; id < t.vocab_size(); ++id)
-    v.word_marks[static_cast<size_t>(id)] = static_cast<uint8_t>((t.starts_word(id) ? 1 : 0) | (t.ends_word(id) ? 2 : 0));
+    v.word_marks[static_cast<size_t>(id)] =
+        static_cast<uint8_t>((t.starts_word(id) ? 1 : 0) | (t.ends_word(id) ? 2 : 0));
   return v;
 }
 
@@ -87,7 +88,8 @@ fs::path resolve_checkpoint(const fs::path& path) {
   const fs::path links = path / "checkpoints";
   if (!fs::is_directory(links))
     throw ConfigError("no checkpoint at " + path.string() +
-                      " (expected a checkpoint folder with model.safetensors, or a run folder with checkpoints/best or checkpoints/last)");
+                      " (expected a checkpoint folder with model.safetensors, or a run folder with checkpoints/best or "
+                      "checkpoints/last)");
   for (const char* link : {"best", "last"}) {
     const fs::path p = links / link;
     if (fs::exists(p / "model.safetensors")) {
@@ -101,7 +103,8 @@ fs::path resolve_checkpoint(const fs::path& path) {
     else if (std::string(link) == "best")
       log::info("{} has no best checkpoint (no validation yet); using the last one", path.string());
   }
-  throw ConfigError("no checkpoint in run folder " + path.string() + " (checkpoints/best and checkpoints/last are missing)");
+  throw ConfigError("no checkpoint in run folder " + path.string() +
+                    " (checkpoints/best and checkpoints/last are missing)");
 }
 
 nlohmann::json read_trainer_state(const fs::path& dir) {
@@ -153,7 +156,8 @@ LoadedModel load_checkpoint(const fs::path& path, const torch::Device& device) {
     } catch (const std::exception&) {
       const bool removed = !fs::exists(dir / "model.safetensors") || !fs::exists(dir / kCheckpointChecksums);
       if (!run_folder || !removed || attempt == 5) throw;
-      log::info("checkpoint {} was removed while it was read (its run pruned it); taking the run's newest", dir.string());
+      log::info("checkpoint {} was removed while it was read (its run pruned it); taking the run's newest",
+                dir.string());
     }
   }
 }

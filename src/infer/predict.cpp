@@ -30,13 +30,14 @@ SplitPredictions predict_split(const Predictor& p, const EncodedSplit& data, con
   // small operations would leave the other cores idle within one batch. They
   // share the token budget, as beams do: it bounds what is in memory at once.
   const int workers = options.concurrent_batches > 0 ? options.concurrent_batches
-                      : p.device.is_cpu()             ? at::get_num_threads()
-                                                      : 1;
+                      : p.device.is_cpu()            ? at::get_num_threads()
+                                                     : 1;
   const long budget = std::max<long>(1, options.max_tokens / std::max<int64_t>(1, options.decode.beam) / workers);
   const auto batches = eval_batches(data, budget, options.size_rule);
   std::vector<size_t> mine;  // the batches this process decodes
   for (size_t k = 0; k < batches.size(); ++k)
-    if (options.shards <= 1 || static_cast<int>(k % static_cast<size_t>(options.shards)) == options.shard) mine.push_back(k);
+    if (options.shards <= 1 || static_cast<int>(k % static_cast<size_t>(options.shards)) == options.shard)
+      mine.push_back(k);
   std::vector<std::vector<std::vector<model::Hypothesis>>> decoded(mine.size());
   std::atomic<size_t> next{0};
   std::mutex progress_mutex;

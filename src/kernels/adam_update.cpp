@@ -52,13 +52,17 @@ void adam_update(const AdamUpdate& a, int64_t begin, int64_t end, const float* g
     if (a.bf16_moments) {
       auto* m = static_cast<uint16_t*>(a.exp_avg);
       auto* v = static_cast<uint16_t*>(a.exp_avg_sq);
-      if (g) update_bf16<true>(a.weight, m, v, g, begin, end, a);
-      else update_bf16<false>(a.weight, m, v, g, begin, end, a);
+      if (g)
+        update_bf16<true>(a.weight, m, v, g, begin, end, a);
+      else
+        update_bf16<false>(a.weight, m, v, g, begin, end, a);
     } else {
       auto* m = static_cast<float*>(a.exp_avg);
       auto* v = static_cast<float*>(a.exp_avg_sq);
-      if (g) update_fp32<true>(a.weight, m, v, g, begin, end, a);
-      else update_fp32<false>(a.weight, m, v, g, begin, end, a);
+      if (g)
+        update_fp32<true>(a.weight, m, v, g, begin, end, a);
+      else
+        update_fp32<false>(a.weight, m, v, g, begin, end, a);
     }
   });
 }

@@ -4,14 +4,14 @@
 #include <cmath>
 #include <limits>
 
-#include "deca/kernels/parallel.h"
 #include "deca/kernels/output_layer.h"
+#include "deca/kernels/parallel.h"
 
 namespace deca::kernels {
 
 void attend_one_query(const float* q, const float* keys, const float* values, const bool* padding, int64_t rows,
-                      int64_t key_count, int64_t row_stride, int64_t d, const std::vector<int64_t>& bounds,
-                      float scale, float* out) {
+                      int64_t key_count, int64_t row_stride, int64_t d, const std::vector<int64_t>& bounds, float scale,
+                      float* out) {
   const int64_t heads = static_cast<int64_t>(bounds.size()) - 1;
   const Isa isa = active_isa();
   parallel_for(0, rows, 4, [&](int64_t begin, int64_t end) {

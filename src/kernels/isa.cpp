@@ -10,17 +10,20 @@ namespace deca::kernels {
 
 const char* to_string(Isa isa) {
   switch (isa) {
-    case Isa::avx512: return "avx512";
-    case Isa::avx2: return "avx2";
-    default: return "portable";
+    case Isa::avx512:
+      return "avx512";
+    case Isa::avx2:
+      return "avx2";
+    default:
+      return "portable";
   }
 }
 
 Isa cpu_isa() {
 #ifdef DECA_KERNELS_X86
   static const Isa best = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") ? Isa::avx512
-                          : __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") ? Isa::avx2
-                                                                                            : Isa::portable;
+                          : __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")       ? Isa::avx2
+                                                                                                  : Isa::portable;
   return best;
 #else
   return Isa::portable;

@@ -42,11 +42,11 @@ void layer_norm_rows(const float* x, const float* gamma, const float* beta, int6
   });
 }
 
-void layer_norm_rows_forward(const float* x, const float* gamma, const float* beta, int64_t rows, int64_t d,
-                             float eps, float* y, float* xhat, float* stats) {
+void layer_norm_rows_forward(const float* x, const float* gamma, const float* beta, int64_t rows, int64_t d, float eps,
+                             float* y, float* xhat, float* stats) {
   parallel_for(0, rows, 256, [&](int64_t begin, int64_t end) {
     for (int64_t r = begin; r < end; ++r) {
-      const float *xr = x + r * d;
+      const float* xr = x + r * d;
       float *yr = y + r * d, *hr = xhat + r * d;
       const auto [m, std] = moments(xr, d);
       const float denominator = std + eps;
@@ -63,8 +63,8 @@ void layer_norm_rows_forward(const float* x, const float* gamma, const float* be
 // With a = dy * gamma, s = std + eps and xhat = (x - mean) / s:
 // dx = (a - mean(a)) / s - xhat * sum(a * xhat) / ((d - 1) std),
 // the second term from std's own gradient, (x - mean) / ((d - 1) std).
-void layer_norm_rows_backward(const float* dy, const float* xhat, const float* stats, const float* gamma,
-                              int64_t rows, int64_t d, float* dx, float* dgamma, float* dbeta) {
+void layer_norm_rows_backward(const float* dy, const float* xhat, const float* stats, const float* gamma, int64_t rows,
+                              int64_t d, float* dx, float* dgamma, float* dbeta) {
   // dgamma and dbeta summed per block of rows, then over the blocks in order:
   // the same sums whatever the thread count.
   constexpr int64_t kRows = 64;

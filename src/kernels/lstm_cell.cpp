@@ -50,10 +50,14 @@ void lstm_cell(float* g4, const float* c_prev, float* c_now, float* h_now, int64
 void lstm_cell_backward(const float* g4, const float* c_now, const float* c_prev, const float* g_h, const float* g_c,
                         const float* dh_next, float* dc_next, float* d4, int64_t h, Isa isa) {
   on_isa(isa, [=]() DECA_INLINE {
-    if (g_h && g_c) cell_backward<true, true>(g4, c_now, c_prev, g_h, g_c, dh_next, dc_next, d4, h);
-    else if (g_h) cell_backward<true, false>(g4, c_now, c_prev, g_h, g_c, dh_next, dc_next, d4, h);
-    else if (g_c) cell_backward<false, true>(g4, c_now, c_prev, g_h, g_c, dh_next, dc_next, d4, h);
-    else cell_backward<false, false>(g4, c_now, c_prev, g_h, g_c, dh_next, dc_next, d4, h);
+    if (g_h && g_c)
+      cell_backward<true, true>(g4, c_now, c_prev, g_h, g_c, dh_next, dc_next, d4, h);
+    else if (g_h)
+      cell_backward<true, false>(g4, c_now, c_prev, g_h, g_c, dh_next, dc_next, d4, h);
+    else if (g_c)
+      cell_backward<false, true>(g4, c_now, c_prev, g_h, g_c, dh_next, dc_next, d4, h);
+    else
+      cell_backward<false, false>(g4, c_now, c_prev, g_h, g_c, dh_next, dc_next, d4, h);
   });
 }
 

@@ -42,8 +42,7 @@ std::vector<uint32_t> bf16_pairs(const float* h, int64_t rows, int64_t cols) {
   return out;
 }
 
-void score_portable_bf16(const PackedRows& w, const uint32_t* h, int64_t panel_begin, int64_t panel_end,
-                         RowScores& s) {
+void score_portable_bf16(const PackedRows& w, const uint32_t* h, int64_t panel_begin, int64_t panel_end, RowScores& s) {
   const int64_t pairs = w.pair_count(), width = s.width;
   auto low = [](uint32_t x) { return from_bf16(static_cast<uint16_t>(x & 0xffffu)); };
   auto high = [](uint32_t x) { return from_bf16(static_cast<uint16_t>(x >> 16)); };

@@ -107,7 +107,8 @@ DECA_TARGET_AVX512 void block512(const float* wp, const float* bias, int64_t k_d
     __m512 wv[P];
     for (int p = 0; p < P; ++p) wv[p] = _mm512_loadu_ps(wp + p * k_dim * kPanel + k * kPanel);
     if (ahead)  // a panel's k row is one cache line
-      for (int p = 0; p < P; ++p) _mm_prefetch(reinterpret_cast<const char*>(ahead + p * k_dim * kPanel + k * kPanel), _MM_HINT_T1);
+      for (int p = 0; p < P; ++p)
+        _mm_prefetch(reinterpret_cast<const char*>(ahead + p * k_dim * kPanel + k * kPanel), _MM_HINT_T1);
     for (int r = 0; r < R; ++r) {
       const __m512 x = _mm512_set1_ps(hr[r * k_dim + k]);
       for (int p = 0; p < P; ++p) acc[r][p] = _mm512_fmadd_ps(x, wv[p], acc[r][p]);
@@ -135,7 +136,8 @@ DECA_TARGET_AVX512BF16 void block512bf16(const uint32_t* wp, const float* bias, 
     __m512bh wv[P];
     for (int p = 0; p < P; ++p) wv[p] = (__m512bh)_mm512_loadu_si512(wp + p * pairs * kPanel + i * kPanel);
     if (ahead)
-      for (int p = 0; p < P; ++p) _mm_prefetch(reinterpret_cast<const char*>(ahead + p * pairs * kPanel + i * kPanel), _MM_HINT_T1);
+      for (int p = 0; p < P; ++p)
+        _mm_prefetch(reinterpret_cast<const char*>(ahead + p * pairs * kPanel + i * kPanel), _MM_HINT_T1);
     for (int r = 0; r < R; ++r) {
       const auto x = (__m512bh)_mm512_set1_epi32(static_cast<int>(hr[r * pairs + i]));
       for (int p = 0; p < P; ++p) acc[r][p] = _mm512_dpbf16_ps(acc[r][p], wv[p], x);
@@ -161,7 +163,8 @@ DECA_INLINE inline void panels512(const Weight* panels, const float* all_bias, i
     const float* bias = all_bias + p * kPanel;
     const auto first = static_cast<int32_t>(p * kPanel);
     const bool two = p + 1 < panel_end;
-    const Weight* ahead = two && p + kPrefetchPanels + 2 <= panel_end ? wp + kPrefetchPanels * stride * kPanel : nullptr;
+    const Weight* ahead =
+        two && p + kPrefetchPanels + 2 <= panel_end ? wp + kPrefetchPanels * stride * kPanel : nullptr;
     block(two, wp, bias, first, ahead);
   }
 }
@@ -235,8 +238,10 @@ DECA_TARGET_AVX512 void score_avx512(const PackedRows& w, const float* h, int64_
             [&](bool two, const float* wp, const float* bias, int32_t first, const float* ahead) DECA_INLINE {
               for_row_blocks<8>(s.rows, [&](auto rows, int64_t r0, bool first_block) DECA_INLINE {
                 const float* prefetch = first_block ? ahead : nullptr;
-                if (two) block512<rows, 2>(wp, bias, k_dim, h, r0, first, s, lanes, prefetch);
-                else block512<rows, 1>(wp, bias, k_dim, h, r0, first, s, lanes, nullptr);
+                if (two)
+                  block512<rows, 2>(wp, bias, k_dim, h, r0, first, s, lanes, prefetch);
+                else
+                  block512<rows, 1>(wp, bias, k_dim, h, r0, first, s, lanes, nullptr);
               });
             });
   lanes.fold_into(s);
@@ -250,8 +255,10 @@ DECA_TARGET_AVX512BF16 void score_avx512bf16(const PackedRows& w, const uint32_t
             [&](bool two, const uint32_t* wp, const float* bias, int32_t first, const uint32_t* ahead) DECA_INLINE {
               for_row_blocks<8>(s.rows, [&](auto rows, int64_t r0, bool first_block) DECA_INLINE {
                 const uint32_t* prefetch = first_block ? ahead : nullptr;
-                if (two) block512bf16<rows, 2>(wp, bias, pairs, h, r0, first, s, lanes, prefetch);
-                else block512bf16<rows, 1>(wp, bias, pairs, h, r0, first, s, lanes, nullptr);
+                if (two)
+                  block512bf16<rows, 2>(wp, bias, pairs, h, r0, first, s, lanes, prefetch);
+                else
+                  block512bf16<rows, 1>(wp, bias, pairs, h, r0, first, s, lanes, nullptr);
               });
             });
   lanes.fold_into(s);

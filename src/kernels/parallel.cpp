@@ -25,13 +25,14 @@ int max_threads() {
 void parallel_for(int64_t begin, int64_t end, int64_t grain, const std::function<void(int64_t, int64_t)>& body) {
   if (begin >= end) return;
   const int64_t range = end - begin;
-  const int64_t threads = std::min<int64_t>(max_threads(), (range + std::max<int64_t>(1, grain) - 1) / std::max<int64_t>(1, grain));
+  const int64_t threads =
+      std::min<int64_t>(max_threads(), (range + std::max<int64_t>(1, grain) - 1) / std::max<int64_t>(1, grain));
   if (range <= grain || threads <= 1) return body(begin, end);
 #ifdef _OPENMP
   // As at::parallel_for: one chunk per thread, the first exception rethrown.
   std::exception_ptr failure;
   std::mutex failure_mutex;
-#pragma omp parallel num_threads(static_cast<int>(threads))
+#pragma omp parallel num_threads(static_cast <int>(threads))
   {
     const int64_t n = omp_get_num_threads(), chunk = (range + n - 1) / n;
     const int64_t from = begin + omp_get_thread_num() * chunk;

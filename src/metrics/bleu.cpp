@@ -31,8 +31,8 @@ bool is_digit(char32_t c) { return c >= U'0' && c <= U'9'; }
 
 // [\{-\~\[-\` -\&\(-\+\:-\@\/]
 bool is_13a_symbol(char32_t c) {
-  return (c >= 0x7B && c <= 0x7E) || (c >= 0x5B && c <= 0x60) || (c >= 0x20 && c <= 0x26) ||
-         (c >= 0x28 && c <= 0x2B) || (c >= 0x3A && c <= 0x40) || c == 0x2F;
+  return (c >= 0x7B && c <= 0x7E) || (c >= 0x5B && c <= 0x60) || (c >= 0x20 && c <= 0x26) || (c >= 0x28 && c <= 0x2B) ||
+         (c >= 0x3A && c <= 0x40) || c == 0x2F;
 }
 
 // Maps each n-gram (as a run of token ids) to its count.
@@ -92,18 +92,32 @@ std::string tokenize_13a(std::string_view line) {
   auto period_or_comma = [](char32_t c) { return c == U'.' || c == U','; };
   a = pass(
       a, [&](char32_t x, char32_t y) { return !is_digit(x) && period_or_comma(y); },
-      [](std::u32string& o, char32_t x, char32_t y) { o += x; o += U' '; o += y; o += U' '; });
+      [](std::u32string& o, char32_t x, char32_t y) {
+        o += x;
+        o += U' ';
+        o += y;
+        o += U' ';
+      });
   a = pass(
       a, [&](char32_t x, char32_t y) { return period_or_comma(x) && !is_digit(y); },
-      [](std::u32string& o, char32_t x, char32_t y) { o += U' '; o += x; o += U' '; o += y; });
+      [](std::u32string& o, char32_t x, char32_t y) {
+        o += U' ';
+        o += x;
+        o += U' ';
+        o += y;
+      });
   a = pass(
       a, [](char32_t x, char32_t y) { return is_digit(x) && y == U'-'; },
-      [](std::u32string& o, char32_t x, char32_t y) { o += x; o += U' '; o += y; o += U' '; });
+      [](std::u32string& o, char32_t x, char32_t y) {
+        o += x;
+        o += U' ';
+        o += y;
+        o += U' ';
+      });
   return text::collapse_ws(text::encode_utf8(a));
 }
 
-BleuResult corpus_bleu(const std::vector<std::string>& predictions,
-                       const std::vector<std::string>& references) {
+BleuResult corpus_bleu(const std::vector<std::string>& predictions, const std::vector<std::string>& references) {
   require_same_length("corpus_bleu", "references", predictions.size(), references.size());
   BleuResult r;
   r.correct.assign(kOrder, 0);
@@ -144,7 +158,8 @@ BleuResult corpus_bleu(const std::vector<std::string>& predictions,
   }
   r.brevity_penalty = 1.0;
   if (r.sys_len < r.ref_len) {
-    r.brevity_penalty = r.sys_len > 0 ? std::exp(1.0 - static_cast<double>(r.ref_len) / static_cast<double>(r.sys_len)) : 0.0;
+    r.brevity_penalty =
+        r.sys_len > 0 ? std::exp(1.0 - static_cast<double>(r.ref_len) / static_cast<double>(r.sys_len)) : 0.0;
   }
   double log_sum = 0;
   for (double p : r.precisions) log_sum += my_log(p);

@@ -49,7 +49,8 @@ ConllScores conlleval(const std::vector<TaggedSentence>& sentences) {
   // One token of the input; a sentence boundary is conlleval's "-X- O O" line.
   auto step = [&](const Tag& correct, const Tag& guessed, bool boundary) {
     const bool end_correct = end_of_chunk(last_correct, correct), end_guessed = end_of_chunk(last_guessed, guessed);
-    const bool start_correct = start_of_chunk(last_correct, correct), start_guessed = start_of_chunk(last_guessed, guessed);
+    const bool start_correct = start_of_chunk(last_correct, correct),
+               start_guessed = start_of_chunk(last_guessed, guessed);
     if (in_correct) {
       if (end_correct && end_guessed && last_guessed.type == last_correct.type) {
         in_correct = false;

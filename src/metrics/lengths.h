@@ -11,8 +11,8 @@ namespace deca::metrics {
 
 inline void require_same_length(const char* function, const char* what, size_t predictions, size_t other) {
   if (predictions != other)
-    throw Error(std::string(function) + ": " + std::to_string(predictions) + " predictions but " + std::to_string(other) + " " +
-                what);
+    throw Error(std::string(function) + ": " + std::to_string(predictions) + " predictions but " +
+                std::to_string(other) + " " + what);
 }
 
 }  // namespace deca::metrics

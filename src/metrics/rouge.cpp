@@ -20,10 +20,10 @@ bool in(char c, const char* set) {
     if (*set == c) return true;
   return false;
 }
-bool cons(char c) { return !in(c, "aeiou"); }            // [^aeiou]
-bool not_vowel_y(char c) { return !in(c, "aeiouy"); }    // [^aeiouy]
-bool vowel_y(char c) { return in(c, "aeiouy"); }         // [aeiouy]
-bool vowel(char c) { return in(c, "aeiou"); }            // [aeiou]
+bool cons(char c) { return !in(c, "aeiou"); }          // [^aeiou]
+bool not_vowel_y(char c) { return !in(c, "aeiouy"); }  // [^aeiouy]
+bool vowel_y(char c) { return in(c, "aeiouy"); }       // [aeiouy]
+bool vowel(char c) { return in(c, "aeiou"); }          // [aeiou]
 
 using Positions = std::vector<bool>;  // reachable positions 0..n
 
@@ -53,9 +53,7 @@ bool any(const Positions& p) {
   return false;
 }
 // ^(C)?VC
-bool m_gt0(const std::string& w) {
-  return any(step(w, step(w, start_with_optional_C(w), false), true));
-}
+bool m_gt0(const std::string& w) { return any(step(w, step(w, start_with_optional_C(w), false), true)); }
 // ^(C)?VCVC
 bool m_gt1(const std::string& w) {
   Positions p = step(w, step(w, start_with_optional_C(w), false), true);
@@ -106,17 +104,17 @@ const Rule* longest(const std::string& w, const Rule* rules, size_t count) {
   return best;
 }
 
-constexpr Rule kStep2[] = {
-    {"ational", "ate"}, {"tional", "tion"}, {"enci", "ence"}, {"anci", "ance"}, {"izer", "ize"},
-    {"bli", "ble"},     {"alli", "al"},     {"entli", "ent"}, {"eli", "e"},     {"ousli", "ous"},
-    {"ization", "ize"}, {"ation", "ate"},   {"ator", "ate"},  {"alism", "al"},  {"iveness", "ive"},
-    {"fulness", "ful"}, {"ousness", "ous"}, {"aliti", "al"},  {"iviti", "ive"}, {"biliti", "ble"},
-    {"logi", "log"}};
+constexpr Rule kStep2[] = {{"ational", "ate"}, {"tional", "tion"}, {"enci", "ence"},   {"anci", "ance"},
+                           {"izer", "ize"},    {"bli", "ble"},     {"alli", "al"},     {"entli", "ent"},
+                           {"eli", "e"},       {"ousli", "ous"},   {"ization", "ize"}, {"ation", "ate"},
+                           {"ator", "ate"},    {"alism", "al"},    {"iveness", "ive"}, {"fulness", "ful"},
+                           {"ousness", "ous"}, {"aliti", "al"},    {"iviti", "ive"},   {"biliti", "ble"},
+                           {"logi", "log"}};
 constexpr Rule kStep3[] = {{"icate", "ic"}, {"ative", ""}, {"alize", "al"}, {"iciti", "ic"},
                            {"ical", "ic"},  {"ful", ""},   {"ness", ""}};
-constexpr Rule kStep4[] = {{"al", ""},  {"ance", ""}, {"ence", ""}, {"er", ""},  {"ic", ""},   {"able", ""},
-                           {"ible", ""}, {"ant", ""},  {"ement", ""}, {"ou", ""},  {"ism", ""},  {"ate", ""},
-                           {"iti", ""}, {"ous", ""},  {"ive", ""},  {"ize", ""}};
+constexpr Rule kStep4[] = {{"al", ""},   {"ance", ""}, {"ence", ""},  {"er", ""}, {"ic", ""},  {"able", ""},
+                           {"ible", ""}, {"ant", ""},  {"ement", ""}, {"ou", ""}, {"ism", ""}, {"ate", ""},
+                           {"iti", ""},  {"ous", ""},  {"ive", ""},   {"ize", ""}};
 
 }  // namespace
 
@@ -320,8 +318,8 @@ double rouge_n(const Sentences& peer, const std::vector<Sentences>& models, int 
 
 // Marks the model positions of one LCS of `model` and `peer`, with ROUGE's
 // tie-breaking (diagonal, then up when c[i-1][j] >= c[i][j-1], else left).
-void mark_lcs(const std::vector<std::string>& model, const std::vector<std::string>& peer,
-              std::vector<char>& hits, std::vector<int>& c, std::vector<char>& b) {
+void mark_lcs(const std::vector<std::string>& model, const std::vector<std::string>& peer, std::vector<char>& hits,
+              std::vector<int>& c, std::vector<char>& b) {
   const size_t m = model.size(), n = peer.size();
   if (m == 0) return;
   c.assign((m + 1) * (n + 1), 0);

@@ -105,8 +105,7 @@ double token_f1(std::string_view prediction, std::string_view gold) {
 }
 
 double exact_match(const std::vector<std::string>& predictions, const Golds& golds) {
-  return mean_of_max(predictions, golds,
-                     [](const std::string& p, const std::string& g) { return p == g ? 1.0 : 0.0; });
+  return mean_of_max(predictions, golds, [](const std::string& p, const std::string& g) { return p == g ? 1.0 : 0.0; });
 }
 
 double normalized_exact_match(const std::vector<std::string>& predictions, const Golds& golds) {

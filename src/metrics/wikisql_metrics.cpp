@@ -83,8 +83,7 @@ std::vector<std::string> split_col_cond(const std::string& s) {
 
 }  // namespace
 
-std::optional<LogicalForm> parse_logical_form(std::string_view prediction,
-                                              const std::vector<std::string>& header) {
+std::optional<LogicalForm> parse_logical_form(std::string_view prediction, const std::vector<std::string>& header) {
   std::vector<std::pair<std::string, int>> unsorted, headers;
   for (size_t i = 0; i < header.size(); ++i) unsorted.emplace_back(text::lower(header[i]), static_cast<int>(i));
   headers = unsorted;

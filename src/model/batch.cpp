@@ -34,7 +34,9 @@ Batch make_batch(const EncodedSplit& data, const std::vector<uint32_t>& rows, co
   };
   // To a GPU from pinned memory, without waiting for the copy (the trainer
   // prepares the next batch on another thread while the GPU computes).
-  auto to_device = [&](const torch::Tensor& t) { return device.is_cuda() ? t.pin_memory().to(device, /*non_blocking=*/true) : t.to(device); };
+  auto to_device = [&](const torch::Tensor& t) {
+    return device.is_cuda() ? t.pin_memory().to(device, /*non_blocking=*/true) : t.to(device);
+  };
   auto c = context.accessor<int64_t, 2>(), q = question.accessor<int64_t, 2>();
   auto cl = clen.accessor<int64_t, 1>(), ql = qlen.accessor<int64_t, 1>();
   Batch batch;

@@ -53,8 +53,8 @@ std::vector<std::vector<Hypothesis>> decode(Seq2Seq& model, const Batch& batch, 
     auto cand = (beam_top.to(torch::kFloat64) + base).view({n, k * per_beam});
     auto [top_scores_d, top_pos_d] = cand.topk(width, 1);  // positions beam * per_beam + j
     // As indices beam * V + token.
-    auto top_index_d = torch::div(top_pos_d, per_beam, "floor") * vsize +
-                       beam_token.view({n, k * per_beam}).gather(1, top_pos_d);
+    auto top_index_d =
+        torch::div(top_pos_d, per_beam, "floor") * vsize + beam_token.view({n, k * per_beam}).gather(1, top_pos_d);
     const auto top_scores = top_scores_d.to(torch::kCPU), top_index = top_index_d.to(torch::kCPU);
     auto ts = top_scores.accessor<double, 2>();
     auto ti = top_index.accessor<int64_t, 2>();
@@ -104,11 +104,13 @@ std::vector<std::vector<Hypothesis>> decode(Seq2Seq& model, const Batch& batch, 
         const int64_t beam = ti[i][j] / vsize, token = ti[i][j] % vsize;
         keep_rows.push_back(i * k + beam);
         auto prefix = tokens[static_cast<size_t>(i * k + beam)];
-        next_words.push_back(words[static_cast<size_t>(i * k + beam)] +
-                             (vocab.new_word(prefix.empty() ? -1 : prefix.back(), static_cast<int32_t>(token)) ? 1 : 0));
+        next_words.push_back(
+            words[static_cast<size_t>(i * k + beam)] +
+            (vocab.new_word(prefix.empty() ? -1 : prefix.back(), static_cast<int32_t>(token)) ? 1 : 0));
         prefix.push_back(static_cast<int32_t>(token));
         next_tokens.push_back(std::move(prefix));
-        next_scores.push_back(p < static_cast<int64_t>(picks.size()) ? ts[i][j] : -std::numeric_limits<double>::infinity());
+        next_scores.push_back(p < static_cast<int64_t>(picks.size()) ? ts[i][j]
+                                                                     : -std::numeric_limits<double>::infinity());
         next_prev.push_back(token);
       }
     }
@@ -121,8 +123,10 @@ std::vector<std::vector<Hypothesis>> decode(Seq2Seq& model, const Batch& batch, 
     for (size_t r = 0; identity && r < keep_rows.size(); ++r) identity = keep_rows[r] == static_cast<int64_t>(r);
     if (!identity) {
       const auto index = torch::tensor(keep_rows, torch::kInt64).to(device);
-      if (same_examples) state->reorder(index);
-      else state->select(index);
+      if (same_examples)
+        state->reorder(index);
+      else
+        state->select(index);
     }
     tokens = std::move(next_tokens);
     scores = std::move(next_scores);

@@ -22,8 +22,8 @@ struct HashDropout : torch::autograd::Function<HashDropout> {
     const int64_t n = xc.numel();
     auto y = torch::empty_like(xc);
     auto bits = torch::empty({(n + 63) / 64}, xc.options().dtype(torch::kInt64));
-    kernels::mask_forward(xc.data_ptr<float>(), y.data_ptr<float>(), reinterpret_cast<uint64_t*>(bits.data_ptr<int64_t>()),
-                          n, static_cast<uint64_t>(key), p);
+    kernels::mask_forward(xc.data_ptr<float>(), y.data_ptr<float>(),
+                          reinterpret_cast<uint64_t*>(bits.data_ptr<int64_t>()), n, static_cast<uint64_t>(key), p);
     ctx->save_for_backward({bits});
     ctx->saved_data["p"] = p;
     return y;

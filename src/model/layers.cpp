@@ -39,7 +39,8 @@ struct BatchMatmul : torch::autograd::Function<BatchMatmul> {
     ctx->save_for_backward({a, b});
     return matmul_by_items(a, b);
   }
-  static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx, torch::autograd::variable_list g) {
+  static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
+                                                 torch::autograd::variable_list g) {
     const auto saved = ctx->get_saved_variables();
     const auto &a = saved[0], &b = saved[1];
     torch::Tensor ga, gb;
@@ -52,27 +53,29 @@ struct BatchMatmul : torch::autograd::Function<BatchMatmul> {
 // LayerNorm in training on the CPU (layer_norm_rows.h): keeps the normalised
 // input and two numbers per row for backward.
 struct LayerNormRows : torch::autograd::Function<LayerNormRows> {
-  static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& x, const torch::Tensor& gamma,
-                               const torch::Tensor& beta, double eps) {
+  static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& x,
+                               const torch::Tensor& gamma, const torch::Tensor& beta, double eps) {
     const auto xc = x.contiguous();
     const int64_t d = xc.size(-1), rows = xc.numel() / d;
     auto y = torch::empty_like(xc), xhat = torch::empty_like(xc);
     auto stats = torch::empty({rows, 2}, xc.options());
     kernels::layer_norm_rows_forward(xc.data_ptr<float>(), gamma.contiguous().data_ptr<float>(),
-                                 beta.contiguous().data_ptr<float>(), rows, d, static_cast<float>(eps),
-                                 y.data_ptr<float>(), xhat.data_ptr<float>(), stats.data_ptr<float>());
+                                     beta.contiguous().data_ptr<float>(), rows, d, static_cast<float>(eps),
+                                     y.data_ptr<float>(), xhat.data_ptr<float>(), stats.data_ptr<float>());
     ctx->save_for_backward({xhat, stats, gamma});
     return y;
   }
-  static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx, torch::autograd::variable_list g) {
+  static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
+                                                 torch::autograd::variable_list g) {
     const auto saved = ctx->get_saved_variables();
     const auto &xhat = saved[0], &stats = saved[1], gamma = saved[2].contiguous();
     const auto dy = g[0].contiguous();
     const int64_t d = xhat.size(-1);
-    auto dx = torch::empty_like(xhat), dgamma = torch::empty({d}, gamma.options()), dbeta = torch::empty({d}, gamma.options());
+    auto dx = torch::empty_like(xhat), dgamma = torch::empty({d}, gamma.options()),
+         dbeta = torch::empty({d}, gamma.options());
     kernels::layer_norm_rows_backward(dy.data_ptr<float>(), xhat.data_ptr<float>(), stats.data_ptr<float>(),
-                                  gamma.data_ptr<float>(), xhat.numel() / d, d, dx.data_ptr<float>(),
-                                  dgamma.data_ptr<float>(), dbeta.data_ptr<float>());
+                                      gamma.data_ptr<float>(), xhat.numel() / d, d, dx.data_ptr<float>(),
+                                      dgamma.data_ptr<float>(), dbeta.data_ptr<float>());
     return {dx, dgamma, dbeta, torch::Tensor()};
   }
 };
@@ -109,8 +112,9 @@ torch::Tensor LayerNormImpl::forward(const torch::Tensor& x) {
     const auto xc = x.contiguous();
     auto y = torch::empty_like(xc);
     const int64_t d = xc.size(-1);
-    kernels::layer_norm_rows(xc.data_ptr<float>(), gamma.contiguous().data_ptr<float>(), beta.contiguous().data_ptr<float>(),
-                         xc.numel() / d, d, static_cast<float>(eps), y.data_ptr<float>());
+    kernels::layer_norm_rows(xc.data_ptr<float>(), gamma.contiguous().data_ptr<float>(),
+                             beta.contiguous().data_ptr<float>(), xc.numel() / d, d, static_cast<float>(eps),
+                             y.data_ptr<float>());
     return y;
   }
   auto mean = x.mean(-1, /*keepdim=*/true);
@@ -118,7 +122,8 @@ torch::Tensor LayerNormImpl::forward(const torch::Tensor& x) {
   return gamma * (x - mean) / (std + eps) + beta;
 }
 
-MultiHeadImpl::MultiHeadImpl(int64_t d_, int64_t heads_, double p, bool causal_) : d(d_), heads(heads_), causal(causal_) {
+MultiHeadImpl::MultiHeadImpl(int64_t d_, int64_t heads_, double p, bool causal_)
+    : d(d_), heads(heads_), causal(causal_) {
   wq = register_module("wq", torch::nn::Linear(torch::nn::LinearOptions(d, d).bias(false)));
   wk = register_module("wk", torch::nn::Linear(torch::nn::LinearOptions(d, d).bias(false)));
   wv = register_module("wv", torch::nn::Linear(torch::nn::LinearOptions(d, d).bias(false)));
@@ -145,8 +150,8 @@ torch::Tensor MultiHeadImpl::attend(const torch::Tensor& pq, const torch::Tensor
     const auto padding = key_padding.defined() ? key_padding.to(torch::kBool).contiguous() : torch::Tensor();
     auto out = torch::empty_like(q);
     kernels::attend_one_query(q.data_ptr<float>(), k.data_ptr<float>(), v.data_ptr<float>(),
-                          padding.defined() ? padding.data_ptr<bool>() : nullptr, q.size(0), lk, k.stride(0), d,
-                          bounds, static_cast<float>(scale), out.data_ptr<float>());
+                              padding.defined() ? padding.data_ptr<bool>() : nullptr, q.size(0), lk, k.stride(0), d,
+                              bounds, static_cast<float>(scale), out.data_ptr<float>());
     return out;
   }
   std::vector<torch::Tensor> outs;
@@ -194,7 +199,8 @@ LinearReLUImpl::LinearReLUImpl(int64_t d, int64_t hidden, double p) {
 
 torch::Tensor LinearReLUImpl::forward(const torch::Tensor& x) { return linear->forward(feedforward->forward(x)); }
 
-TransformerEncoderLayerImpl::TransformerEncoderLayerImpl(int64_t d, int64_t heads, int64_t hidden, double p, double p_ff) {
+TransformerEncoderLayerImpl::TransformerEncoderLayerImpl(int64_t d, int64_t heads, int64_t hidden, double p,
+                                                         double p_ff) {
   selfattn = register_module("selfattn", MultiHead(d, heads, p, false));
   selfattn_norm = register_module("selfattn_norm", LayerNorm(d));
   feedforward = register_module("feedforward", LinearReLU(d, hidden, p_ff));
@@ -207,7 +213,8 @@ torch::Tensor TransformerEncoderLayerImpl::forward(const torch::Tensor& x, const
   return feedforward_norm->forward(y + dropout->forward(feedforward->forward(y)));
 }
 
-TransformerEncoderImpl::TransformerEncoderImpl(int64_t d, int64_t heads, int64_t hidden, int64_t n, double p, double p_ff) {
+TransformerEncoderImpl::TransformerEncoderImpl(int64_t d, int64_t heads, int64_t hidden, int64_t n, double p,
+                                               double p_ff) {
   layers = register_module("layers", torch::nn::ModuleList());
   for (int64_t i = 0; i < n; ++i) layers->push_back(TransformerEncoderLayer(d, heads, hidden, p, p_ff));
   dropout = register_module("dropout", Dropout(p));
@@ -219,7 +226,8 @@ std::vector<torch::Tensor> TransformerEncoderImpl::forward(const torch::Tensor& 
   return out;
 }
 
-TransformerDecoderLayerImpl::TransformerDecoderLayerImpl(int64_t d, int64_t heads, int64_t hidden, double p, double p_ff) {
+TransformerDecoderLayerImpl::TransformerDecoderLayerImpl(int64_t d, int64_t heads, int64_t hidden, double p,
+                                                         double p_ff) {
   selfattn = register_module("selfattn", MultiHead(d, heads, p, true));
   selfattn_norm = register_module("selfattn_norm", LayerNorm(d));
   attention = register_module("attention", MultiHead(d, heads, p, false));
@@ -229,14 +237,17 @@ TransformerDecoderLayerImpl::TransformerDecoderLayerImpl(int64_t d, int64_t head
   dropout = register_module("dropout", Dropout(p));
 }
 
-TransformerDecoderImpl::TransformerDecoderImpl(int64_t d_, int64_t heads, int64_t hidden, int64_t n, double p, double p_ff) : d(d_) {
+TransformerDecoderImpl::TransformerDecoderImpl(int64_t d_, int64_t heads, int64_t hidden, int64_t n, double p,
+                                               double p_ff)
+    : d(d_) {
   layers = register_module("layers", torch::nn::ModuleList());
   for (int64_t i = 0; i < n; ++i) layers->push_back(TransformerDecoderLayer(d, heads, hidden, p, p_ff));
   dropout = register_module("dropout", Dropout(p));
 }
 
 torch::Tensor TransformerDecoderImpl::forward(const torch::Tensor& x, const std::vector<torch::Tensor>& encoding,
-                                              const torch::Tensor& context_padding, const torch::Tensor& answer_padding) {
+                                              const torch::Tensor& context_padding,
+                                              const torch::Tensor& answer_padding) {
   auto h = dropout->forward(x + positional_encodings(x.size(1), d, 0, x.options()).unsqueeze(0));
   for (size_t l = 0; l < layers->size(); ++l) {
     auto layer = layers[l]->as<TransformerDecoderLayer>();
@@ -249,8 +260,10 @@ torch::Tensor TransformerDecoderImpl::forward(const torch::Tensor& x, const std:
 }
 
 torch::Tensor join_directions(const torch::Tensor& h) {
-  return h.view({h.size(0) / 2, 2, h.size(1), h.size(2)}).transpose(1, 2).contiguous().view(
-      {h.size(0) / 2, h.size(1), h.size(2) * 2});
+  return h.view({h.size(0) / 2, 2, h.size(1), h.size(2)})
+      .transpose(1, 2)
+      .contiguous()
+      .view({h.size(0) / 2, h.size(1), h.size(2) * 2});
 }
 
 torch::Tensor positional_encodings(int64_t length, int64_t d, int64_t offset, const torch::TensorOptions& options) {
@@ -396,8 +409,9 @@ std::tuple<torch::Tensor, torch::Tensor, torch::Tensor> DecoderAttentionImpl::fo
     const int64_t rows = mc.size(0), len = mc.size(1), d = mc.size(2);
     auto attention = torch::empty({rows, len}, hc.options());
     auto alignment = torch::empty({rows, d}, hc.options());
-    kernels::attend_memory(hc.data_ptr<float>(), mc.data_ptr<float>(), pc.defined() ? pc.data_ptr<bool>() : nullptr, rows,
-                       len, d, static_cast<float>(kEpsilon), attention.data_ptr<float>(), alignment.data_ptr<float>());
+    kernels::attend_memory(hc.data_ptr<float>(), mc.data_ptr<float>(), pc.defined() ? pc.data_ptr<bool>() : nullptr,
+                           rows, len, d, static_cast<float>(kEpsilon), attention.data_ptr<float>(),
+                           alignment.data_ptr<float>());
     auto output = torch::tanh(linear_out->forward(torch::cat({h, alignment}, 1)));
     return {output, attention, alignment};
   }

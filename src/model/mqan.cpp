@@ -92,22 +92,23 @@ class Mqan : public Seq2Seq {
     coattention_sentinel = register_module("coattention_sentinel", torch::nn::Embedding(2, d));
     coattention_dropout = register_module("coattention_dropout", Dropout(o.coattention_dropout));
     const int64_t summary = 4 * d;
-    context_bilstm_after_coattention = register_module(
-        "context_bilstm_after_coattention", PackedLSTM(summary, d, true, o.rnn_layers, o.dropout));
+    context_bilstm_after_coattention =
+        register_module("context_bilstm_after_coattention", PackedLSTM(summary, d, true, o.rnn_layers, o.dropout));
     self_attentive_encoder_context = register_module(
-        "self_attentive_encoder_context",
-        TransformerEncoder(d, o.transformer_heads, o.transformer_hidden, o.transformer_layers, o.dropout, o.feedforward_dropout));
+        "self_attentive_encoder_context", TransformerEncoder(d, o.transformer_heads, o.transformer_hidden,
+                                                             o.transformer_layers, o.dropout, o.feedforward_dropout));
     bilstm_context = register_module("bilstm_context", PackedLSTM(d, d, true, o.rnn_layers, o.dropout));
-    question_bilstm_after_coattention = register_module(
-        "question_bilstm_after_coattention", PackedLSTM(summary, d, true, o.rnn_layers, o.dropout));
+    question_bilstm_after_coattention =
+        register_module("question_bilstm_after_coattention", PackedLSTM(summary, d, true, o.rnn_layers, o.dropout));
     self_attentive_encoder_question = register_module(
-        "self_attentive_encoder_question",
-        TransformerEncoder(d, o.transformer_heads, o.transformer_hidden, o.transformer_layers, o.dropout, o.feedforward_dropout));
+        "self_attentive_encoder_question", TransformerEncoder(d, o.transformer_heads, o.transformer_hidden,
+                                                              o.transformer_layers, o.dropout, o.feedforward_dropout));
     bilstm_question = register_module("bilstm_question", PackedLSTM(d, d, true, o.rnn_layers, o.dropout));
     self_attentive_decoder = register_module(
-        "self_attentive_decoder",
-        TransformerDecoder(d, o.transformer_heads, o.transformer_hidden, o.transformer_layers, o.dropout, o.feedforward_dropout));
-    dual_ptr_rnn_decoder = register_module("dual_ptr_rnn_decoder", DualPointerDecoder(d, o.rnn_layers, o.dropout, o.feedforward_dropout));
+        "self_attentive_decoder", TransformerDecoder(d, o.transformer_heads, o.transformer_hidden, o.transformer_layers,
+                                                     o.dropout, o.feedforward_dropout));
+    dual_ptr_rnn_decoder =
+        register_module("dual_ptr_rnn_decoder", DualPointerDecoder(d, o.rnn_layers, o.dropout, o.feedforward_dropout));
     out = register_module("out", torch::nn::Linear(d, v.size));
   }
 
@@ -115,7 +116,9 @@ class Mqan : public Seq2Seq {
     // One lookup for context, question and answer: one sparse gradient.
     auto looked_up = embedding->forward(torch::cat({b.context.flatten(), b.question.flatten(), b.answer_in.flatten()}))
                          .split({b.context.numel(), b.question.numel(), b.answer_in.numel()});
-    auto as_batch = [](const torch::Tensor& e, const torch::Tensor& ids) { return e.view({ids.size(0), ids.size(1), -1}); };
+    auto as_batch = [](const torch::Tensor& e, const torch::Tensor& ids) {
+      return e.view({ids.size(0), ids.size(1), -1});
+    };
     const Encoded enc = encode(b, as_batch(looked_up[0], b.context), as_batch(looked_up[1], b.question));
     const auto answer_padding = b.answer_in.eq(vocab_.pad);
     auto answer_embedded = decoder_embeddings->forward(as_batch(looked_up[2], b.answer_in));
@@ -174,8 +177,8 @@ class Mqan : public Seq2Seq {
       x = layer->residual(layer->feedforward_norm, x, layer->feedforward->forward(x));
     }
     ++s.t;
-    auto st = dual_ptr_rnn_decoder->step(x.squeeze(1), s.enc.final_context, s.enc.final_question,
-                                         s.enc.context_padding, s.enc.question_padding, s.rnn_state, s.rnn_output);
+    auto st = dual_ptr_rnn_decoder->step(x.squeeze(1), s.enc.final_context, s.enc.final_question, s.enc.context_padding,
+                                         s.enc.question_padding, s.rnn_state, s.rnn_output);
     s.rnn_state = st.state;
     s.rnn_output = st.output;
     return st;
@@ -191,12 +194,14 @@ class Mqan : public Seq2Seq {
     e.context_padding = b.context.eq(vocab_.pad);
     e.question_padding = b.question.eq(vocab_.pad);
     auto [c_co, q_co] = coattention(c_enc, q_enc, e.context_padding, e.question_padding);
-    auto c_cond = std::get<0>(context_bilstm_after_coattention->forward(torch::cat({c_co, c_enc, c_emb}, -1), b.context_lengths));
+    auto c_cond =
+        std::get<0>(context_bilstm_after_coattention->forward(torch::cat({c_co, c_enc, c_emb}, -1), b.context_lengths));
     e.self_attended_context = self_attentive_encoder_context->forward(c_cond, e.context_padding);
     auto c_fin = bilstm_context->forward(e.self_attended_context.back(), b.context_lengths);
     e.final_context = std::get<0>(c_fin);
     e.rnn_state = {join_directions(std::get<1>(c_fin)), join_directions(std::get<2>(c_fin))};
-    auto q_cond = std::get<0>(question_bilstm_after_coattention->forward(torch::cat({q_co, q_enc, q_emb}, -1), b.question_lengths));
+    auto q_cond = std::get<0>(
+        question_bilstm_after_coattention->forward(torch::cat({q_co, q_enc, q_emb}, -1), b.question_lengths));
     auto sa_q = self_attentive_encoder_question->forward(q_cond, e.question_padding);
     e.final_question = std::get<0>(bilstm_question->forward(sa_q.back(), b.question_lengths));
     return e;
@@ -209,16 +214,17 @@ class Mqan : public Seq2Seq {
     auto i64 = torch::TensorOptions().dtype(torch::kInt64).device(context.device());
     auto no = torch::zeros({b, 1}, torch::TensorOptions().dtype(torch::kBool).device(context.device()));
     auto cmask = torch::cat({no, cpad}, 1), qmask = torch::cat({no, qpad}, 1);
-    auto c = torch::cat({coattention_sentinel->forward(torch::zeros({b, 1}, i64)), coattention_dropout->forward(context)}, 1);
+    auto c = torch::cat(
+        {coattention_sentinel->forward(torch::zeros({b, 1}, i64)), coattention_dropout->forward(context)}, 1);
     auto q = torch::cat({coattention_sentinel->forward(torch::ones({b, 1}, i64)), question}, 1);
     q = torch::tanh(coattention_proj->forward(q));
     auto affinity = batch_matmul(c, q.transpose(1, 2));  // (B, m+1, n+1)
     // Over context positions for every question position, and vice versa.
     auto alpha = torch::softmax(affinity.masked_fill(cmask.unsqueeze(2), -kInf), 1);
     auto beta = torch::softmax(affinity.masked_fill(qmask.unsqueeze(1), -kInf), 2);
-    auto summary_c = batch_matmul(alpha.transpose(1, 2), c);  // (B, n+1, d)
-    auto summary_q = batch_matmul(beta, q);                   // (B, m+1, d)
-    auto coatt_c = batch_matmul(beta, summary_c);             // (B, m+1, d)
+    auto summary_c = batch_matmul(alpha.transpose(1, 2), c);        // (B, n+1, d)
+    auto summary_q = batch_matmul(beta, q);                         // (B, m+1, d)
+    auto coatt_c = batch_matmul(beta, summary_c);                   // (B, m+1, d)
     auto coatt_q = batch_matmul(alpha.transpose(1, 2), summary_q);  // (B, n+1, d)
     using torch::indexing::Slice;
     return {torch::cat({coatt_c, summary_q}, 2).index({Slice(), Slice(1)}),

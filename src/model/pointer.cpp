@@ -1,12 +1,11 @@
 #include "pointer.h"
 
-
 #include <algorithm>
 #include <cmath>
 #include <limits>
 
-#include "deca/model/precision.h"
 #include "deca/kernels/parallel.h"
+#include "deca/model/precision.h"
 
 namespace deca::model {
 
@@ -146,9 +145,12 @@ struct OutputNormaliser : torch::autograd::Function<OutputNormaliser> {
       const auto dzc = dz.to(dtype);
       if (want_h) d_h.narrow(0, from, rows).copy_(torch::mm(dzc, w));
       if (want_w) {
-        if (!d_w.defined()) d_w = torch::mm(dzc.t(), h_rows).to(torch::kFloat);
-        else if (dtype == torch::kFloat) d_w.addmm_(dzc.t(), h_rows);
-        else d_w.add_(torch::mm(dzc.t(), h_rows));
+        if (!d_w.defined())
+          d_w = torch::mm(dzc.t(), h_rows).to(torch::kFloat);
+        else if (dtype == torch::kFloat)
+          d_w.addmm_(dzc.t(), h_rows);
+        else
+          d_w.add_(torch::mm(dzc.t(), h_rows));
       }
       if (want_b) d_b.add_(dz.sum(0));
     }
@@ -164,8 +166,7 @@ torch::Tensor pointer_nll(torch::nn::Linear& out, const PointerSteps& s, const t
                           const torch::Tensor& target_positions) {
   // Only the positions with a target (padding is most of a (B, T) batch of
   // short answers): flat indices b * T + t.
-  const auto positions =
-      target_positions.defined() ? target_positions : targets.ne(pad).flatten().nonzero().squeeze(1);
+  const auto positions = target_positions.defined() ? target_positions : targets.ne(pad).flatten().nonzero().squeeze(1);
   auto at_targets = [&](const torch::Tensor& x) {  // (B, T, ...) -> (N, ...)
     return x.reshape({x.size(0) * x.size(1), -1}).index_select(0, positions);
   };
@@ -217,9 +218,10 @@ std::shared_ptr<const kernels::PackedRows> pack_for_decoding(const torch::nn::Li
   const auto weight = w.contiguous();
   const auto bias = out->bias.defined() ? out->bias.to(torch::kFloat).contiguous() : torch::Tensor();
   // bf16 only where the CPU's dot product makes it the faster one.
-  const auto pack = precision == OutputPrecision::bf16 && kernels::has_bf16_dot() ? kernels::pack_rows_bf16 : kernels::pack_rows;
-  return std::make_shared<const kernels::PackedRows>(
-      pack(weight.data_ptr<float>(), bias.defined() ? bias.data_ptr<float>() : nullptr, weight.size(0), weight.size(1)));
+  const auto pack =
+      precision == OutputPrecision::bf16 && kernels::has_bf16_dot() ? kernels::pack_rows_bf16 : kernels::pack_rows;
+  return std::make_shared<const kernels::PackedRows>(pack(
+      weight.data_ptr<float>(), bias.defined() ? bias.data_ptr<float>() : nullptr, weight.size(0), weight.size(1)));
 }
 
 std::pair<torch::Tensor, torch::Tensor> pointer_top(torch::nn::Linear& out, const kernels::PackedRows* packed,
@@ -237,7 +239,7 @@ std::pair<torch::Tensor, torch::Tensor> pointer_top(torch::nn::Linear& out, cons
   kernels::parallel_for(0, parts, 1, [&](int64_t begin, int64_t end) {
     for (int64_t t = begin; t < end; ++t)
       kernels::score_panels(*packed, h.data_ptr<float>(), t * panels / parts, (t + 1) * panels / parts,
-                        scores[static_cast<size_t>(t)]);
+                            scores[static_cast<size_t>(t)]);
   });
   auto& vocab = scores.front();
   for (size_t t = 1; t < scores.size(); ++t) vocab.merge(scores[t]);

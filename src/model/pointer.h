@@ -5,28 +5,28 @@
 
 #include <memory>
 
+#include "deca/kernels/output_layer.h"
 #include "deca/model/layers.h"
 #include "deca/model/model.h"
-#include "deca/kernels/output_layer.h"
 
 namespace deca::model {
 
 // One decoder step's outputs; `question_attention` and `lambda` are undefined
 // for the single-pointer decoder.
 struct PointerStep {
-  torch::Tensor output;             // (B, d) the step's output, fed back at the next step
-  torch::Tensor context_attention;  // (B, m)
-  torch::Tensor question_attention; // (B, n)
-  torch::Tensor gamma, lambda;      // (B, 1)
+  torch::Tensor output;              // (B, d) the step's output, fed back at the next step
+  torch::Tensor context_attention;   // (B, m)
+  torch::Tensor question_attention;  // (B, n)
+  torch::Tensor gamma, lambda;       // (B, 1)
   std::pair<torch::Tensor, torch::Tensor> state;
 };
 
 // All steps of a teacher-forced pass, stacked over time.
 struct PointerSteps {
-  torch::Tensor output;             // (B, T, d)
-  torch::Tensor context_attention;  // (B, T, m)
-  torch::Tensor question_attention; // (B, T, n) or undefined
-  torch::Tensor gamma, lambda;      // (B, T, 1)
+  torch::Tensor output;              // (B, T, d)
+  torch::Tensor context_attention;   // (B, T, m)
+  torch::Tensor question_attention;  // (B, T, n) or undefined
+  torch::Tensor gamma, lambda;       // (B, T, 1)
 };
 
 // decaNLP's DualPtrRNNDecoder: an input-feeding LSTM decoder attending to the

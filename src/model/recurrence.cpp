@@ -55,7 +55,9 @@ torch::Tensor reorder(const torch::Tensor& x, const torch::Tensor& order, bool t
 }
 
 torch::Tensor steps_to_positions(const torch::Tensor& x, const torch::Tensor& order) { return reorder(x, order, true); }
-torch::Tensor positions_to_steps(const torch::Tensor& x, const torch::Tensor& order) { return reorder(x, order, false); }
+torch::Tensor positions_to_steps(const torch::Tensor& x, const torch::Tensor& order) {
+  return reorder(x, order, false);
+}
 
 // Time-major buffers of one recurrence: acts (L, B, 4h) holds the gates after
 // their nonlinearities, hs and cs (L + 1, B, h) the states, zero state first.
@@ -64,7 +66,8 @@ struct Buffers {
 };
 
 // keep_gates false (no backward to come): acts holds only the latest step.
-Buffers run_forward(const torch::Tensor& gates_x, const torch::Tensor& w_hh, const torch::Tensor& order, bool keep_gates) {
+Buffers run_forward(const torch::Tensor& gates_x, const torch::Tensor& w_hh, const torch::Tensor& order,
+                    bool keep_gates) {
   const int64_t b = gates_x.size(0), len = gates_x.size(1), h = w_hh.size(1);
   Buffers s{torch::empty({keep_gates ? len : 1, b, 4 * h}, gates_x.options()),
             torch::zeros({len + 1, b, h}, gates_x.options()), torch::zeros({len + 1, b, h}, gates_x.options())};
@@ -77,7 +80,8 @@ Buffers run_forward(const torch::Tensor& gates_x, const torch::Tensor& w_hh, con
       const float* src = gx.data_ptr<float>();
       float* dst = a.data_ptr<float>();
       for (int64_t r = 0; r < b; ++r)
-        std::memcpy(dst + r * 4 * h, src + (r * len + ord[r * len + t]) * 4 * h, static_cast<size_t>(4 * h) * sizeof(float));
+        std::memcpy(dst + r * 4 * h, src + (r * len + ord[r * len + t]) * 4 * h,
+                    static_cast<size_t>(4 * h) * sizeof(float));
       a.addmm_(s.hs[t], w_hh_t);
     } else {
       torch::addmm_out(a, gx.select(1, t), s.hs[t], w_hh_t);
@@ -86,17 +90,21 @@ Buffers run_forward(const torch::Tensor& gates_x, const torch::Tensor& w_hh, con
     const float* c_prev = s.cs[t].data_ptr<float>();
     float* c_now = s.cs[t + 1].data_ptr<float>();
     float* h_now = s.hs[t + 1].data_ptr<float>();
-    for_rows(b, h, [&](int64_t r) { kernels::lstm_cell(pa + r * 4 * h, c_prev + r * h, c_now + r * h, h_now + r * h, h); });
+    for_rows(b, h,
+             [&](int64_t r) { kernels::lstm_cell(pa + r * 4 * h, c_prev + r * h, c_now + r * h, h_now + r * h, h); });
   }
   return s;
 }
 
 // Gradients of gates_x and (if wanted) w_hh from those of the outputs.
-std::pair<torch::Tensor, torch::Tensor> run_backward(const torch::Tensor& w_hh, const Buffers& s, const torch::Tensor& order,
-                                                     const torch::Tensor& g_hs, const torch::Tensor& g_cs, bool want_w_hh) {
+std::pair<torch::Tensor, torch::Tensor> run_backward(const torch::Tensor& w_hh, const Buffers& s,
+                                                     const torch::Tensor& order, const torch::Tensor& g_hs,
+                                                     const torch::Tensor& g_cs, bool want_w_hh) {
   const int64_t len = s.acts.size(0), b = s.acts.size(1), h = s.hs.size(2);
   // Gradients of the outputs, time-major (undefined: not used downstream).
-  auto time_major = [&](const torch::Tensor& g) { return g.defined() ? positions_to_steps(g, order) : torch::Tensor(); };
+  auto time_major = [&](const torch::Tensor& g) {
+    return g.defined() ? positions_to_steps(g, order) : torch::Tensor();
+  };
   const auto dh_out = time_major(g_hs), dc_out = time_major(g_cs);
   auto d_acts = torch::empty_like(s.acts);  // gradients of the gates before their nonlinearities
   auto dh_next = torch::zeros({b, h}, s.acts.options()), dc_next = torch::zeros({b, h}, s.acts.options());
@@ -112,8 +120,8 @@ std::pair<torch::Tensor, torch::Tensor> run_backward(const torch::Tensor& w_hh, 
     float* pda = da.data_ptr<float>();
     for_rows(b, h, [&](int64_t r) {
       const int64_t k = r * h;
-      kernels::lstm_cell_backward(pa + r * 4 * h, c_now + k, c_prev + k, g_h ? g_h + k : nullptr, g_c ? g_c + k : nullptr,
-                              pdh_next + k, pdc_next + k, pda + r * 4 * h, h);
+      kernels::lstm_cell_backward(pa + r * 4 * h, c_now + k, c_prev + k, g_h ? g_h + k : nullptr,
+                                  g_c ? g_c + k : nullptr, pdh_next + k, pdc_next + k, pda + r * 4 * h, h);
     });
     if (t > 0) torch::mm_out(dh_next, da, w_hh);
   }
@@ -169,8 +177,8 @@ std::vector<std::pair<torch::Tensor, torch::Tensor>> lstm_recurrences(const std:
   std::vector<std::pair<torch::Tensor, torch::Tensor>> states(runs.size());
   Orders orders;
   for (const auto& run : runs) {
-    TORCH_CHECK(!run.order.defined() || (run.order.scalar_type() == torch::kInt64 &&
-                                         run.order.sizes() == run.gates_x.sizes().slice(0, 2)),
+    TORCH_CHECK(!run.order.defined() ||
+                    (run.order.scalar_type() == torch::kInt64 && run.order.sizes() == run.gates_x.sizes().slice(0, 2)),
                 "lstm_recurrences: the order must be (B, L) int64");
     orders.of.push_back(run.order.defined() ? run.order.contiguous() : torch::Tensor());
   }

@@ -1,8 +1,8 @@
 // The paper's S2S baseline (McCann et al. 2018; docs/decisions.md, Model): a pointer-generator over the single
 // input "Context: <context> Question: <question>": embedding, one BiLSTM, an
 // input-feeding LSTM decoder with one attention and the vocabulary switch γ.
-#include "deca/model/model.h"
 #include "deca/model/layers.h"
+#include "deca/model/model.h"
 #include "pointer.h"
 
 namespace deca::model {
@@ -38,7 +38,8 @@ class S2s : public Seq2Seq {
     encoder_embeddings = register_module("encoder_embeddings", Feedforward(o.embedding_dim, d_, o.dropout));
     decoder_embeddings = register_module("decoder_embeddings", Feedforward(o.embedding_dim, d_, o.dropout));
     bilstm = register_module("bilstm", PackedLSTM(d_, d_, true, o.rnn_layers, o.dropout));
-    decoder = register_module("decoder", DualPointerDecoder(d_, o.rnn_layers, o.dropout, o.feedforward_dropout, /*dual=*/false));
+    decoder = register_module("decoder",
+                              DualPointerDecoder(d_, o.rnn_layers, o.dropout, o.feedforward_dropout, /*dual=*/false));
     out = register_module("out", torch::nn::Linear(d_, v.size));
   }
 

@@ -12,9 +12,9 @@ namespace deca::model {
 namespace {
 
 const std::map<torch::ScalarType, std::string> kNames = {
-    {torch::kFloat32, "F32"}, {torch::kFloat64, "F64"}, {torch::kFloat16, "F16"}, {torch::kBFloat16, "BF16"},
-    {torch::kInt64, "I64"},   {torch::kInt32, "I32"},   {torch::kInt8, "I8"},     {torch::kUInt8, "U8"},
-    {torch::kBool, "BOOL"}};
+    {torch::kFloat32, "F32"},   {torch::kFloat64, "F64"}, {torch::kFloat16, "F16"},
+    {torch::kBFloat16, "BF16"}, {torch::kInt64, "I64"},   {torch::kInt32, "I32"},
+    {torch::kInt8, "I8"},       {torch::kUInt8, "U8"},    {torch::kBool, "BOOL"}};
 
 std::map<std::string, torch::Tensor> named_tensors(const torch::nn::Module& module) {
   std::map<std::string, torch::Tensor> out;
@@ -77,17 +77,22 @@ void load_safetensors(torch::nn::Module& module, const std::filesystem::path& pa
   torch::NoGradGuard no_grad;
   for (auto& [name, tensor] : named_tensors(module)) {
     auto it = stored.find(name);
-    if (it == stored.end()) throw DataError::at(path.string(), 0, "has no tensor \"" + name + "\" that the model needs");
+    if (it == stored.end())
+      throw DataError::at(path.string(), 0, "has no tensor \"" + name + "\" that the model needs");
     if (it->second.sizes() != tensor.sizes())
-      throw DataError::at(path.string(), 0, "tensor \"" + name + "\" has shape " + c10::str(it->second.sizes()) +
-                                                ", the model expects " + c10::str(tensor.sizes()));
+      throw DataError::at(path.string(), 0,
+                          "tensor \"" + name + "\" has shape " + c10::str(it->second.sizes()) + ", the model expects " +
+                              c10::str(tensor.sizes()));
     if (it->second.is_floating_point() && !torch::isfinite(it->second).all().item<bool>())
-      throw DataError::at(path.string(), 0, "tensor \"" + name + "\" holds non-finite values (NaN or infinity): these "
-                                              "weights diverged; use an earlier checkpoint");
+      throw DataError::at(path.string(), 0,
+                          "tensor \"" + name +
+                              "\" holds non-finite values (NaN or infinity): these "
+                              "weights diverged; use an earlier checkpoint");
     tensor.copy_(it->second);
     stored.erase(it);
   }
-  if (!stored.empty()) throw DataError::at(path.string(), 0, "has tensor \"" + stored.begin()->first + "\" that the model does not");
+  if (!stored.empty())
+    throw DataError::at(path.string(), 0, "has tensor \"" + stored.begin()->first + "\" that the model does not");
 }
 
 }  // namespace deca::model

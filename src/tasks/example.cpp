@@ -6,9 +6,12 @@ namespace deca {
 
 const char* to_string(Split split) {
   switch (split) {
-    case Split::Train: return "train";
-    case Split::Validation: return "validation";
-    case Split::Test: return "test";
+    case Split::Train:
+      return "train";
+    case Split::Validation:
+      return "validation";
+    case Split::Test:
+      return "test";
   }
   return "?";
 }

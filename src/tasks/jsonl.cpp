@@ -37,10 +37,12 @@ std::vector<Example> read_examples_jsonl(const std::filesystem::path& path) {
     Example ex;
     ex.id = id_of(path, n, j);
     if (auto [it, fresh] = seen.emplace(ex.id, n); !fresh)
-      throw DataError::at(path.string(), n, "id \"" + ex.id + "\" repeats line " + std::to_string(it->second) +
-                                                " (each gold example is scored once)");
+      throw DataError::at(
+          path.string(), n,
+          "id \"" + ex.id + "\" repeats line " + std::to_string(it->second) + " (each gold example is scored once)");
     auto task = j.find("task");
-    if (task != j.end() && !task->is_string()) throw DataError::at(path.string(), n, "expected \"task\" to be a string");
+    if (task != j.end() && !task->is_string())
+      throw DataError::at(path.string(), n, "expected \"task\" to be a string");
     ex.task = j.value("task", "");
     auto str = [&](const char* key) {
       auto it = j.find(key);
@@ -76,13 +78,15 @@ std::vector<Prediction> read_predictions_jsonl(const std::filesystem::path& path
   return out;
 }
 
-std::vector<std::string> align_predictions(const std::vector<Example>& golds, const std::vector<Prediction>& predictions,
+std::vector<std::string> align_predictions(const std::vector<Example>& golds,
+                                           const std::vector<Prediction>& predictions,
                                            const std::string& predictions_file) {
   std::unordered_map<std::string, const Prediction*> by_id;
   for (const auto& p : predictions) {
     auto [it, inserted] = by_id.emplace(p.id, &p);
     if (!inserted)
-      throw DataError::at(predictions_file, p.line, "id \"" + p.id + "\" repeats line " + std::to_string(it->second->line));
+      throw DataError::at(predictions_file, p.line,
+                          "id \"" + p.id + "\" repeats line " + std::to_string(it->second->line));
   }
   std::vector<std::string> out;
   out.reserve(golds.size());

@@ -85,7 +85,8 @@ metrics::ChunkScores entity_scores(const std::vector<std::string>& predictions, 
     for (size_t k = 0; k < s.tokens.size(); ++k) {
       std::string gold = s.gold[k];
       const std::string type = gold.size() > 2 ? gold.substr(2) : "";
-      const bool asked = std::any_of(s.answers.begin(), s.answers.end(), [&](const auto& a) { return a.first == type; });
+      const bool asked =
+          std::any_of(s.answers.begin(), s.answers.end(), [&](const auto& a) { return a.first == type; });
       if (!asked) gold = "O";
       t.emplace_back(gold, placed.tags[k]);
     }
@@ -96,7 +97,8 @@ metrics::ChunkScores entity_scores(const std::vector<std::string>& predictions, 
 
 }  // namespace
 
-metrics::MetricValues Task::score(const std::vector<std::string>& predictions, const std::vector<Example>& golds) const {
+metrics::MetricValues Task::score(const std::vector<std::string>& predictions,
+                                  const std::vector<Example>& golds) const {
   if (predictions.size() != golds.size())
     throw Error("task " + name_ + ": " + std::to_string(predictions.size()) + " predictions for " +
                 std::to_string(golds.size()) + " examples");
@@ -166,7 +168,8 @@ metrics::MetricValues Task::score(const std::vector<std::string>& predictions, c
 std::vector<std::string> Task::metric_names() const {
   std::vector<std::string> names;
   if (scoring_.logical_form) names.push_back("lfem");
-  if (scoring_.dialogue) names.insert(names.end(), {"joint_goal_em", "turn_request_em", "turn_goal_em", "avg_dialogue"});
+  if (scoring_.dialogue)
+    names.insert(names.end(), {"joint_goal_em", "turn_request_em", "turn_goal_em", "avg_dialogue"});
   names.push_back("em");
   if (scoring_.bleu) names.push_back("bleu");
   if (scoring_.rouge) names.insert(names.end(), {"rouge1", "rouge2", "rougeL", "avg_rouge"});

@@ -9,9 +9,9 @@
 #include "deca/core/config.h"
 #include "deca/core/counter_hash.h"
 #include "deca/core/error.h"
-#include "deca/model/safetensors.h"
 #include "deca/kernels/adam_update.h"
 #include "deca/kernels/parallel.h"
+#include "deca/model/safetensors.h"
 
 namespace fs = std::filesystem;
 
@@ -51,7 +51,7 @@ torch::Tensor rounding_bits(const torch::Tensor& key, int64_t n) {
 void round_stochastic_into(torch::Tensor& out, const torch::Tensor& x, const torch::Tensor& random16) {
   const auto bits = x.contiguous().view(torch::kInt32).to(torch::kInt64).bitwise_and(int64_t{0xffffffff}).add(random16);
   const auto kept = bits.bitwise_and(int64_t{0xffff0000}).to(torch::kInt32);  // wraps to the same 32 bits
-  out.copy_(kept.view(torch::kFloat).view(out.sizes()));  // exact: its low 16 bits are zero
+  out.copy_(kept.view(torch::kFloat).view(out.sizes()));                      // exact: its low 16 bits are zero
 }
 
 }  // namespace
@@ -66,12 +66,15 @@ Adam::Adam(const std::vector<std::pair<std::string, torch::Tensor>>& named_param
     if (!p.requires_grad()) continue;
     names_.push_back(name);
     params_.push_back(p);
-    const auto zeros = [&] { return torch::zeros_like(p, p.options().dtype(options_.state_dtype), torch::MemoryFormat::Contiguous); };
+    const auto zeros = [&] {
+      return torch::zeros_like(p, p.options().dtype(options_.state_dtype), torch::MemoryFormat::Contiguous);
+    };
     state_.push_back({zeros(), zeros()});
   }
   lr_scale_.assign(params_.size(), 1.0);
   const auto device = params_.empty() ? torch::Device(torch::kCPU) : params_.front().device();
-  steps_ = torch::zeros({static_cast<int64_t>(params_.size())}, torch::TensorOptions().dtype(torch::kFloat64).device(device));
+  steps_ = torch::zeros({static_cast<int64_t>(params_.size())},
+                        torch::TensorOptions().dtype(torch::kFloat64).device(device));
 }
 
 void Adam::scale_lr(const std::string& name, double scale) {
@@ -122,7 +125,8 @@ torch::Tensor Adam::step_fused_on_cpu(const torch::Tensor& loss, double lr, cons
   for (size_t i : with_grad) {
     const double n = ++steps[i];
     auto& p = params_[i];
-    TORCH_CHECK(p.scalar_type() == torch::kFloat && p.is_contiguous(), "deca::Adam: parameter ", names_[i], " is not contiguous fp32");
+    TORCH_CHECK(p.scalar_type() == torch::kFloat && p.is_contiguous(), "deca::Adam: parameter ", names_[i],
+                " is not contiguous fp32");
     kernels::AdamUpdate a;
     a.weight = p.data_ptr<float>();
     a.exp_avg = state_[i].exp_avg.data_ptr();
@@ -139,7 +143,8 @@ torch::Tensor Adam::step_fused_on_cpu(const torch::Tensor& loss, double lr, cons
     if (!grad.is_sparse()) {
       const auto g = grad.contiguous();
       const float* gp = g.data_ptr<float>();
-      kernels::parallel_for(0, p.numel(), 1 << 14, [&](int64_t begin, int64_t end) { kernels::adam_update(a, begin, end, gp + begin); });
+      kernels::parallel_for(0, p.numel(), 1 << 14,
+                            [&](int64_t begin, int64_t end) { kernels::adam_update(a, begin, end, gp + begin); });
       continue;
     }
     // Rows without a gradient take the update of a zero gradient, as in a
@@ -150,14 +155,15 @@ torch::Tensor Adam::step_fused_on_cpu(const torch::Tensor& loss, double lr, cons
     const int64_t* row = rows.data_ptr<int64_t>();
     const float* value = values.data_ptr<float>();
     const int64_t listed = rows.numel();
-    kernels::parallel_for(0, p.size(0), std::max<int64_t>(1, (1 << 14) / std::max<int64_t>(1, width)), [&](int64_t begin, int64_t end) {
-      int64_t j = std::lower_bound(row, row + listed, begin) - row;  // rows are sorted and distinct (coalesced)
-      for (int64_t r = begin; r < end; ++r) {
-        const bool has = j < listed && row[j] == r;
-        kernels::adam_update(a, r * width, (r + 1) * width, has ? value + j * width : nullptr);
-        if (has) ++j;
-      }
-    });
+    kernels::parallel_for(
+        0, p.size(0), std::max<int64_t>(1, (1 << 14) / std::max<int64_t>(1, width)), [&](int64_t begin, int64_t end) {
+          int64_t j = std::lower_bound(row, row + listed, begin) - row;  // rows are sorted and distinct (coalesced)
+          for (int64_t r = begin; r < end; ++r) {
+            const bool has = j < listed && row[j] == r;
+            kernels::adam_update(a, r * width, (r + 1) * width, has ? value + j * width : nullptr);
+            if (has) ++j;
+          }
+        });
   }
   return torch::scalar_tensor(true);
 }
@@ -205,7 +211,8 @@ torch::Tensor Adam::step_with_tensor_ops(const torch::Tensor& loss, double lr, c
     const auto denom = v.sqrt().mul_(inv_sqrt_bc2[static_cast<int64_t>(i)]).add_(options_.eps);
     p.addcmul_(m / denom, step_size[static_cast<int64_t>(i)]);
     if (bf16_state) {
-      const auto key = splitmix64(step_counts[static_cast<int64_t>(i)].bitwise_xor(static_cast<int64_t>(deca::splitmix64(i + 1))));
+      const auto key =
+          splitmix64(step_counts[static_cast<int64_t>(i)].bitwise_xor(static_cast<int64_t>(deca::splitmix64(i + 1))));
       const auto r = rounding_bits(key, p.numel()).view(p.sizes());
       round_stochastic_into(s.exp_avg, m, r.bitwise_and(0xffff));
       round_stochastic_into(s.exp_avg_sq, v, shift_right(r, 16));
@@ -254,10 +261,12 @@ void Adam::load(const fs::path& file, const torch::Device& device) {
     auto stored = model::read_safetensors(file);
     auto take = [&](const std::string& name, c10::IntArrayRef shape) {
       auto it = stored.find(name);
-      if (it == stored.end()) throw DataError::at(file.string(), 0, "has no optimizer state \"" + name + "\" for the model's parameters");
+      if (it == stored.end())
+        throw DataError::at(file.string(), 0, "has no optimizer state \"" + name + "\" for the model's parameters");
       if (it->second.sizes() != shape)
-        throw DataError::at(file.string(), 0, "optimizer state \"" + name + "\" has shape " + c10::str(it->second.sizes()) +
-                                                  ", the parameter has " + c10::str(shape));
+        throw DataError::at(file.string(), 0,
+                            "optimizer state \"" + name + "\" has shape " + c10::str(it->second.sizes()) +
+                                ", the parameter has " + c10::str(shape));
       auto t = it->second;
       stored.erase(it);
       return t;
@@ -266,10 +275,13 @@ void Adam::load(const fs::path& file, const torch::Device& device) {
     // moment) would train on silently wrong: an error naming the state.
     auto check = [&](const std::string& name, const torch::Tensor& t, bool non_negative) {
       if (!torch::isfinite(t).all().item<bool>())
-        throw DataError::at(file.string(), 0, "optimizer state \"" + name + "\" holds non-finite values (NaN or infinity)");
+        throw DataError::at(file.string(), 0,
+                            "optimizer state \"" + name + "\" holds non-finite values (NaN or infinity)");
       if (non_negative && (t < 0).any().item<bool>())
-        throw DataError::at(file.string(), 0, "optimizer state \"" + name + "\" holds negative values (a second moment or "
-                                                  "step count cannot be negative)");
+        throw DataError::at(file.string(), 0,
+                            "optimizer state \"" + name +
+                                "\" holds negative values (a second moment or "
+                                "step count cannot be negative)");
       return t;
     };
     for (size_t i = 0; i < params_.size(); ++i) {
@@ -279,7 +291,9 @@ void Adam::load(const fs::path& file, const torch::Device& device) {
       steps[i] = check(n, take(n, {}), true).to(torch::kFloat64);
     }
     if (!stored.empty())
-      throw DataError::at(file.string(), 0, "has optimizer state \"" + stored.begin()->first + "\" for a parameter the model does not train");
+      throw DataError::at(
+          file.string(), 0,
+          "has optimizer state \"" + stored.begin()->first + "\" for a parameter the model does not train");
   } else {
     // torch::optim::Adam's archive, over every parameter in the model's order.
     torch::optim::Adam legacy(all_, torch::optim::AdamOptions());

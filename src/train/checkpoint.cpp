@@ -66,8 +66,9 @@ std::vector<torch::Tensor> load_rng_state(const fs::path& file) {
   return rng;
 }
 
-void write_checkpoint(const fs::path& dir, const Config& config, const Tokenizer& tokenizer, const model::Seq2Seq& model,
-                      const Adam* optimizer, const nlohmann::json& state, const std::vector<torch::Tensor>& rng) {
+void write_checkpoint(const fs::path& dir, const Config& config, const Tokenizer& tokenizer,
+                      const model::Seq2Seq& model, const Adam* optimizer, const nlohmann::json& state,
+                      const std::vector<torch::Tensor>& rng) {
   const fs::path tmp = dir.parent_path() / (".tmp-" + dir.filename().string() + "-" + std::to_string(::getpid()));
   try {
     fs::remove_all(tmp);

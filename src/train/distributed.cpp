@@ -6,8 +6,8 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdlib>
-#include <mutex>
 #include <future>
+#include <mutex>
 #include <thread>
 
 // LibTorch's c10d headers declare the backends only under these macros, which
@@ -54,9 +54,7 @@ std::string from_bytes(const std::vector<uint8_t>& b) { return {b.begin(), b.end
 
 std::string heartbeat_key(int rank) { return "heartbeat/" + std::to_string(rank); }
 
-bool loopback(const std::string& host) {
-  return host == "localhost" || host.rfind("127.", 0) == 0 || host == "::1";
-}
+bool loopback(const std::string& host) { return host == "localhost" || host.rfind("127.", 0) == 0 || host == "::1"; }
 
 }  // namespace
 
@@ -74,7 +72,7 @@ struct Communicator::Impl {
   Launch launch;
   std::string backend;
   std::chrono::milliseconds timeout;
-  torch::Device device{torch::kCPU};   // where the backend wants its tensors
+  torch::Device device{torch::kCPU};        // where the backend wants its tensors
   c10::intrusive_ptr<::c10d::Store> store;  // this thread's connection
   c10::intrusive_ptr<Group> group;
   long sequence = 0;  // numbers the store messages (gather, from_main)
@@ -204,10 +202,11 @@ struct Communicator::Impl {
       }
       if (n == 0) return;
       if (std::chrono::steady_clock::now() > deadline)
-        throw Error((n == 1 ? "rank" : "ranks") + missing + " of " + std::to_string(launch.world_size) +
-                    (n == 1 ? " has" : " have") + " not joined the run at " + where + " within " +
-                    std::to_string(timeout.count() / 1000) + " s (--dist-timeout): start every rank with the same " +
-                    "--world-size, --master-addr and --master-port (a rank that failed at its start says why in its own log)");
+        throw Error(
+            (n == 1 ? "rank" : "ranks") + missing + " of " + std::to_string(launch.world_size) +
+            (n == 1 ? " has" : " have") + " not joined the run at " + where + " within " +
+            std::to_string(timeout.count() / 1000) + " s (--dist-timeout): start every rank with the same " +
+            "--world-size, --master-addr and --master-port (a rank that failed at its start says why in its own log)");
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
   }
@@ -216,11 +215,12 @@ struct Communicator::Impl {
     const std::string who = lost_ranks();
     const std::string of = " of " + std::to_string(launch.world_size);
     if (who.empty())
-      return Error("rank " + std::to_string(launch.rank) + of + ": " + what + " failed while every rank's heartbeat goes on " +
+      return Error("rank " + std::to_string(launch.rank) + of + ": " + what +
+                   " failed while every rank's heartbeat goes on " +
                    "(a rank is stuck, or the network failed): " + cause + "; restart all ranks with --resume");
-    return Error(who + of + (who.find(',') == std::string::npos ? " is" : " are") + " lost (heartbeat stopped) during " +
-                 what + " (seen by rank " + std::to_string(launch.rank) + ": " + cause +
-                 "); restart all ranks with --resume");
+    return Error(who + of + (who.find(',') == std::string::npos ? " is" : " are") +
+                 " lost (heartbeat stopped) during " + what + " (seen by rank " + std::to_string(launch.rank) + ": " +
+                 cause + "); restart all ranks with --resume");
   }
 
   void run(const std::string& what, const std::function<c10::intrusive_ptr<::c10d::Work>()>& start) {
@@ -313,9 +313,12 @@ Communicator::Communicator(const Launch& launch, const DistOptions& options, con
     if (I.backend == "gloo") {
       auto o = ::c10d::ProcessGroupGloo::Options::create(I.timeout);
       const char* ifname = std::getenv("GLOO_SOCKET_IFNAME");
-      if (ifname && *ifname) o->devices.push_back(::c10d::ProcessGroupGloo::createDeviceForInterface(ifname));
-      else if (loopback(launch.master_addr)) o->devices.push_back(::c10d::ProcessGroupGloo::createDeviceForHostname("127.0.0.1"));
-      else o->devices.push_back(::c10d::ProcessGroupGloo::createDefaultDevice());
+      if (ifname && *ifname)
+        o->devices.push_back(::c10d::ProcessGroupGloo::createDeviceForInterface(ifname));
+      else if (loopback(launch.master_addr))
+        o->devices.push_back(::c10d::ProcessGroupGloo::createDeviceForHostname("127.0.0.1"));
+      else
+        o->devices.push_back(::c10d::ProcessGroupGloo::createDefaultDevice());
       o->threads = 2;
       I.group = c10::make_intrusive<::c10d::ProcessGroupGloo>(prefixed, launch.rank, launch.world_size, o);
     }

@@ -20,9 +20,7 @@ torch::Tensor embedding_weight(model::Seq2Seq& m) {
   throw Error("the model has no embedding.weight table");
 }
 
-bool is_count(std::string_view s) {
-  return !s.empty() && s.find_first_not_of("0123456789") == std::string_view::npos;
-}
+bool is_count(std::string_view s) { return !s.empty() && s.find_first_not_of("0123456789") == std::string_view::npos; }
 
 }  // namespace
 
@@ -43,13 +41,14 @@ EmbeddingCoverage init_embeddings(model::Seq2Seq& m, const Tokenizer& tok, const
     if (fields.empty()) return;
     if (n == 1 && fields.size() == 2 && is_count(fields[0]) && is_count(fields[1])) {  // word2vec/fastText header
       if (std::atol(fields[1].c_str()) != dim)
-        throw DataError::at(file.string(), n, "vectors of " + fields[1] + " numbers; model.embedding_dim is " +
-                                                  std::to_string(dim));
+        throw DataError::at(file.string(), n,
+                            "vectors of " + fields[1] + " numbers; model.embedding_dim is " + std::to_string(dim));
       return;
     }
     if (static_cast<long>(fields.size()) - 1 != dim)
-      throw DataError::at(file.string(), n, "expected a word and " + std::to_string(dim) + " numbers (model.embedding_dim), got " +
-                                                std::to_string(fields.size()) + " fields");
+      throw DataError::at(file.string(), n,
+                          "expected a word and " + std::to_string(dim) + " numbers (model.embedding_dim), got " +
+                              std::to_string(fields.size()) + " fields");
     const std::string word = tok.lowercase() ? text::lower(fields[0]) : fields[0];
     if (!seen.insert(word).second) return;
     for (size_t i = 1; i < fields.size(); ++i) {

@@ -98,8 +98,14 @@ void TrainLog::after_step(const StepOutcome& s, const Eta& eta) {
   std::string per_task;
   for (const auto& [task, sc] : loss_) {
     const double mean = sc.first / static_cast<double>(sc.second);
-    nlohmann::ordered_json line{{"type", "train"}, {"step", s.step}, {"phase", s.phase}, {"task", task}, {"loss", mean},
-                                {"lr", s.lr}, {"tokens_per_s", tps}, {"examples_per_s", eps},
+    nlohmann::ordered_json line{{"type", "train"},
+                                {"step", s.step},
+                                {"phase", s.phase},
+                                {"task", task},
+                                {"loss", mean},
+                                {"lr", s.lr},
+                                {"tokens_per_s", tps},
+                                {"examples_per_s", eps},
                                 {"steps_per_s", seconds_ > 0 ? static_cast<double>(steps_) / seconds_ : 0.0},
                                 {"elapsed_seconds", s.elapsed}};
     if (sync_seconds_ > 0) line["allreduce_ms"] = 1000 * sync_seconds_ / static_cast<double>(steps_);

@@ -17,8 +17,8 @@ namespace {
 
 // What the trainer writes into a run folder: one run's history. (A cache
 // folder is keyed by its contents and may serve the next run.)
-constexpr std::array<const char*, 7> kRunFiles = {"checkpoints",     "validation",  "metrics.jsonl", "tokenizer.model",
-                                                  "tokenizer.json",  "config.json", "init_from.json"};
+constexpr std::array<const char*, 7> kRunFiles = {"checkpoints",    "validation",  "metrics.jsonl", "tokenizer.model",
+                                                  "tokenizer.json", "config.json", "init_from.json"};
 // The earlier run is deleted through this name: renaming to it is the moment
 // the new run takes the folder, so a kill while deleting never brings back a
 // half-deleted run over the new one.
@@ -43,12 +43,15 @@ const fs::path& outside_checkpoints(const fs::path& dir) {
   const fs::path abs = absolute_resolved(dir);
   for (fs::path p = abs;; p = p.parent_path()) {
     if (present(p / "model.safetensors") || present(p / "trainer_state.json"))
-      throw ConfigError("--output " + dir.string() + (p == abs ? " is" : " lies inside") + " the checkpoint " + p.string() +
+      throw ConfigError("--output " + dir.string() + (p == abs ? " is" : " lies inside") + " the checkpoint " +
+                        p.string() +
                         ": a run there would rewrite the checkpoint's files; choose a folder outside it (to train on "
-                        "from it: --init-from " + p.string() + " --output NEW_FOLDER)");
-    if (p.filename() == "checkpoints" && (present(p.parent_path() / "metrics.jsonl") || present(p.parent_path() / "config.json")))
-      throw ConfigError("--output " + dir.string() + " lies in the checkpoints folder of the run " + p.parent_path().string() +
-                        "; choose a folder outside it");
+                        "from it: --init-from " +
+                        p.string() + " --output NEW_FOLDER)");
+    if (p.filename() == "checkpoints" &&
+        (present(p.parent_path() / "metrics.jsonl") || present(p.parent_path() / "config.json")))
+      throw ConfigError("--output " + dir.string() + " lies in the checkpoints folder of the run " +
+                        p.parent_path().string() + "; choose a folder outside it");
     if (p == p.parent_path()) break;
   }
   return dir;
@@ -84,8 +87,10 @@ void restore_checkpoint_links(const fs::path& checkpoints) {
     try {
       step = nlohmann::json::parse(read_file(p / "trainer_state.json")).at("step").get<long>();
     } catch (const std::exception&) {
-      throw DataError(p.string() + " is a folder, not a link to a checkpoint, and holds no readable trainer_state.json: "
-                      "move it out of " + checkpoints.string());
+      throw DataError(p.string() +
+                      " is a folder, not a link to a checkpoint, and holds no readable trainer_state.json: "
+                      "move it out of " +
+                      checkpoints.string());
     }
     char step_name[32];
     std::snprintf(step_name, sizeof step_name, "step-%08ld", step);
@@ -95,8 +100,11 @@ void restore_checkpoint_links(const fs::path& checkpoints) {
       std::error_code ec;
       const bool same = fs::exists(p / "checksums.sha1", ec) && fs::exists(target / "checksums.sha1", ec) &&
                         read_file(p / "checksums.sha1") == read_file(target / "checksums.sha1");
-      if (same) fs::remove_all(p);
-      else log::warn("{} differs from {}: kept as {}", p.string(), target.string(), set_checkpoint_aside(p, "copied").string());
+      if (same)
+        fs::remove_all(p);
+      else
+        log::warn("{} differs from {}: kept as {}", p.string(), target.string(),
+                  set_checkpoint_aside(p, "copied").string());
       log::warn("{} was a folder (a copy made by cp -L?), not a link: it is a link to {} again", p.string(), step_name);
     } else {
       fs::rename(p, target);
@@ -111,7 +119,8 @@ void restore_checkpoint_links(const fs::path& checkpoints) {
 
 RunFolder::RunFolder(const fs::path& dir, bool resume, bool overwrite)
     : dir_(dir), created_(!present(dir)), lock_(outside_checkpoints(dir)) {
-  if (present(dir_ / kDeleting)) fs::remove_all(dir_ / kDeleting);  // a new run took the folder; finish deleting the earlier one
+  if (present(dir_ / kDeleting))
+    fs::remove_all(dir_ / kDeleting);  // a new run took the folder; finish deleting the earlier one
   if (present(dir_ / kEarlierRun)) {
     log::warn("{}: an --overwrite was interrupted before the new run saved a checkpoint; putting the earlier run back",
               dir_.string());
@@ -134,7 +143,8 @@ RunFolder::RunFolder(const fs::path& dir, bool resume, bool overwrite)
   }
   if (resume || (!has_checkpoints && !present(dir_ / "metrics.jsonl"))) return;
   if (!overwrite)
-    throw ConfigError(dir_.string() + " already holds a run" + (newest.empty() ? "" : " (newest checkpoint " + newest + ")") +
+    throw ConfigError(dir_.string() + " already holds a run" +
+                      (newest.empty() ? "" : " (newest checkpoint " + newest + ")") +
                       ": continue it with --resume, start over with --overwrite (deletes its checkpoints and "
                       "metrics once the new run has saved a checkpoint), or choose another --output");
   const fs::path aside = dir_ / kEarlierRun;
@@ -166,8 +176,9 @@ RunFolder::~RunFolder() {
     put_back(dir_);
     log::warn("the new run saved no checkpoint: the earlier run is back in {}", dir_.string());
   } catch (const std::exception& e) {
-    log::error("could not put the earlier run back from {} ({}); it is still there, and the next start in {} puts it back",
-               (dir_ / kEarlierRun).string(), e.what(), dir_.string());
+    log::error(
+        "could not put the earlier run back from {} ({}); it is still there, and the next start in {} puts it back",
+        (dir_ / kEarlierRun).string(), e.what(), dir_.string());
   }
 }
 

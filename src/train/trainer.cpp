@@ -19,14 +19,14 @@
 #include "deca/core/version.h"
 #include "deca/data/batching.h"
 #include "deca/data/mixing.h"
+#include "deca/data/splits.h"
+#include "deca/eval/files.h"
+#include "deca/infer/predict.h"
 #include "deca/model/model.h"
 #include "deca/model/parallel.h"
 #include "deca/model/precision.h"
 #include "deca/model/safetensors.h"
 #include "deca/text/unicode.h"
-#include "deca/data/splits.h"
-#include "deca/eval/files.h"
-#include "deca/infer/predict.h"
 #include "deca/train/adam.h"
 #include "deca/train/checkpoint.h"
 #include "deca/train/distributed.h"
@@ -80,12 +80,28 @@ std::vector<KeyDifference> differing_keys(const nlohmann::json& a, const nlohman
 // initialise a new model (a resumed one loads its weights): they may change
 // when a run is resumed.
 bool may_change_on_resume(const std::string& key) {
-  static const std::set<std::string> kKeys = {
-      "output", "data.data_root", "data.cache_dir", "data.skip_bad_records", "training.steps", "training.threads",
-      "training.device", "training.precision", "training.optimizer_state", "training.log_every", "training.val_every", "training.save_every",
-      "training.keep_last", "training.val_max_examples", "training.save_val_predictions", "training.max_bad_steps",
-      "training.best_metric", "batching.eval_max_tokens", "model.max_output_length", "model.coattention_init",
-      "model.embedding_init_std", "model.embeddings_file"};
+  static const std::set<std::string> kKeys = {"output",
+                                              "data.data_root",
+                                              "data.cache_dir",
+                                              "data.skip_bad_records",
+                                              "training.steps",
+                                              "training.threads",
+                                              "training.device",
+                                              "training.precision",
+                                              "training.optimizer_state",
+                                              "training.log_every",
+                                              "training.val_every",
+                                              "training.save_every",
+                                              "training.keep_last",
+                                              "training.val_max_examples",
+                                              "training.save_val_predictions",
+                                              "training.max_bad_steps",
+                                              "training.best_metric",
+                                              "batching.eval_max_tokens",
+                                              "model.max_output_length",
+                                              "model.coattention_init",
+                                              "model.embedding_init_std",
+                                              "model.embeddings_file"};
   return kKeys.count(key) > 0 || key.rfind("training.val_tasks", 0) == 0;
 }
 
@@ -136,7 +152,8 @@ void check_resume_config(Config& config, const fs::path& checkpoint, const std::
 // task list or rate to train silently wrong).
 void check_ranks_agree(Communicator& comm, const Config& config) {
   if (comm.world_size() == 1) return;
-  static const std::set<std::string> kPerMachine = {"data.data_root", "data.cache_dir", "training.threads", "training.device"};
+  static const std::set<std::string> kPerMachine = {"data.data_root", "data.cache_dir", "training.threads",
+                                                    "training.device"};
   const auto all = comm.gather(config_to_json(config).dump(), "the comparison of the ranks' configs");
   comm.from_main(
       [&] {
@@ -167,16 +184,19 @@ void make_data_paths_absolute(Config& config) {
 void check_resume_tokenizer(const fs::path& model_file, const fs::path& checkpoint) {
   fs::path side = model_file;
   side.replace_extension(".json");
-  for (const auto& [mine, theirs] : {std::pair{model_file, checkpoint / "tokenizer.model"}, {side, checkpoint / "tokenizer.json"}}) {
+  for (const auto& [mine, theirs] :
+       {std::pair{model_file, checkpoint / "tokenizer.model"}, {side, checkpoint / "tokenizer.json"}}) {
     const bool has_mine = fs::exists(mine), has_theirs = fs::exists(theirs);
     if (!has_theirs && !has_mine) continue;
     if (has_mine && has_theirs && read_file(mine) == read_file(theirs)) continue;
     if (!has_theirs)
       throw ConfigError("--resume: checkpoint " + checkpoint.string() + " was trained without a " +
-                        theirs.filename().string() + ", but " + mine.string() + " is there; move it away or start a new run");
-    throw ConfigError("--resume: " + mine.string() + (has_mine ? " differs from" : " is missing, unlike") + " the checkpoint's copy " +
-                      theirs.string() + ", which its weights were trained with; restore it (cp " + theirs.string() + " " +
-                      mine.string() + ") or start a new run");
+                        theirs.filename().string() + ", but " + mine.string() +
+                        " is there; move it away or start a new run");
+    throw ConfigError("--resume: " + mine.string() + (has_mine ? " differs from" : " is missing, unlike") +
+                      " the checkpoint's copy " + theirs.string() +
+                      ", which its weights were trained with; restore it (cp " + theirs.string() + " " + mine.string() +
+                      ") or start a new run");
   }
 }
 
@@ -226,7 +246,8 @@ void unpack_answers(const std::string& bytes, std::vector<std::string>& answers)
   };
   while (at < bytes.size()) {
     const uint32_t row = get(), length = get();
-    if (row >= answers.size() || at + length > bytes.size()) throw Error("validation: a rank's answers arrived damaged");
+    if (row >= answers.size() || at + length > bytes.size())
+      throw Error("validation: a rank's answers arrived damaged");
     answers[row].assign(bytes, at, length);
     at += length;
   }
@@ -255,7 +276,8 @@ void check_selectors(const std::vector<std::string>& selectors, const std::strin
 nlohmann::json init_origin(const fs::path& checkpoint) {
   const auto state = read_trainer_state(checkpoint);
   const Config trained = load_config(checkpoint / "config.json");
-  nlohmann::json tasks = state.contains("trained_tasks") ? state.at("trained_tasks") : nlohmann::json(trained.all_tasks());
+  nlohmann::json tasks =
+      state.contains("trained_tasks") ? state.at("trained_tasks") : nlohmann::json(trained.all_tasks());
   return {{"checkpoint", fs::canonical(checkpoint).string()},
           {"step", state.value("step", 0L)},
           {"model_sha1", sha1_hex(read_file(checkpoint / "model.safetensors"))},
@@ -281,7 +303,8 @@ struct Trainer::Impl {
   Config config;
   TrainerOptions options;
   fs::path run_dir, checkpoints_dir;
-  std::unique_ptr<RunFolder> folder;  // rank 0: the folder's lock, held for the trainer's life, and the run --overwrite set aside
+  std::unique_ptr<RunFolder>
+      folder;  // rank 0: the folder's lock, held for the trainer's life, and the run --overwrite set aside
   torch::Device device{torch::kCPU};
   std::unique_ptr<Communicator> comm;
   std::shared_ptr<const Tokenizer> tokenizer;
@@ -293,9 +316,9 @@ struct Trainer::Impl {
   std::unique_ptr<TaskMixer> mixer;
   std::shared_ptr<model::Seq2Seq> net;
   std::unique_ptr<Adam> optimizer;
-  std::vector<torch::Tensor> trained;     // the parameters that learn (several processes: their gradients are summed)
-  torch::Tensor sync_buffer;              // several processes: the gradients and step totals, summed in one all-reduce
-  std::unique_ptr<MetricsLog> metrics;    // rank 0
+  std::vector<torch::Tensor> trained;   // the parameters that learn (several processes: their gradients are summed)
+  torch::Tensor sync_buffer;            // several processes: the gradients and step totals, summed in one all-reduce
+  std::unique_ptr<MetricsLog> metrics;  // rank 0
 
   long step = 0;  // steps done
   // --init-from: the checkpoint the run started from (init_origin), carried by every checkpoint.
@@ -310,7 +333,8 @@ struct Trainer::Impl {
 
   nlohmann::json state_json(size_t rng_per_rank) const {
     nlohmann::json pos = nlohmann::json::object();
-    for (size_t k = 0; k < tasks.size(); ++k) pos[tasks[k]] = {{"epoch", positions[k].epoch}, {"batch", positions[k].batch}};
+    for (size_t k = 0; k < tasks.size(); ++k)
+      pos[tasks[k]] = {{"epoch", positions[k].epoch}, {"batch", positions[k].batch}};
     return {{"step", step},
             {"phase", mixer->at(std::max(1L, step)).phase},
             {"positions", pos},
@@ -391,10 +415,13 @@ struct Trainer::Impl {
         point_link(checkpoints_dir, "last", dirs.back());
         good = (checkpoints_dir / "last").string() + " (" + dirs.back().filename().string() + ")";
       }
-      if (fs::is_symlink(checkpoints_dir / "best") && !fs::exists(checkpoints_dir / "best")) fs::remove(checkpoints_dir / "best", ignored);
+      if (fs::is_symlink(checkpoints_dir / "best") && !fs::exists(checkpoints_dir / "best"))
+        fs::remove(checkpoints_dir / "best", ignored);
     }
-    throw Error(format("{} non-finite losses in a row at step {}; stopping. The weights of step {} gave them; the last "
-                       "good checkpoint is {}", bad.consecutive, at_step, from, good));
+    throw Error(
+        format("{} non-finite losses in a row at step {}; stopping. The weights of step {} gave them; the last "
+               "good checkpoint is {}",
+               bad.consecutive, at_step, from, good));
   }
 
   // The checkpoint --resume continues from: the newest complete one. Newer
@@ -428,7 +455,8 @@ struct Trainer::Impl {
       for (long limit : {config.data.subsample, config.training.val_max_examples})
         if (limit > 0 && (read.max_examples == 0 || limit < read.max_examples)) read.max_examples = limit;
       for (const auto& name : val_tasks) {
-        validation.push_back(read_eval_split(config, find_task(name, config.data.data_root), Split::Validation, *tokenizer, read));
+        validation.push_back(
+            read_eval_split(config, find_task(name, config.data.data_root), Split::Validation, *tokenizer, read));
         log::info("{} validation: {} examples", name, validation.back().examples.size());
       }
     }
@@ -472,7 +500,8 @@ struct Trainer::Impl {
     model::load_safetensors(*net, dir / "model.safetensors");
     net->to(device);
     // optimizer.pt: checkpoints of deca before its own Adam (torch::optim's format).
-    optimizer->load(fs::exists(dir / "optimizer.safetensors") ? dir / "optimizer.safetensors" : dir / "optimizer.pt", device);
+    optimizer->load(fs::exists(dir / "optimizer.safetensors") ? dir / "optimizer.safetensors" : dir / "optimizer.pt",
+                    device);
     const fs::path rng_file = dir / "rng.pt";
     const auto rng = load_rng_state(rng_file);
     if (saved_world < 1 || rng_per_rank < 1 || rng.size() != static_cast<size_t>(saved_world) * rng_per_rank)
@@ -480,9 +509,10 @@ struct Trainer::Impl {
                           "holds " + std::to_string(rng.size()) + " random generator states, expected " +
                               std::to_string(saved_world) + " ranks x " + std::to_string(rng_per_rank));
     if (saved_world != comm->world_size() && comm->main())
-      log::warn("resuming a run of {} processes with {}: the data stream and the updates continue unchanged; the "
-                "dropout of ranks {} on starts from new random states",
-                saved_world, comm->world_size(), std::min<long>(saved_world, comm->world_size()));
+      log::warn(
+          "resuming a run of {} processes with {}: the data stream and the updates continue unchanged; the "
+          "dropout of ranks {} on starts from new random states",
+          saved_world, comm->world_size(), std::min<long>(saved_world, comm->world_size()));
     if (comm->rank() < saved_world) {
       const auto first = rng.begin() + static_cast<long>(static_cast<size_t>(comm->rank()) * rng_per_rank);
       try {
@@ -573,10 +603,10 @@ struct Trainer::Impl {
   // can be made ahead on another thread.
   struct PreparedStep {
     long step = 0, phase = 0;
-    size_t task = 0, rows = 0;           // rows: of the whole batch (all ranks)
+    size_t task = 0, rows = 0;  // rows: of the whole batch (all ranks)
     StreamPosition after;
-    std::optional<model::Batch> batch;   // none: no rows for this rank
-    long targets = 0;                    // target tokens of the whole batch
+    std::optional<model::Batch> batch;  // none: no rows for this rank
+    long targets = 0;                   // target tokens of the whole batch
   };
   // Declared after everything prepare() reads, so that it is destroyed (and
   // its thread joined) before them.
@@ -632,11 +662,14 @@ struct Trainer::Impl {
   void sharded_step(const PreparedStep& p, StepOutcome& s) {
     double loss_share = 0, bad_rank = 0, input_tokens = 0;
     if (p.batch) {
-      const auto loss = forward(*p.batch) * (static_cast<double>(p.batch->target_tokens) / static_cast<double>(p.targets));
+      const auto loss =
+          forward(*p.batch) * (static_cast<double>(p.batch->target_tokens) / static_cast<double>(p.targets));
       loss_share = loss.item<double>();
       input_tokens = static_cast<double>(p.batch->input_tokens);
-      if (std::isfinite(loss_share)) loss.backward();
-      else bad_rank = 1, loss_share = 0;
+      if (std::isfinite(loss_share))
+        loss.backward();
+      else
+        bad_rank = 1, loss_share = 0;
     }
     // The buffer: every gradient, then per parameter whether it has one (a
     // parameter no rank used keeps none, so that Adam leaves it alone as it
@@ -650,13 +683,16 @@ struct Trainer::Impl {
     int64_t at = 0;
     for (auto& p : trained) {
       auto slot = sync_buffer.narrow(0, at, p.numel());
-      if (p.grad().defined()) slot.copy_((p.grad().is_sparse() ? p.grad().to_dense() : p.grad()).reshape(-1));
-      else slot.zero_();
+      if (p.grad().defined())
+        slot.copy_((p.grad().is_sparse() ? p.grad().to_dense() : p.grad()).reshape(-1));
+      else
+        slot.zero_();
       at += p.numel();
     }
     std::vector<float> tail;
     for (const auto& p : trained) tail.push_back(p.grad().defined() ? 1.0f : 0.0f);
-    for (double x : {loss_share, bad_rank, input_tokens, stop::requested() ? 1.0 : 0.0}) tail.push_back(static_cast<float>(x));
+    for (double x : {loss_share, bad_rank, input_tokens, stop::requested() ? 1.0 : 0.0})
+      tail.push_back(static_cast<float>(x));
     sync_buffer.narrow(0, at, flags + totals).copy_(torch::from_blob(tail.data(), {flags + totals}));
     const auto t0 = std::chrono::steady_clock::now();
     comm->sum(sync_buffer, "the gradient all-reduce of step " + std::to_string(s.step));
@@ -668,9 +704,12 @@ struct Trainer::Impl {
     for (size_t k = 0; k < trained.size(); ++k) {
       auto& p = trained[k];
       auto slot = sync_buffer.narrow(0, at, p.numel()).view_as(p);
-      if (used[k] == 0) p.mutable_grad() = torch::Tensor();
-      else if (p.grad().defined() && !p.grad().is_sparse()) p.mutable_grad().copy_(slot);
-      else p.mutable_grad() = slot.clone();
+      if (used[k] == 0)
+        p.mutable_grad() = torch::Tensor();
+      else if (p.grad().defined() && !p.grad().is_sparse())
+        p.mutable_grad().copy_(slot);
+      else
+        p.mutable_grad() = slot.clone();
       at += p.numel();
     }
     s.loss = v[1] > 0 ? std::numeric_limits<double>::quiet_NaN() : v[0];
@@ -698,7 +737,8 @@ struct Trainer::Impl {
         interrupted = true;
       }
       if (!single()) {
-        const auto all = comm->gather(pack_answers(p), "the validation of " + split.task->name() + " at step " + std::to_string(step));
+        const auto all = comm->gather(pack_answers(p),
+                                      "the validation of " + split.task->name() + " at step " + std::to_string(step));
         if (comm->main() && !interrupted)
           for (size_t r = 1; r < all.size(); ++r) unpack_answers(all[r], p.answers);
       }
@@ -710,8 +750,12 @@ struct Trainer::Impl {
       if (config.training.save_val_predictions)
         write_predictions(run_dir / "validation" / step_name(step), *split.task, split.examples, p.answers);
       auto result = score_task(*split.task, p.answers, split.examples, p.seconds);
-      nlohmann::ordered_json line{{"type", "validation"}, {"step", step}, {"split", "validation"}, {"task", result.task},
-                                  {"decascore_metric", result.decascore_metric}, {"elapsed_seconds", elapsed}};
+      nlohmann::ordered_json line{{"type", "validation"},
+                                  {"step", step},
+                                  {"split", "validation"},
+                                  {"task", result.task},
+                                  {"decascore_metric", result.decascore_metric},
+                                  {"elapsed_seconds", elapsed}};
       for (const auto& [k, x] : result.values.items()) line[k] = x;
       lines.push_back(std::move(line));
       deca::log::info("validation step {} | {} | {} {:.2f} | {} examples, e.g. \"{}\"", step, result.task,
@@ -721,7 +765,11 @@ struct Trainer::Impl {
     }
     if (!comm->main()) return false;
     for (const auto& line : lines) metrics->write(line);
-    metrics->write({{"type", "validation"}, {"step", step}, {"split", "validation"}, {"task", "decascore"}, {"decascore", report.decascore}});
+    metrics->write({{"type", "validation"},
+                    {"step", step},
+                    {"split", "validation"},
+                    {"task", "decascore"},
+                    {"decascore", report.decascore}});
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     deca::log::info("validation step {} | decaScore {:.2f} | {:.1f} s", step, report.decascore, seconds);
     if (best.update(report, step)) log::info("new best {} {:.4f} at step {}", best.metric, best.value, step);
@@ -741,7 +789,8 @@ Trainer::Trainer(Config config, TrainerOptions options) : impl_(std::make_unique
     // Each process trains on the GPU of its local rank.
     if (I.device.has_index() && launch.local_world_size > 1)
       throw ConfigError("training.device " + I.config.training.device + " names one GPU for the " +
-                        std::to_string(launch.local_world_size) + " processes of this machine; use cuda (each process "
+                        std::to_string(launch.local_world_size) +
+                        " processes of this machine; use cuda (each process "
                         "takes the GPU of its local rank)");
     if (!I.device.has_index()) {
       // One GPU visible (a scheduler that binds one to each task): that one.
@@ -813,7 +862,9 @@ Trainer::Trainer(Config config, TrainerOptions options) : impl_(std::make_unique
           check_resume_config(I.config, from, options.set_keys);
           announce_data_root(I.config.data.data_root);
           make_data_paths_absolute(I.config);
-          check_resume_tokenizer(I.config.tokenizer.model.empty() ? I.run_dir / "tokenizer.model" : fs::path(I.config.tokenizer.model), from);
+          check_resume_tokenizer(
+              I.config.tokenizer.model.empty() ? I.run_dir / "tokenizer.model" : fs::path(I.config.tokenizer.model),
+              from);
         }
         I.load_data();
         return from.string();
@@ -821,7 +872,8 @@ Trainer::Trainer(Config config, TrainerOptions options) : impl_(std::make_unique
       "the preparation of the run folder and the data");
   if (!I.comm->main()) {
     if (I.config.tokenizer.model.empty() && !fs::exists(I.run_dir / "tokenizer.model"))
-      throw ConfigError("rank " + std::to_string(launch.rank) + " does not see " + (I.run_dir / "tokenizer.model").string() +
+      throw ConfigError("rank " + std::to_string(launch.rank) + " does not see " +
+                        (I.run_dir / "tokenizer.model").string() +
                         ", which rank 0 wrote: every rank needs the run folder, on a filesystem they share");
     I.load_data();
   }
@@ -832,15 +884,18 @@ Trainer::Trainer(Config config, TrainerOptions options) : impl_(std::make_unique
     sizes.push_back(static_cast<long>(I.train[k].encoded.size()));
   }
   I.positions.assign(I.tasks.size(), {});
-  I.mixer = std::make_unique<TaskMixer>(I.config.curriculum, I.tasks, sizes, static_cast<uint64_t>(I.config.training.seed));
+  I.mixer =
+      std::make_unique<TaskMixer>(I.config.curriculum, I.tasks, sizes, static_cast<uint64_t>(I.config.training.seed));
 
   I.net = model::make_model(I.config.model, I.vocab);
   if (!init_checkpoint.empty()) {
     try {
       model::load_safetensors(*I.net, init_checkpoint / "model.safetensors");
     } catch (const DataError& e) {
-      throw ConfigError(std::string("--init-from: ") + e.what() + "; the config's model section must describe the checkpoint's "
-                        "architecture (" + (init_checkpoint / "config.json").string() + ")");
+      throw ConfigError(std::string("--init-from: ") + e.what() +
+                        "; the config's model section must describe the checkpoint's "
+                        "architecture (" +
+                        (init_checkpoint / "config.json").string() + ")");
     }
   } else if (!I.config.model.embeddings_file.empty() && !options.resume) {
     init_embeddings(*I.net, *I.tokenizer, I.config.model.embeddings_file, I.config.model.embedding_dim);
@@ -868,7 +923,8 @@ Trainer::Trainer(Config config, TrainerOptions options) : impl_(std::make_unique
     // Every rank starts from rank 0's weights, and draws its own dropout.
     torch::NoGradGuard no_grad;
     for (auto p : I.net->parameters()) I.comm->broadcast(p, "the broadcast of the initial weights");
-    torch::manual_seed(splitmix64(static_cast<uint64_t>(I.config.training.seed) ^ splitmix64(static_cast<uint64_t>(launch.rank))));
+    torch::manual_seed(
+        splitmix64(static_cast<uint64_t>(I.config.training.seed) ^ splitmix64(static_cast<uint64_t>(launch.rank))));
   }
   if (options.resume) I.restore(resume_from);
 
@@ -892,16 +948,21 @@ Trainer::Trainer(Config config, TrainerOptions options) : impl_(std::make_unique
         fs::remove(I.checkpoints_dir / "best");
       }
       if (const long dropped = MetricsLog::truncate_after(I.run_dir / "metrics.jsonl", I.step))
-        log::info("metrics.jsonl: {} lines after step {} removed (they belong to the interrupted part)", dropped, I.step);
+        log::info("metrics.jsonl: {} lines after step {} removed (they belong to the interrupted part)", dropped,
+                  I.step);
     }
-    deca::log::info("{}; {} model: {:.2f} M parameters, vocabulary {}, device {}, {} threads{}", version_line(), I.config.model.type,
-                    static_cast<double>(model::parameter_count(*I.net)) / 1e6, I.vocab.size, I.config.training.device,
-                    torch::get_num_threads(),
+    deca::log::info("{}; {} model: {:.2f} M parameters, vocabulary {}, device {}, {} threads{}", version_line(),
+                    I.config.model.type, static_cast<double>(model::parameter_count(*I.net)) / 1e6, I.vocab.size,
+                    I.config.training.device, torch::get_num_threads(),
                     I.single() ? "" : format(", {} processes ({})", I.comm->world_size(), I.comm->backend()));
     I.metrics = std::make_unique<MetricsLog>(I.run_dir / "metrics.jsonl");
     // Which build trained which steps: one line at every start and resume.
-    I.metrics->write({{"type", "start"}, {"step", I.step}, {"resumed", options.resume}, {"deca_version", version()},
-                      {"deca_commit", build_commit()}, {"world_size", I.comm->world_size()},
+    I.metrics->write({{"type", "start"},
+                      {"step", I.step},
+                      {"resumed", options.resume},
+                      {"deca_version", version()},
+                      {"deca_commit", build_commit()},
+                      {"world_size", I.comm->world_size()},
                       {"device", I.config.training.device}});
   }
 }
@@ -924,7 +985,8 @@ int Trainer::run() {
     // now, and the checkpoint is saved again with its outcome (`best`).
     log::info("validating step {} first (its validation was stopped with the run)", I.step);
     if (I.validate()) {
-      log::warn("stopped by signal {} during the validation of step {}; resume with --resume", stop::signal_number(), I.step);
+      log::warn("stopped by signal {} during the validation of step {}; resume with --resume", stop::signal_number(),
+                I.step);
       return 130;
     }
     I.validation_pending = false;

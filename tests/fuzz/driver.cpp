@@ -31,11 +31,44 @@ namespace {
 
 using namespace std::string_view_literals;
 // string_views, so that the NUL byte is a token like the others.
-constexpr std::string_view kTokens[] = {
-    "\""sv, "{"sv, "}"sv, "["sv, "]"sv, ","sv, ":"sv, "\n"sv, "\t"sv, "\r\n"sv, "\0"sv, "\xff"sv,
-    "\xc3", "\xe2\x96\x81", "-1", "0", "18446744073709551616", "9223372036854775807", "1e400", "-0",
-    "null", "true", "[]", "{}", "\"\"", "?", "/", "|||", "[a/b]", "<doc docid=\"x\">", "</doc>",
-    "\\u0000", "\\ud800", "Col1", "Cond2", " where ", "label,sentence", "\n\n"};
+constexpr std::string_view kTokens[] = {"\""sv,
+                                        "{"sv,
+                                        "}"sv,
+                                        "["sv,
+                                        "]"sv,
+                                        ","sv,
+                                        ":"sv,
+                                        "\n"sv,
+                                        "\t"sv,
+                                        "\r\n"sv,
+                                        "\0"sv,
+                                        "\xff"sv,
+                                        "\xc3",
+                                        "\xe2\x96\x81",
+                                        "-1",
+                                        "0",
+                                        "18446744073709551616",
+                                        "9223372036854775807",
+                                        "1e400",
+                                        "-0",
+                                        "null",
+                                        "true",
+                                        "[]",
+                                        "{}",
+                                        "\"\"",
+                                        "?",
+                                        "/",
+                                        "|||",
+                                        "[a/b]",
+                                        "<doc docid=\"x\">",
+                                        "</doc>",
+                                        "\\u0000",
+                                        "\\ud800",
+                                        "Col1",
+                                        "Cond2",
+                                        " where ",
+                                        "label,sentence",
+                                        "\n\n"};
 
 class Mutator {
  public:
@@ -124,15 +157,24 @@ int main(int argc, char** argv) {
   fs::path sample = fs::path(DECA_SOURCE_DIR) / "data" / "sample", configs = fs::path(DECA_SOURCE_DIR) / "configs";
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string k = argv[i], v = argv[i + 1];
-    if (k == "--seconds") seconds = std::stod(v);
-    else if (k == "--runs") runs_per_target = std::stol(v);
-    else if (k == "--seed") seed = std::stoull(v);
-    else if (k == "--target") only = v;
-    else if (k == "--sample") sample = v;
-    else if (k == "--configs") configs = v;
-    else if (k == "--write-seeds") seeds_dir = v;
+    if (k == "--seconds")
+      seconds = std::stod(v);
+    else if (k == "--runs")
+      runs_per_target = std::stol(v);
+    else if (k == "--seed")
+      seed = std::stoull(v);
+    else if (k == "--target")
+      only = v;
+    else if (k == "--sample")
+      sample = v;
+    else if (k == "--configs")
+      configs = v;
+    else if (k == "--write-seeds")
+      seeds_dir = v;
     else {
-      std::fprintf(stderr, "usage: deca_fuzz [--seconds N | --runs N] [--target SUBSTRING] [--seed S] [--sample DIR] [--configs DIR]\n");
+      std::fprintf(
+          stderr,
+          "usage: deca_fuzz [--seconds N | --runs N] [--target SUBSTRING] [--seed S] [--sample DIR] [--configs DIR]\n");
       return 2;
     }
   }
@@ -177,8 +219,9 @@ int main(int argc, char** argv) {
       const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
       if (runs_per_target > 0 ? runs >= runs_per_target : elapsed >= per_target) break;
       // Seeds unchanged first, then mutations of the corpus.
-      const std::string input =
-          runs < static_cast<long>(t->seeds.size()) ? t->seeds[static_cast<size_t>(runs)] : m.mutate(corpus[m.below(corpus.size())], corpus);
+      const std::string input = runs < static_cast<long>(t->seeds.size())
+                                    ? t->seeds[static_cast<size_t>(runs)]
+                                    : m.mutate(corpus[m.below(corpus.size())], corpus);
       g_current = &input;
       const auto t0 = std::chrono::steady_clock::now();
       try {
@@ -195,7 +238,8 @@ int main(int argc, char** argv) {
         }
       }
       g_current = nullptr;
-      slowest = std::max(slowest, std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+      slowest =
+          std::max(slowest, std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
       ++runs;
     }
     std::printf("%-28s %9ld %9ld %9ld %8ld %10.1f\n", t->name.c_str(), runs, rejected, accepted, findings, slowest);

@@ -67,8 +67,10 @@ std::vector<Target> all_targets(const fs::path& sample_root, const fs::path& con
   out.push_back(reader("iwslt.en.de", Split::Train, "iwslt/en-de/train.tags.en-de.en", root));
   out.push_back(reader("iwslt.en.de", Split::Validation, "iwslt/en-de/IWSLT16.TED.tst2013.en-de.de.xml", root));
   out.push_back(reader("cnn_dailymail", Split::Test, "cnn/cnn/cnn_wayback_test_urls.txt", root));
-  out.push_back(reader("cnn_dailymail", Split::Test, "cnn/cnn/stories/1a81dac60f0a7bf11c38761855ceab4040382fb4.story", root));
-  out.push_back(reader("multinli.in.out", Split::Validation, "multinli/multinli_1.0/multinli_1.0_dev_matched.jsonl", root));
+  out.push_back(
+      reader("cnn_dailymail", Split::Test, "cnn/cnn/stories/1a81dac60f0a7bf11c38761855ceab4040382fb4.story", root));
+  out.push_back(
+      reader("multinli.in.out", Split::Validation, "multinli/multinli_1.0/multinli_1.0_dev_matched.jsonl", root));
   out.push_back(reader("sst", Split::Validation, "sst/dev_binary_sent.csv", root));
   out.push_back(reader("srl", Split::Validation, "srl/wiki1.dev.qa", root));
   out.push_back(reader("zre", Split::Validation, "zre/relation_splits/dev.0", root));

@@ -22,11 +22,14 @@ struct DataOptions {
   long max_question_tokens = 100;
   long max_answer_tokens = 50;
   long subsample = 0;
-  template <class V> void fields(V& v) {
+  template <class V>
+  void fields(V& v) {
     v("data_root", data_root, "folder with the tasks' original files");
     v("skip_bad_records", skip_bad_records, "skip and count malformed records instead of failing");
     v("cache_dir", cache_dir, "tokenized-data cache folder (empty: <output>/cache)");
-    v("max_context_tokens", max_context_tokens, "words (revtok tokens): longer training contexts drop the example (CNN/DailyMail: truncated), longer evaluation contexts are truncated");
+    v("max_context_tokens", max_context_tokens,
+      "words (revtok tokens): longer training contexts drop the example (CNN/DailyMail: truncated), longer evaluation "
+      "contexts are truncated");
     v("max_question_tokens", max_question_tokens, "questions are truncated to this many words");
     v("max_answer_tokens", max_answer_tokens, "training examples with answers of more words are dropped");
     v("subsample", subsample, "at most this many examples per split, the first ones (0: all)");
@@ -41,11 +44,14 @@ struct TokenizerOptions {
   bool lowercase = true;
   double character_coverage = 0.9995;
   long max_sentences = 1000000;
-  template <class V> void fields(V& v) {
+  template <class V>
+  void fields(V& v) {
     v("model", model, "existing SentencePiece model file; empty: train one on the training splits");
     v("vocab_size", vocab_size, "vocabulary size (pieces, byte fallback and specials included)");
-    v("model_type", model_type, "bpe or unigram (scheme words: bpe, whose pieces are about 1.1 per word; unigram about 1.9)");
-    v("scheme", scheme, "words (revtok words, each segmented into pieces on its own: copyable) or pieces (SentencePiece on raw text)");
+    v("model_type", model_type,
+      "bpe or unigram (scheme words: bpe, whose pieces are about 1.1 per word; unigram about 1.9)");
+    v("scheme", scheme,
+      "words (revtok words, each segmented into pieces on its own: copyable) or pieces (SentencePiece on raw text)");
     v("lowercase", lowercase, "lowercase every text before tokenizing");
     v("character_coverage", character_coverage, "character coverage of the pieces");
     v("max_sentences", max_sentences, "at most this many training sentences");
@@ -57,11 +63,15 @@ struct BatchOptions {
   std::string size_rule = "padded";
   long pool_batches = 100;
   long eval_max_tokens = 20000;
-  template <class V> void fields(V& v) {
-    v("max_tokens", max_tokens, "token budget per training batch; with several processes, of the global batch they share");
-    v("size_rule", size_rule, "padded (examples x longest padded length) or decanlp (examples x max(context, 5 x answer))");
+  template <class V>
+  void fields(V& v) {
+    v("max_tokens", max_tokens,
+      "token budget per training batch; with several processes, of the global batch they share");
+    v("size_rule", size_rule,
+      "padded (examples x longest padded length) or decanlp (examples x max(context, 5 x answer))");
     v("pool_batches", pool_batches, "batches per length-sorting pool");
-    v("eval_max_tokens", eval_max_tokens, "token budget of the validation or prediction batches decoded at once (shared by the CPU threads' batches)");
+    v("eval_max_tokens", eval_max_tokens,
+      "token budget of the validation or prediction batches decoded at once (shared by the CPU threads' batches)");
   }
 };
 
@@ -78,7 +88,8 @@ struct PhaseOptions {
   // these earlier tasks, round robin, evenly spaced; the rest trains `tasks`.
   std::vector<std::string> rehearse;
   double rehearsal = 0;
-  template <class V> void fields(V& v) {
+  template <class V>
+  void fields(V& v) {
     v("tasks", tasks, "task names, in round-robin order");
     v("mixing", mixing, "round_robin, proportional, temperature or weights");
     v("counts", counts, "round_robin: consecutive batches per task and round");
@@ -116,24 +127,31 @@ struct ModelOptions {
   // does (docs/learning.md measures both).
   std::string coattention_init = "identity";
   long max_output_length = 100;
-  template <class V> void fields(V& v) {
+  template <class V>
+  void fields(V& v) {
     v("type", type, "mqan or s2s");
     v("dimension", dimension, "model dimension d");
     v("embedding_dim", embedding_dim, "width of the trainable embeddings");
-    v("embedding_init_std", embedding_init_std, "standard deviation of the embedding table's initial N(0, std^2) draw "
-                                                "(1: PyTorch's default)");
-    v("embeddings_file", embeddings_file, "GloVe or word2vec/fastText text vectors (width embedding_dim) for the units they cover");
-    v("freeze_embeddings", freeze_embeddings, "do not train the embedding table (decaNLP freezes its pretrained vectors)");
-    v("freeze", freeze, "parts not trained: embeddings, encoder, decoder, output, or a top-level module by name (e.g. coattention_proj)");
+    v("embedding_init_std", embedding_init_std,
+      "standard deviation of the embedding table's initial N(0, std^2) draw "
+      "(1: PyTorch's default)");
+    v("embeddings_file", embeddings_file,
+      "GloVe or word2vec/fastText text vectors (width embedding_dim) for the units they cover");
+    v("freeze_embeddings", freeze_embeddings,
+      "do not train the embedding table (decaNLP freezes its pretrained vectors)");
+    v("freeze", freeze,
+      "parts not trained: embeddings, encoder, decoder, output, or a top-level module by name (e.g. coattention_proj)");
     v("rnn_layers", rnn_layers, "LSTM layers");
     v("transformer_layers", transformer_layers, "self-attention layers");
     v("transformer_hidden", transformer_hidden, "feed-forward width of the transformer layers");
     v("transformer_heads", transformer_heads, "attention heads");
     v("dropout", dropout, "dropout ratio");
     v("coattention_dropout", coattention_dropout, "dropout on MQAN's coattention (decaNLP fixes it at 0.3)");
-    v("feedforward_dropout", feedforward_dropout, "dropout in the transformer feed-forward blocks and the pointer switches (decaNLP fixes it at 0.2)");
-    v("coattention_init", coattention_init, "the coattention's question projection at the start: identity (weight I, bias 0: affinities "
-                                            "start as similarities; learns SQuAD faster) or pytorch (drawn uniformly, decaNLP's)");
+    v("feedforward_dropout", feedforward_dropout,
+      "dropout in the transformer feed-forward blocks and the pointer switches (decaNLP fixes it at 0.2)");
+    v("coattention_init", coattention_init,
+      "the coattention's question projection at the start: identity (weight I, bias 0: affinities "
+      "start as similarities; learns SQuAD faster) or pytorch (drawn uniformly, decaNLP's)");
     v("max_output_length", max_output_length, "answer words at most when decoding (revtok tokens, decaNLP's unit)");
   }
 };
@@ -142,7 +160,8 @@ struct ModelOptions {
 struct PartLearningRate {
   std::string part;
   double scale = 1;
-  template <class V> void fields(V& v) {
+  template <class V>
+  void fields(V& v) {
     v("part", part, "embeddings, encoder, decoder, output, or a top-level module by name");
     v("scale", scale, "multiplies the schedule's learning rate for this part's parameters");
   }
@@ -170,9 +189,11 @@ struct TrainOptions {
   std::string optimizer_state = "fp32";
   long max_bad_steps = 20;
   std::vector<PartLearningRate> lr_scales;
-  template <class V> void fields(V& v) {
+  template <class V>
+  void fields(V& v) {
     v("steps", steps, "total optimizer steps");
-    v("lr_schedule", lr_schedule, "transformer (d^-0.5 min(i^-0.5, i warmup^-1.5)), constant or linear (warm-up then decay to 0)");
+    v("lr_schedule", lr_schedule,
+      "transformer (d^-0.5 min(i^-0.5, i warmup^-1.5)), constant or linear (warm-up then decay to 0)");
     v("lr", lr, "learning rate of the constant and linear schedules");
     v("warmup", warmup, "warm-up steps");
     v("beta1", beta1, "Adam beta1");
@@ -187,16 +208,22 @@ struct TrainOptions {
     v("best_metric", best_metric, "decascore or <task>.<metric>, higher is better");
     v("val_tasks", val_tasks, "tasks to validate on (default: the curriculum's tasks)");
     v("val_max_examples", val_max_examples, "validation examples per task at most (0: all)");
-    v("save_val_predictions", save_val_predictions, "write each validation's answers to <run>/validation/step-N/<task>.jsonl "
-                                                    "({\"id\", \"answer\"}, as deca-eval --output writes them)");
+    v("save_val_predictions", save_val_predictions,
+      "write each validation's answers to <run>/validation/step-N/<task>.jsonl "
+      "({\"id\", \"answer\"}, as deca-eval --output writes them)");
     v("device", device, "cpu, cuda or cuda:N");
-    v("threads", threads, "CPU threads (0: OMP_NUM_THREADS, else the CPUs of the affinity mask and container quota, shared by the run's processes on a machine)");
-    v("precision", precision, "fp32; tf32 (fp32 with TF32 matrix products on CUDA, as fp32 on the CPU); bf16 (the forward pass "
-                              "autocast to bfloat16 on CUDA and the CPU, with fp32 weights, gradients and optimizer state)");
-    v("optimizer_state", optimizer_state, "Adam's moments in fp32, or in bf16 (half the optimizer's memory; each step computes in fp32 "
-                                          "and rounds stochastically, so that the moments stay unbiased)");
+    v("threads", threads,
+      "CPU threads (0: OMP_NUM_THREADS, else the CPUs of the affinity mask and container quota, shared by the run's "
+      "processes on a machine)");
+    v("precision", precision,
+      "fp32; tf32 (fp32 with TF32 matrix products on CUDA, as fp32 on the CPU); bf16 (the forward pass "
+      "autocast to bfloat16 on CUDA and the CPU, with fp32 weights, gradients and optimizer state)");
+    v("optimizer_state", optimizer_state,
+      "Adam's moments in fp32, or in bf16 (half the optimizer's memory; each step computes in fp32 "
+      "and rounds stochastically, so that the moments stay unbiased)");
     v("max_bad_steps", max_bad_steps, "consecutive NaN/inf losses that stop the run");
-    v("lr_scales", lr_scales, "per model part, a multiplier of the learning rate: [{\"part\": \"encoder\", \"scale\": 0.1}]");
+    v("lr_scales", lr_scales,
+      "per model part, a multiplier of the learning rate: [{\"part\": \"encoder\", \"scale\": 0.1}]");
   }
 };
 
@@ -208,7 +235,8 @@ struct Config {
   std::vector<PhaseOptions> curriculum;
   ModelOptions model;
   TrainOptions training;
-  template <class V> void fields(V& v) {
+  template <class V>
+  void fields(V& v) {
     v("output", output, "the run folder");
     v("data", data, "");
     v("tokenizer", tokenizer, "");

@@ -8,7 +8,6 @@
 
 namespace deca {
 
-
 // The whole file as bytes. Throws DataError naming the path when it cannot be read.
 std::string read_file(const std::filesystem::path& path);
 
@@ -18,8 +17,7 @@ void for_each_line(const std::filesystem::path& path,
                    const std::function<void(std::string_view line, long line_number)>& fn);
 
 // Same, over text already in memory.
-void for_each_line_in(std::string_view text,
-                      const std::function<void(std::string_view line, long line_number)>& fn);
+void for_each_line_in(std::string_view text, const std::function<void(std::string_view line, long line_number)>& fn);
 
 // Writes to a temporary file beside `path`, flushes it and renames it over
 // `path`, so readers see either the old or the new content, never a part.
@@ -36,7 +34,7 @@ void write_user_file(const std::filesystem::path& path, std::string_view content
 class OutputFile {
  public:
   explicit OutputFile(const std::string& path);  // truncates an existing file
-  ~OutputFile();                                  // closes without checking: call close()
+  ~OutputFile();                                 // closes without checking: call close()
   OutputFile(const OutputFile&) = delete;
   OutputFile& operator=(const OutputFile&) = delete;
   void write(std::string_view data);

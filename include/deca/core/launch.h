@@ -16,7 +16,7 @@ struct Launch {
   int local_rank = 0, local_world_size = 1;  // on this machine
   std::string master_addr = "127.0.0.1";     // where rank 0 listens for the rendezvous
   int master_port = 29500;
-  std::string launcher;                      // "torchrun", "slurm", or empty for a single process
+  std::string launcher;  // "torchrun", "slurm", or empty for a single process
   // torchrun's agent already serves the rendezvous store at master_addr:port
   // (TORCHELASTIC_USE_AGENT_STORE): every rank connects to it as a client.
   bool agent_store = false;

@@ -20,8 +20,10 @@ void format_one(std::ostringstream& out, std::string_view spec, const T& v) {
       char buf[64];
       std::string f(1, '%');  // not "%" + spec: GCC 12 warns falsely on that form at -O3
       f.append(spec);
-      if constexpr (std::is_floating_point_v<T>) std::snprintf(buf, sizeof buf, f.c_str(), static_cast<double>(v));
-      else std::snprintf(buf, sizeof buf, f.c_str(), static_cast<double>(v));
+      if constexpr (std::is_floating_point_v<T>)
+        std::snprintf(buf, sizeof buf, f.c_str(), static_cast<double>(v));
+      else
+        std::snprintf(buf, sizeof buf, f.c_str(), static_cast<double>(v));
       out << buf;
       return;
     }
@@ -61,17 +63,30 @@ void set_verbose(bool verbose);
 void silence();
 // A process of a multi-process run other than rank 0: warnings and errors only,
 // each marked with the rank (rank 0 speaks for the run).
-void set_rank(int rank);  // no messages at all (fuzzing: every bad record would be reported)
+void set_rank(int rank);                            // no messages at all (fuzzing: every bad record would be reported)
 void write(int level, const std::string& message);  // 0 debug, 1 info, 2 warning, 3 error
 
-template <class... A> void debug(std::string_view f, const A&... a) { write(0, format(f, a...)); }
-template <class... A> void info(std::string_view f, const A&... a) { write(1, format(f, a...)); }
-template <class... A> void warn(std::string_view f, const A&... a) { write(2, format(f, a...)); }
-template <class... A> void error(std::string_view f, const A&... a) { write(3, format(f, a...)); }
+template <class... A>
+void debug(std::string_view f, const A&... a) {
+  write(0, format(f, a...));
+}
+template <class... A>
+void info(std::string_view f, const A&... a) {
+  write(1, format(f, a...));
+}
+template <class... A>
+void warn(std::string_view f, const A&... a) {
+  write(2, format(f, a...));
+}
+template <class... A>
+void error(std::string_view f, const A&... a) {
+  write(3, format(f, a...));
+}
 // True the first time this process sees `message` (thread-safe).
 bool first_time(const std::string& message);
 // A warning about a file that every reading of it would repeat: written once per process.
-template <class... A> void warn_once(std::string_view f, const A&... a) {
+template <class... A>
+void warn_once(std::string_view f, const A&... a) {
   const std::string message = format(f, a...);
   if (first_time(message)) write(2, message);
 }

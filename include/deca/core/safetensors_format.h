@@ -13,7 +13,7 @@
 namespace deca {
 
 struct TensorRecord {
-  std::string name, dtype;     // dtype: F32, F64, F16, BF16, I64, I32, I8, U8, BOOL
+  std::string name, dtype;  // dtype: F32, F64, F16, BF16, I64, I32, I8, U8, BOOL
   std::vector<int64_t> shape;
   uint64_t begin = 0, end = 0;  // byte range in the file (absolute)
 };

@@ -20,7 +20,8 @@ struct ThreadCount {
 // The choice from its inputs: OMP_NUM_THREADS's value (nullptr when unset),
 // the CPUs of the affinity mask, a CPU quota (CPUs' worth, may be fractional),
 // and the processes sharing them.
-ThreadCount choose_threads(const char* omp_num_threads, int affinity_cpus, std::optional<double> quota_cpus, int processes);
+ThreadCount choose_threads(const char* omp_num_threads, int affinity_cpus, std::optional<double> quota_cpus,
+                           int processes);
 
 // A cgroup's CPU quota in CPUs (cpu.max "200000 100000" -> 2), or none
 // ("max", or no such file), read under `root` (/sys/fs/cgroup).

@@ -19,16 +19,16 @@ struct Span {
 };
 
 struct EncodedSplit {
-  std::vector<int32_t> ids;        // every piece of every example
-  std::vector<Span> spans;         // 3 per example: context, question, answer (no bos/eos)
-  std::vector<uint32_t> source;    // index of each encoded example in the reader's output
-  long truncated_contexts = 0;     // contexts cut to max_context_tokens
-  long truncated_questions = 0;    // questions cut to max_question_tokens
-  long dropped = 0;                // training examples dropped, the sum of the four reasons below
-  long dropped_long_answer = 0;     // answer longer than max_answer_tokens words
-  long dropped_long_context = 0;    // context longer than max_context_tokens words (unless the task truncates)
-  long dropped_empty = 0;           // empty context or answer
-  long dropped_placeholder = 0;     // CNN Student News placeholder summary ("This page includes the show ...")
+  std::vector<int32_t> ids;       // every piece of every example
+  std::vector<Span> spans;        // 3 per example: context, question, answer (no bos/eos)
+  std::vector<uint32_t> source;   // index of each encoded example in the reader's output
+  long truncated_contexts = 0;    // contexts cut to max_context_tokens
+  long truncated_questions = 0;   // questions cut to max_question_tokens
+  long dropped = 0;               // training examples dropped, the sum of the four reasons below
+  long dropped_long_answer = 0;   // answer longer than max_answer_tokens words
+  long dropped_long_context = 0;  // context longer than max_context_tokens words (unless the task truncates)
+  long dropped_empty = 0;         // empty context or answer
+  long dropped_placeholder = 0;   // CNN Student News placeholder summary ("This page includes the show ...")
 
   size_t size() const { return source.size(); }
   const int32_t* context(size_t i) const { return ids.data() + spans[3 * i].offset; }
@@ -68,8 +68,9 @@ EncodedSplit encode(const std::vector<Example>& examples, const Tokenizer& token
 // the examples' text, the tokenizer and the options; it is written atomically
 // and verified (magic, key, size, checksum) when read: a stale or corrupt file
 // is rebuilt, never trusted. `hit` tells whether the cache was used.
-EncodedSplit encode_cached(const std::vector<Example>& examples, const Tokenizer& tokenizer, const EncodeOptions& options,
-                           const std::filesystem::path& cache_dir, const std::string& name, bool* hit = nullptr);
+EncodedSplit encode_cached(const std::vector<Example>& examples, const Tokenizer& tokenizer,
+                           const EncodeOptions& options, const std::filesystem::path& cache_dir,
+                           const std::string& name, bool* hit = nullptr);
 
 // The cache key of these inputs (exposed for tests).
 std::string cache_key(const std::vector<Example>& examples, const Tokenizer& tokenizer, const EncodeOptions& options);

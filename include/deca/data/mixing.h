@@ -30,11 +30,11 @@ class TaskMixer {
   struct Phase {
     long first_step = 1, last_step = 0;  // last_step 0: open-ended
     bool round_robin = true;
-    std::vector<size_t> cycle;           // round robin: task per position in a round
-    std::vector<size_t> tasks;           // weighted: task per entry of p
+    std::vector<size_t> cycle;  // round robin: task per position in a round
+    std::vector<size_t> tasks;  // weighted: task per entry of p
     std::vector<double> p, cdf;
-    std::vector<size_t> rehearse;        // the tasks replayed, round robin
-    double rehearsal = 0;                // their share of the phase's steps
+    std::vector<size_t> rehearse;  // the tasks replayed, round robin
+    double rehearsal = 0;          // their share of the phase's steps
   };
   std::vector<Phase> phases_;
   uint64_t seed_;

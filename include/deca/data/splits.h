@@ -30,7 +30,8 @@ std::vector<Example> read_split(const Task& task, const Config& config, Split sp
 
 // Trains the tokenizer that config.tokenizer describes on the training splits
 // of `tasks` (contexts, questions and every gold answer) and writes `model_file`.
-void train_tokenizer(const Config& config, const std::vector<std::string>& tasks, const std::filesystem::path& model_file);
+void train_tokenizer(const Config& config, const std::vector<std::string>& tasks,
+                     const std::filesystem::path& model_file);
 
 // The tokenizer of a run: config.tokenizer.model if set, else `model_file` if
 // it exists, else one trained on the training splits of `tasks` and written to `model_file`.
@@ -52,7 +53,7 @@ struct EvalRead {
 };
 std::vector<Example> read_eval_examples(const Config& config, const Task& task, Split split, long max_examples = 0,
                                         long* skipped = nullptr);
-TaskSplit read_eval_split(const Config& config, std::shared_ptr<const Task> task, Split split, const Tokenizer& tokenizer,
-                          const EvalRead& read = {});
+TaskSplit read_eval_split(const Config& config, std::shared_ptr<const Task> task, Split split,
+                          const Tokenizer& tokenizer, const EvalRead& read = {});
 
 }  // namespace deca

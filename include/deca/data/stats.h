@@ -30,14 +30,15 @@ LengthStats length_stats(const std::vector<Example>& examples);
 struct Drops {
   long long_answer = 0, long_context = 0, empty = 0, placeholder = 0;
   bool operator==(const Drops& o) const {
-    return long_answer == o.long_answer && long_context == o.long_context && empty == o.empty && placeholder == o.placeholder;
+    return long_answer == o.long_answer && long_context == o.long_context && empty == o.empty &&
+           placeholder == o.placeholder;
   }
 };
 
 struct CopyStats {
-  long answers = 0;          // non-empty first answers
-  long copyable_units = 0;   // occurring as a contiguous run of the tokenizer's units in the context or question
-  long copyable_words = 0;   // the same in revtok words (decaNLP's tokens)
+  long answers = 0;         // non-empty first answers
+  long copyable_units = 0;  // occurring as a contiguous run of the tokenizer's units in the context or question
+  long copyable_words = 0;  // the same in revtok words (decaNLP's tokens)
 };
 CopyStats copy_stats(const std::vector<Example>& examples, const Tokenizer& tokenizer);
 

@@ -76,7 +76,7 @@ class Tokenizer {
   int32_t vocab_size_ = 0, pad_id_ = 0, unk_id_ = 1, bos_id_ = 2, eos_id_ = 3;
   bool lowercase_ = true;
   std::string scheme_ = "pieces";
-  std::vector<std::string> surface_;     // scheme words: each id's bytes (half spaces as ' ', escapes kept)
+  std::vector<std::string> surface_;       // scheme words: each id's bytes (half spaces as ' ', escapes kept)
   std::vector<unsigned char> word_marks_;  // bit 0: starts a word, bit 1: ends one
   std::string fingerprint_;
   struct Memo;

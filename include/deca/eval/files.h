@@ -26,7 +26,8 @@ std::vector<PredictionFiles> prediction_files_in(const std::filesystem::path& go
 void check_unique_tasks(const std::vector<std::string>& names);
 
 // Each task's name and metric names, to check thresholds against.
-std::vector<std::pair<std::string, std::vector<std::string>>> metrics_of(const std::vector<std::shared_ptr<const Task>>& tasks);
+std::vector<std::pair<std::string, std::vector<std::string>>> metrics_of(
+    const std::vector<std::shared_ptr<const Task>>& tasks);
 
 // Scores each pair (every file, name and threshold checked before the first
 // score); with `output`, writes WikiSQL's logical forms there.

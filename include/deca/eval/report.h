@@ -35,7 +35,7 @@ struct Threshold {
   std::string task;    // empty for the decaScore
   std::string metric;  // "decascore" for the decaScore
   double minimum = 0;
-  std::string text;    // as given
+  std::string text;  // as given
 };
 
 // Parses "task.metric=value" (the last dot splits task and metric) or

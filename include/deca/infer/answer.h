@@ -17,14 +17,14 @@
 namespace deca {
 
 struct AnswerOptions {
-  EvalOptions eval;            // batching and decoding
-  DataOptions data;            // the checkpoint's length limits (contexts and questions are truncated)
-  bool scores = false;         // add the answer's log-probability as "score"
+  EvalOptions eval;     // batching and decoding
+  DataOptions data;     // the checkpoint's length limits (contexts and questions are truncated)
+  bool scores = false;  // add the answer's log-probability as "score"
   // > 1: an "nbest" list of up to this many distinct answers, best first. The
   // decoder returns every finished beam hypothesis (eval.decode.nbest is set
   // to the beam); hypotheses whose pieces detokenize to the same answer count once.
   long nbest = 1;
-  long chunk = 512;            // lines answered together
+  long chunk = 512;                             // lines answered together
   std::function<void(long lines)> after_chunk;  // e.g. a progress line: the lines written so far
 };
 

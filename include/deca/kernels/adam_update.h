@@ -16,10 +16,10 @@ struct AdamUpdate {
   void* exp_avg_sq = nullptr;  // as exp_avg
   bool bf16_moments = false;
   float beta1 = 0, beta2 = 0, eps = 0;
-  float step_size = 0;            // lr / (1 - beta1^t)
+  float step_size = 0;             // lr / (1 - beta1^t)
   float inv_sqrt_correction2 = 0;  // 1 / sqrt(1 - beta2^t)
-  float grad_scale = 1;           // the clipping factor
-  uint64_t rounding_key = 0;      // bf16 moments: the stochastic rounding's key
+  float grad_scale = 1;            // the clipping factor
+  uint64_t rounding_key = 0;       // bf16 moments: the stochastic rounding's key
 };
 
 // Elements [begin, end) from their gradients g (g[k - begin]; null: a zero

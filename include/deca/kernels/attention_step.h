@@ -17,8 +17,8 @@ namespace deca::kernels {
 // scale) over the keys not marked in `padding` (rows, keys; null: none), then
 // the weighted sum of v_h, into out (rows, d).
 void attend_one_query(const float* q, const float* keys, const float* values, const bool* padding, int64_t rows,
-                      int64_t key_count, int64_t row_stride, int64_t d, const std::vector<int64_t>& bounds,
-                      float scale, float* out);
+                      int64_t key_count, int64_t row_stride, int64_t d, const std::vector<int64_t>& bounds, float scale,
+                      float* out);
 
 // The pointer decoder's attention (DecoderAttention): h (rows, d), memory
 // (rows, len, d), padding (rows, len; null: none). Per row: attention =

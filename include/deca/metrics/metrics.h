@@ -53,8 +53,7 @@ struct BleuResult {
 };
 // sacreBLEU 1.2 corpus_bleu(predictions, [references], lowercase=True):
 // 13a tokenizer, exponential smoothing, one reference per example.
-BleuResult corpus_bleu(const std::vector<std::string>& predictions,
-                       const std::vector<std::string>& references);
+BleuResult corpus_bleu(const std::vector<std::string>& predictions, const std::vector<std::string>& references);
 // The 13a tokenization of one (already lowercased) line.
 std::string tokenize_13a(std::string_view line);
 
@@ -73,8 +72,7 @@ struct DialogueScores {
   double joint_goal_em = 0, turn_request_em = 0, turn_goal_em = 0, avg_dialogue = 0;
 };
 // `turn_ids` are the "en_<dialogue>_<turn>" ids; `golds` the gold answer strings.
-DialogueScores dialogue(const std::vector<std::string>& predictions,
-                        const std::vector<std::string>& turn_ids,
+DialogueScores dialogue(const std::vector<std::string>& predictions, const std::vector<std::string>& turn_ids,
                         const std::vector<std::string>& golds);
 
 // --- QA-ZRE ---------------------------------------------------------------------
@@ -82,8 +80,7 @@ struct CorpusF1 {
   double f1 = 0, precision = 0, recall = 0;
 };
 // Inputs are normalized (normalize_answer) strings.
-CorpusF1 corpus_f1(const std::vector<std::string>& normalized_predictions,
-                   const Golds& normalized_golds);
+CorpusF1 corpus_f1(const std::vector<std::string>& normalized_predictions, const Golds& normalized_golds);
 
 // --- WikiSQL --------------------------------------------------------------------
 struct LogicalForm {
@@ -94,25 +91,19 @@ struct LogicalForm {
     long column = 0;
     long op = 0;
     std::optional<std::string> value;
-    bool operator==(const Condition& o) const {
-      return column == o.column && op == o.op && value == o.value;
-    }
+    bool operator==(const Condition& o) const { return column == o.column && op == o.op && value == o.value; }
   };
   std::vector<Condition> conds;
-  bool operator==(const LogicalForm& o) const {
-    return sel == o.sel && agg == o.agg && conds == o.conds;
-  }
+  bool operator==(const LogicalForm& o) const { return sel == o.sel && agg == o.agg && conds == o.conds; }
 };
 // decaNLP's to_lf: parses a lowercase "select ... from table where ..." string
 // against the table header. nullopt where the reference raises an exception.
-std::optional<LogicalForm> parse_logical_form(std::string_view prediction,
-                                              const std::vector<std::string>& header);
+std::optional<LogicalForm> parse_logical_form(std::string_view prediction, const std::vector<std::string>& header);
 // The gold query {sel, agg, conds} with every condition value as Python's
 // str(value).lower().
 LogicalForm gold_logical_form(const nlohmann::json& sql);
 // Logical-form exact match x100.
-double lfem(const std::vector<std::string>& predictions,
-            const std::vector<std::vector<std::string>>& headers,
+double lfem(const std::vector<std::string>& predictions, const std::vector<std::vector<std::string>>& headers,
             const std::vector<nlohmann::json>& sqls);
 // One line of the logical-form JSONL the official WikiSQL evaluator reads
 // (decaNLP's convert_to_logical_forms): {"query": {sel, conds, agg}, "error": ""}
@@ -126,12 +117,12 @@ std::string python_str(const nlohmann::json& value);
 // "<B|I|E|[|]|.>-<TYPE>" (the type is everything after the first hyphen).
 using TaggedSentence = std::vector<std::pair<std::string, std::string>>;
 struct ChunkScores {
-  long gold = 0, found = 0, correct = 0;   // phrases
+  long gold = 0, found = 0, correct = 0;     // phrases
   double precision = 0, recall = 0, f1 = 0;  // percent, 0 when undefined
 };
 struct ConllScores {
   long tokens = 0, correct_tags = 0;
-  double accuracy = 0;                      // percent of tokens whose tag and type agree
+  double accuracy = 0;  // percent of tokens whose tag and type agree
   ChunkScores overall;
   std::map<std::string, ChunkScores> per_type;  // every type seen in gold or predictions
 };

@@ -93,7 +93,8 @@ TORCH_MODULE(TransformerEncoderLayer);
 
 // Returns [Dropout(x), layer_1(x), ..., layer_L(x)]; no positional encodings.
 struct TransformerEncoderImpl : torch::nn::Module {
-  TransformerEncoderImpl(int64_t d, int64_t heads, int64_t hidden, int64_t layers, double dropout, double feedforward_dropout);
+  TransformerEncoderImpl(int64_t d, int64_t heads, int64_t hidden, int64_t layers, double dropout,
+                         double feedforward_dropout);
   std::vector<torch::Tensor> forward(const torch::Tensor& x, const torch::Tensor& padding);
   torch::nn::ModuleList layers;
   Dropout dropout{nullptr};
@@ -116,7 +117,8 @@ TORCH_MODULE(TransformerDecoderLayer);
 // Adds sinusoidal positions, then runs the layers; layer l attends to the
 // encoder's list element l + 1.
 struct TransformerDecoderImpl : torch::nn::Module {
-  TransformerDecoderImpl(int64_t d, int64_t heads, int64_t hidden, int64_t layers, double dropout, double feedforward_dropout);
+  TransformerDecoderImpl(int64_t d, int64_t heads, int64_t hidden, int64_t layers, double dropout,
+                         double feedforward_dropout);
   torch::Tensor forward(const torch::Tensor& x, const std::vector<torch::Tensor>& encoding,
                         const torch::Tensor& context_padding, const torch::Tensor& answer_padding);
   torch::nn::ModuleList layers;
@@ -144,7 +146,8 @@ struct PackedLSTMImpl : torch::nn::Module {
   PackedLSTMImpl(int64_t in, int64_t out, bool bidirectional, int64_t layers, double dropout);
   std::tuple<torch::Tensor, torch::Tensor, torch::Tensor> forward(const torch::Tensor& x, const torch::Tensor& lengths);
   // The packed nn::LSTM path (CUDA, and a reference for tests).
-  std::tuple<torch::Tensor, torch::Tensor, torch::Tensor> forward_packed(const torch::Tensor& x, const torch::Tensor& lengths);
+  std::tuple<torch::Tensor, torch::Tensor, torch::Tensor> forward_packed(const torch::Tensor& x,
+                                                                         const torch::Tensor& lengths);
   torch::nn::LSTM rnn{nullptr};
   int64_t layers;
   bool bidirectional;

@@ -15,7 +15,8 @@ namespace deca::model {
 std::string encode_safetensors(const std::map<std::string, torch::Tensor>& tensors,
                                const std::map<std::string, std::string>& metadata = {});
 // The same for every parameter and buffer of `module`.
-std::string encode_safetensors(const torch::nn::Module& module, const std::map<std::string, std::string>& metadata = {});
+std::string encode_safetensors(const torch::nn::Module& module,
+                               const std::map<std::string, std::string>& metadata = {});
 
 // Writes every parameter and buffer of `module` (contiguous, CPU, little endian), atomically.
 void save_safetensors(const torch::nn::Module& module, const std::filesystem::path& path,

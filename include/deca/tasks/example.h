@@ -9,8 +9,8 @@
 namespace deca {
 
 struct Example {
-  std::string task;      // the task name, e.g. "squad", "iwslt.en.de"
-  std::string id;        // stable within the split: the 0-based position in the reader's output
+  std::string task;  // the task name, e.g. "squad", "iwslt.en.de"
+  std::string id;    // stable within the split: the 0-based position in the reader's output
   std::string context;
   std::string question;
   // Every acceptable answer; answers.front() is the training target.

@@ -26,7 +26,8 @@ std::vector<Prediction> read_predictions_jsonl(const std::filesystem::path& path
 // Orders `predictions` like `golds` (joined by id). A gold id without a
 // prediction, a prediction id without a gold and a repeated id are errors that
 // name the id and file.
-std::vector<std::string> align_predictions(const std::vector<Example>& golds, const std::vector<Prediction>& predictions,
+std::vector<std::string> align_predictions(const std::vector<Example>& golds,
+                                           const std::vector<Prediction>& predictions,
                                            const std::string& predictions_file);
 
 // One line of a question file, {"context", "question"[, "id", "task"]}: its

@@ -14,7 +14,6 @@
 
 namespace deca {
 
-
 struct ReadOptions {
   // false: the first malformed record is an error naming file and line.
   // true: malformed records are skipped, counted and reported.

@@ -30,8 +30,8 @@ namespace deca {
 
 struct AdamOptions {
   double beta1 = 0.9, beta2 = 0.999, eps = 1e-8;
-  double clip = 0;  // the gradients' global L2 norm is clipped to this (0: no clipping)
-  bool tensor_ops_on_cpu = false;  // the GPU's path (tensor operations) on the CPU too: for tests
+  double clip = 0;                                // the gradients' global L2 norm is clipped to this (0: no clipping)
+  bool tensor_ops_on_cpu = false;                 // the GPU's path (tensor operations) on the CPU too: for tests
   torch::ScalarType state_dtype = torch::kFloat;  // the moments' storage: kFloat or kBFloat16
 };
 
@@ -78,8 +78,8 @@ class Adam {
   torch::Tensor gradient_norm(const std::vector<size_t>& with_grad) const;  // the L2 norm of all of them, 0-dim
   torch::Tensor step_with_tensor_ops(const torch::Tensor& loss, double lr, const std::vector<size_t>& with_grad);
   torch::Tensor step_fused_on_cpu(const torch::Tensor& loss, double lr, const std::vector<size_t>& with_grad);
-  torch::Tensor steps_;  // (parameters,) float64 on the device: applied steps per parameter
-  std::vector<double> lr_scale_;  // per trained parameter
+  torch::Tensor steps_;               // (parameters,) float64 on the device: applied steps per parameter
+  std::vector<double> lr_scale_;      // per trained parameter
   torch::Tensor lr_scale_on_device_;  // the same, for the tensor path (undefined: all 1)
   AdamOptions options_;
 };

@@ -37,10 +37,12 @@ std::vector<torch::Tensor> tensors_from_bytes(const std::string& bytes, const st
 // Any failure (a full disk) removes the partial folder and throws Error naming
 // the checkpoint; an existing folder of that name is only replaced when the new
 // one is complete.
-void write_checkpoint(const std::filesystem::path& dir, const Config& config, const Tokenizer& tokenizer, const model::Seq2Seq& model,
-                      const Adam* optimizer, const nlohmann::json& state, const std::vector<torch::Tensor>& rng);
+void write_checkpoint(const std::filesystem::path& dir, const Config& config, const Tokenizer& tokenizer,
+                      const model::Seq2Seq& model, const Adam* optimizer, const nlohmann::json& state,
+                      const std::vector<torch::Tensor>& rng);
 
 // Points the link `name` (last, best) in `checkpoints_dir` at `target`, atomically.
-void point_link(const std::filesystem::path& checkpoints_dir, const std::string& name, const std::filesystem::path& target);
+void point_link(const std::filesystem::path& checkpoints_dir, const std::string& name,
+                const std::filesystem::path& target);
 
 }  // namespace deca

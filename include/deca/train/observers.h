@@ -22,17 +22,17 @@ namespace deca {
 
 // What one training step did.
 struct StepOutcome {
-  long step = 0;          // 1-based
-  std::string task;       // the task whose batch it trained on
+  long step = 0;         // 1-based
+  std::string task;      // the task whose batch it trained on
   long phase = 0;        // the curriculum phase, 0-based
-  double loss = 0;        // mean token loss (not finite when the step was skipped)
-  bool applied = false;   // the optimizer stepped: loss and gradient were finite
+  double loss = 0;       // mean token loss (not finite when the step was skipped)
+  bool applied = false;  // the optimizer stepped: loss and gradient were finite
   double lr = 0;
-  double seconds = 0;     // wall time of the step
-  double elapsed = 0;     // training seconds of the run up to and including this step (resumed runs' too)
+  double seconds = 0;       // wall time of the step
+  double elapsed = 0;       // training seconds of the run up to and including this step (resumed runs' too)
   double sync_seconds = 0;  // of which in the gradient all-reduce (several processes)
   bool stop = false;        // several processes: a stop signal reached one of them by this step
-  long tokens = 0;        // context + question + answer tokens of the batch (all ranks')
+  long tokens = 0;          // context + question + answer tokens of the batch (all ranks')
   long examples = 0;
 };
 
@@ -40,7 +40,7 @@ struct StepOutcome {
 class MetricsLog {
  public:
   explicit MetricsLog(std::filesystem::path file);  // appends
-  void write(nlohmann::ordered_json line);  // adds "time": Unix seconds
+  void write(nlohmann::ordered_json line);          // adds "time": Unix seconds
   // Keeps the lines up to `step` (and drops a line cut by a kill), so that a
   // resumed run's file reads as one history. Returns the lines dropped.
   static long truncate_after(const std::filesystem::path& file, long step);

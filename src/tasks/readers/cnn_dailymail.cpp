@@ -24,13 +24,16 @@ bool ends_sentence(const std::string& line) {
 }  // namespace
 
 std::vector<Example> cnn_dailymail(const ReadContext& ctx, const std::vector<std::string>& sources) {
-  const char* split = ctx.split() == Split::Train ? "training" : ctx.split() == Split::Validation ? "validation" : "test";
+  const char* split = ctx.split() == Split::Train        ? "training"
+                      : ctx.split() == Split::Validation ? "validation"
+                                                         : "test";
   std::vector<Example> out;
   for (const auto& source : sources) {
     const fs::path dir = ctx.data_root() / source / source;
     const fs::path urls = dir / (source + "_wayback_" + split + "_urls.txt");
     require_file(urls, "get the URL lists from abisee/cnn-dailymail (url_lists/) and the " + source +
-                           "_stories.tgz archive, unpacked so that " + (dir / "stories").string() + " holds the .story files");
+                           "_stories.tgz archive, unpacked so that " + (dir / "stories").string() +
+                           " holds the .story files");
     for_each_line(urls, [&](std::string_view url_line, long line_number) {
       const std::string url = text::strip(url_line);
       if (url.empty()) return;

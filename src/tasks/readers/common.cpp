@@ -39,8 +39,7 @@ nlohmann::json parse_json_file(const fs::path& path) {
   }
 }
 
-nlohmann::json parse_json_line(const ReadContext& ctx, const fs::path& file, long line_number,
-                               std::string_view line) {
+nlohmann::json parse_json_line(const ReadContext& ctx, const fs::path& file, long line_number, std::string_view line) {
   try {
     return nlohmann::json::parse(line);
   } catch (const nlohmann::json::exception& e) {
@@ -49,8 +48,8 @@ nlohmann::json parse_json_line(const ReadContext& ctx, const fs::path& file, lon
   }
 }
 
-const std::string* string_field(const ReadContext& ctx, const fs::path& file, long line,
-                                const nlohmann::json& obj, const char* key) {
+const std::string* string_field(const ReadContext& ctx, const fs::path& file, long line, const nlohmann::json& obj,
+                                const char* key) {
   if (!obj.is_object()) {
     ctx.bad(file, line, "expected a JSON object");
     return nullptr;

@@ -22,13 +22,15 @@ std::vector<Example> custom(const ReadContext& ctx) {
     // CoNLL column files without their task.json are a tagging task missing it, not a custom task.
     for (const char* conll : {"train.txt", "dev.txt", "validation.txt", "test.txt"})
       if (fs::exists(folder / conll))
-        throw DataError("missing file " + (folder / "task.json").string() + ": " + (folder / conll).string() +
-                        " looks like CoNLL column files, and a tagging task needs a task.json beside them: {\"format\": "
-                        "\"conll\", \"questions\": {\"TYPE\": \"Which words are ...?\", ...}} (README.md, \"New tasks "
-                        "without code\"); a custom task is train.jsonl, validation.jsonl and test.jsonl instead");
+        throw DataError(
+            "missing file " + (folder / "task.json").string() + ": " + (folder / conll).string() +
+            " looks like CoNLL column files, and a tagging task needs a task.json beside them: {\"format\": "
+            "\"conll\", \"questions\": {\"TYPE\": \"Which words are ...?\", ...}} (README.md, \"New tasks "
+            "without code\"); a custom task is train.jsonl, validation.jsonl and test.jsonl instead");
   }
-  require_file(file, "a custom task is a folder with train.jsonl, validation.jsonl and test.jsonl, one "
-                     "{\"context\", \"question\", \"answer\"} object per line");
+  require_file(file,
+               "a custom task is a folder with train.jsonl, validation.jsonl and test.jsonl, one "
+               "{\"context\", \"question\", \"answer\"} object per line");
   std::vector<Example> out;
   for_each_line(file, [&](std::string_view line, long n) {
     if (line.find_first_not_of(" \t") == std::string_view::npos) return;

@@ -28,11 +28,16 @@ std::string decode_entities(std::string_view s) {
       continue;
     }
     std::string_view ent = s.substr(i + 1, semi - i - 1);
-    if (ent == "amp") out += '&';
-    else if (ent == "lt") out += '<';
-    else if (ent == "gt") out += '>';
-    else if (ent == "quot") out += '"';
-    else if (ent == "apos") out += '\'';
+    if (ent == "amp")
+      out += '&';
+    else if (ent == "lt")
+      out += '<';
+    else if (ent == "gt")
+      out += '>';
+    else if (ent == "quot")
+      out += '"';
+    else if (ent == "apos")
+      out += '\'';
     else if (!ent.empty() && ent[0] == '#') {
       char32_t cp = ent.size() > 1 && (ent[1] == 'x' || ent[1] == 'X')
                         ? static_cast<char32_t>(std::stoul(std::string(ent.substr(2)), nullptr, 16))
@@ -58,8 +63,10 @@ std::vector<std::string> xml_segments(const fs::path& file) {
     const size_t close = xml.find("</seg>", open_end);
     if (close == std::string::npos) throw DataError::at(file.string(), 0, "<seg> without </seg>");
     std::string body = xml.substr(open_end + 1, close - open_end - 1);
-    if (body.rfind("<![CDATA[", 0) == 0 && body.size() >= 12) body = body.substr(9, body.size() - 12);
-    else body = decode_entities(body);
+    if (body.rfind("<![CDATA[", 0) == 0 && body.size() >= 12)
+      body = body.substr(9, body.size() - 12);
+    else
+      body = decode_entities(body);
     segs.push_back(text::strip(body));
     pos = close + 6;
   }
@@ -67,8 +74,8 @@ std::vector<std::string> xml_segments(const fs::path& file) {
 }
 
 bool is_tag_line(std::string_view line) {
-  static const char* kTags[] = {"<url", "<keywords", "<talkid", "<description",
-                                "<reviewer", "<translator", "<title", "<speaker"};
+  static const char* kTags[] = {"<url",      "<keywords",   "<talkid", "<description",
+                                "<reviewer", "<translator", "<title",  "<speaker"};
   for (const char* t : kTags)
     if (line.find(t) != std::string_view::npos) return true;
   return false;
@@ -87,12 +94,12 @@ std::vector<std::string> train_lines(const fs::path& file) {
 std::vector<Example> iwslt(const ReadContext& ctx, const std::string& source, const std::string& target) {
   for (const auto& lang : {source, target}) {
     if (!kLanguages.count(lang))
-      throw ConfigError("task " + ctx.task() + ": unknown language code \"" + lang +
-                        "\" (known: ar, cs, de, en, fr)");
+      throw ConfigError("task " + ctx.task() + ": unknown language code \"" + lang + "\" (known: ar, cs, de, en, fr)");
   }
   const std::string pair = source + "-" + target;
   const fs::path dir = ctx.data_root() / "iwslt" / pair;
-  const std::string how = "download the IWSLT 2016 " + pair + " release (" + pair + ".tgz from WIT3) and unpack it into " + dir.string();
+  const std::string how =
+      "download the IWSLT 2016 " + pair + " release (" + pair + ".tgz from WIT3) and unpack it into " + dir.string();
   std::vector<std::string> src, trg;
   fs::path src_file, trg_file;
   if (ctx.split() == Split::Train) {
@@ -112,9 +119,8 @@ std::vector<Example> iwslt(const ReadContext& ctx, const std::string& source, co
     trg = xml_segments(trg_file);
   }
   if (src.size() != trg.size()) {
-    throw DataError(src_file.string() + " has " + std::to_string(src.size()) + " segments but " +
-                    trg_file.string() + " has " + std::to_string(trg.size()) +
-                    "; the two sides must be line-parallel");
+    throw DataError(src_file.string() + " has " + std::to_string(src.size()) + " segments but " + trg_file.string() +
+                    " has " + std::to_string(trg.size()) + "; the two sides must be line-parallel");
   }
   const std::string question = "Translate from " + kLanguages.at(source) + " to " + kLanguages.at(target);
   std::vector<Example> out;

@@ -19,8 +19,10 @@ std::vector<Example> multinli(const ReadContext& ctx, const std::vector<std::str
     files.emplace_back(dir / "multinli_1.0_train.jsonl", "multinli");
   } else {
     for (const auto& s : subtasks) {
-      if (s == "in") files.emplace_back(dir / "multinli_1.0_dev_matched.jsonl", "in");
-      else if (s == "out") files.emplace_back(dir / "multinli_1.0_dev_mismatched.jsonl", "out");
+      if (s == "in")
+        files.emplace_back(dir / "multinli_1.0_dev_matched.jsonl", "in");
+      else if (s == "out")
+        files.emplace_back(dir / "multinli_1.0_dev_mismatched.jsonl", "out");
     }
   }
   std::vector<Example> out;
@@ -36,9 +38,8 @@ std::vector<Example> multinli(const ReadContext& ctx, const std::vector<std::str
       const std::string* s2 = s1 ? string_field(ctx, file, n, j, "sentence2") : nullptr;
       const std::string* label = s2 ? string_field(ctx, file, n, j, "gold_label") : nullptr;
       if (!label) return;
-      add(out, ctx, "Premise: \"" + *s1 + "\"",
-          "Hypothesis: \"" + *s2 + "\" -- entailment, neutral, or contradiction?", {*label},
-          {{"subtask", subtask}});
+      add(out, ctx, "Premise: \"" + *s1 + "\"", "Hypothesis: \"" + *s2 + "\" -- entailment, neutral, or contradiction?",
+          {*label}, {{"subtask", subtask}});
     });
   }
   return out;

@@ -51,11 +51,10 @@ std::vector<Example> tagging(const ReadContext& ctx, const TaggingSpec& spec);
 nlohmann::json parse_json_file(const fs::path& path);
 // Parses one JSON line; a syntax error is reported through ctx.bad() and
 // returns a discarded value.
-nlohmann::json parse_json_line(const ReadContext& ctx, const fs::path& file, long line_number,
-                               std::string_view line);
+nlohmann::json parse_json_line(const ReadContext& ctx, const fs::path& file, long line_number, std::string_view line);
 // A required string field of a JSON object, or nullptr after ctx.bad().
-const std::string* string_field(const ReadContext& ctx, const fs::path& file, long line,
-                                const nlohmann::json& obj, const char* key);
+const std::string* string_field(const ReadContext& ctx, const fs::path& file, long line, const nlohmann::json& obj,
+                                const char* key);
 // True when `line` is valid UTF-8; otherwise reports a bad record
 // (Latin-1 and other encodings would silently become U+FFFD).
 bool valid_utf8_line(const ReadContext& ctx, const fs::path& file, long line_number, std::string_view line);

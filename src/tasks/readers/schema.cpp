@@ -19,7 +19,8 @@ std::vector<std::string> split_slash(const std::string& s) { return text::split(
 std::optional<std::array<std::string, 2>> variants(const std::string& line) {
   const size_t open = line.find('[');
   const size_t close = line.rfind(']');
-  if (open == std::string::npos || close == std::string::npos || close < open) return std::array<std::string, 2>{line, line};
+  if (open == std::string::npos || close == std::string::npos || close < open)
+    return std::array<std::string, 2>{line, line};
   const auto options = split_slash(line.substr(open + 1, close - open - 1));
   if (options.size() < 2) return std::nullopt;
   const std::string before = line.substr(0, open), after = line.substr(close + 1);
@@ -30,7 +31,8 @@ std::optional<std::array<std::string, 2>> variants(const std::string& line) {
 
 std::vector<Example> schema(const ReadContext& ctx) {
   const fs::path file = ctx.data_root() / "schema" / "schema.txt";
-  require_file(file, "download schema.txt (decaNLP's local_data/schema.txt) into " + (ctx.data_root() / "schema").string());
+  require_file(file,
+               "download schema.txt (decaNLP's local_data/schema.txt) into " + (ctx.data_root() / "schema").string());
   struct Block {
     std::vector<std::string> lines;
     long first_line = 0;
@@ -50,16 +52,18 @@ std::vector<Example> schema(const ReadContext& ctx) {
     current.lines.push_back(text::strip(raw));
   });
   if (!current.lines.empty())
-    log::warn_once("{}:{}: the last block has no blank line after it and is not used (as in decaNLP); is the file cut short?",
-              file.string(), current.first_line);
+    log::warn_once(
+        "{}:{}: the last block has no blank line after it and is not used (as in decaNLP); is the file cut short?",
+        file.string(), current.first_line);
   struct Triple {
     std::string context, question, answer;
   };
   std::vector<Triple> all;
   for (const auto& b : blocks) {
     if (b.lines.size() != 3) {
-      ctx.bad(file, b.first_line, "expected a block of 3 lines (sentence, question, answers \"a/b\"), found " +
-                                      std::to_string(b.lines.size()));
+      ctx.bad(
+          file, b.first_line,
+          "expected a block of 3 lines (sentence, question, answers \"a/b\"), found " + std::to_string(b.lines.size()));
       continue;
     }
     const auto contexts = variants(b.lines[0]);
@@ -77,15 +81,21 @@ std::vector<Example> schema(const ReadContext& ctx) {
   const size_t test_begin = n > 100 ? n - 100 : 0;
   size_t begin = 0, end = 0;
   switch (ctx.split()) {
-    case Split::Train: begin = 0, end = std::min<size_t>(80, test_begin); break;
-    case Split::Validation: begin = std::min<size_t>(80, test_begin), end = test_begin; break;
-    case Split::Test: begin = test_begin, end = n; break;
+    case Split::Train:
+      begin = 0, end = std::min<size_t>(80, test_begin);
+      break;
+    case Split::Validation:
+      begin = std::min<size_t>(80, test_begin), end = test_begin;
+      break;
+    case Split::Test:
+      begin = test_begin, end = n;
+      break;
   }
   if (begin == end)
-    throw DataError::at(file.string(), 0, "holds " + std::to_string(n) + " examples, too few for a " +
-                                              to_string(ctx.split()) +
-                                              " split (decaNLP's split: the first 80 train, the last 100 test, the rest "
-                                              "validation): is the file cut short?");
+    throw DataError::at(file.string(), 0,
+                        "holds " + std::to_string(n) + " examples, too few for a " + to_string(ctx.split()) +
+                            " split (decaNLP's split: the first 80 train, the last 100 test, the rest "
+                            "validation): is the file cut short?");
   std::vector<Example> out;
   for (size_t i = begin; i < end; ++i) add(out, ctx, all[i].context, all[i].question, {all[i].answer});
   return out;

@@ -10,8 +10,8 @@ namespace deca::readers {
 
 std::vector<Example> squad(const ReadContext& ctx, bool version2) {
   const std::string version = version2 ? "v2.0" : "v1.1";
-  const fs::path file = ctx.data_root() / "squad" /
-                        ((ctx.split() == Split::Train ? "train-" : "dev-") + version + ".json");
+  const fs::path file =
+      ctx.data_root() / "squad" / ((ctx.split() == Split::Train ? "train-" : "dev-") + version + ".json");
   require_file(file, "download train-" + version + ".json and dev-" + version +
                          ".json from the SQuAD site (rajpurkar.github.io/SQuAD-explorer) into " +
                          (ctx.data_root() / "squad").string());
@@ -34,8 +34,8 @@ std::vector<Example> squad(const ReadContext& ctx, bool version2) {
       for (size_t q = 0; q < qas.size(); ++q) {
         const auto& qa = qas[q];
         const std::string here = where + ".qas[" + std::to_string(q) + "]";
-        if (!qa.is_object() || !qa.contains("question") || !qa["question"].is_string() ||
-            !qa.contains("answers") || !qa["answers"].is_array()) {
+        if (!qa.is_object() || !qa.contains("question") || !qa["question"].is_string() || !qa.contains("answers") ||
+            !qa["answers"].is_array()) {
           ctx.bad(file, 0, here + ": expected \"question\" (string) and \"answers\" (array)");
           continue;
         }

@@ -22,7 +22,8 @@ std::string clean(const std::string& raw) {
   replace_all(s, "-RAB-", ">");
   replace_all(s, "-AMP-", "&");
   replace_all(s, "%pw", " ");
-  for (const char* p : {" .", " ,", " ;", " !", " ?", " :", " )", " 'll", " n't ", " %", " 't", " 's", " 'm", " 'd", " 're"}) {
+  for (const char* p :
+       {" .", " ,", " ;", " !", " ?", " :", " )", " 'll", " n't ", " %", " 't", " 's", " 'm", " 'd", " 're"}) {
     std::string from(p);
     replace_all(s, from, from.substr(1));
   }
@@ -54,8 +55,10 @@ std::string with_first(const std::string& s, bool lower) {
   std::u32string cps = text::decode_utf8(s);
   if (cps.empty()) return s;
   std::u32string first(1, cps[0]);
-  if (lower) first = text::lower(first);
-  else if (cps[0] >= U'a' && cps[0] <= U'z') first[0] = cps[0] - 32;
+  if (lower)
+    first = text::lower(first);
+  else if (cps[0] >= U'a' && cps[0] <= U'z')
+    first[0] = cps[0] - 32;
   return text::encode_utf8(first + cps.substr(1));
 }
 
@@ -69,12 +72,13 @@ std::optional<std::string> fix_answer(const std::string& answer, const std::stri
     const char* contains;
     const char* replacement;
   };
-  static const Fix kFixes[] = {
-      {"Darcy Burner", "Darcy Burner and other 2008 Democratic congressional candidates, in cooperation with some retired national security officials"},
-      {"E Street Band", "plan to work with the E Street Band again in the future"},
-      {"an electric sender", "an electronic sender"},
-      {"the US army", "the US Army"},
-      {"Rather than name the", "rather die than name the cause of his disease to his father"}};
+  static const Fix kFixes[] = {{"Darcy Burner",
+                                "Darcy Burner and other 2008 Democratic congressional candidates, in cooperation with "
+                                "some retired national security officials"},
+                               {"E Street Band", "plan to work with the E Street Band again in the future"},
+                               {"an electric sender", "an electronic sender"},
+                               {"the US army", "the US Army"},
+                               {"Rather than name the", "rather die than name the cause of his disease to his father"}};
   for (const auto& f : kFixes)
     if (answer.find(f.contains) != std::string::npos) return std::string(f.replacement);
   const std::string lowered = text::lower(answer);
@@ -87,8 +91,9 @@ std::optional<std::string> fix_answer(const std::string& answer, const std::stri
 std::vector<Example> srl(const ReadContext& ctx) {
   const char* name = ctx.split() == Split::Train ? "train" : ctx.split() == Split::Validation ? "dev" : "test";
   const fs::path file = ctx.data_root() / "srl" / (std::string("wiki1.") + name + ".qa");
-  require_file(file, "download wiki1.train.qa, wiki1.dev.qa and wiki1.test.qa (QA-SRL 1.0, dada.cs.washington.edu/qasrl) into " +
-                         (ctx.data_root() / "srl").string());
+  require_file(
+      file, "download wiki1.train.qa, wiki1.dev.qa and wiki1.test.qa (QA-SRL 1.0, dada.cs.washington.edu/qasrl) into " +
+                (ctx.data_root() / "srl").string());
   // Keep blank lines, sentences and question lines; drop headers and predicate lines.
   std::vector<std::pair<std::string, long>> lines;
   for_each_line(file, [&](std::string_view raw, long n) {

@@ -48,14 +48,17 @@ TaggingSpec tagging_spec(const fs::path& task_json) {
       if (value != "conll") throw fail("\"format\": expected \"conll\" (CoNLL column files), got " + value.dump());
     } else if (key == "questions") {
       if (!value.is_object() || value.empty())
-        throw fail("\"questions\": expected an object of entity type -> question, e.g. {\"LOC\": \"Which words are locations?\"}");
+        throw fail(
+            "\"questions\": expected an object of entity type -> question, e.g. {\"LOC\": \"Which words are "
+            "locations?\"}");
       for (const auto& [type, question] : value.items()) {
         if (!question.is_string() || question.get<std::string>().empty())
           throw fail("\"questions\".\"" + type + "\": expected a question (a non-empty string)");
         // The model tells the types apart by their questions alone.
         for (const auto& [other, asked] : spec.questions)
           if (asked == question.get<std::string>())
-            throw fail("\"questions\": " + other + " and " + type + " ask the same question; each entity type needs its own");
+            throw fail("\"questions\": " + other + " and " + type +
+                       " ask the same question; each entity type needs its own");
         spec.questions.emplace_back(type, question.get<std::string>());
       }
     } else if (key == "separator") {
@@ -65,11 +68,14 @@ TaggingSpec tagging_spec(const fs::path& task_json) {
       // into words ("and": "TomandJerry"), which cannot be split back.
       const std::string sep = value.get<std::string>();
       if (std::isalnum(static_cast<unsigned char>(sep.front())) || std::isalnum(static_cast<unsigned char>(sep.back())))
-        throw fail("\"separator\": " + value.dump() + " begins or ends with a letter or digit, which would glue entities "
-                   "into one word; surround it with spaces (\" " + sep + " \") or use punctuation (\"; \")");
+        throw fail("\"separator\": " + value.dump() +
+                   " begins or ends with a letter or digit, which would glue entities "
+                   "into one word; surround it with spaces (\" " +
+                   sep + " \") or use punctuation (\"; \")");
       spec.separator = value.get<std::string>();
     } else if (key == "tag_column") {
-      if (!value.is_number_integer()) throw fail("\"tag_column\": expected an integer (0-based; negative counts from the end)");
+      if (!value.is_number_integer())
+        throw fail("\"tag_column\": expected an integer (0-based; negative counts from the end)");
       spec.tag_column = value.get<long>();
     } else {
       throw fail("unknown key \"" + key + "\" (known: format, questions, separator, tag_column)");
@@ -88,8 +94,9 @@ fs::path tagging_split_file(const fs::path& folder, Split split) {
 
 std::vector<Example> tagging(const ReadContext& ctx, const TaggingSpec& spec) {
   const fs::path file = tagging_split_file(ctx.data_root() / ctx.task(), ctx.split());
-  require_file(file, "a tagging task is a folder with task.json and train.txt, validation.txt and test.txt in the CoNLL "
-                     "column format (one token and its tag per line, blank lines between sentences)");
+  require_file(file,
+               "a tagging task is a folder with task.json and train.txt, validation.txt and test.txt in the CoNLL "
+               "column format (one token and its tag per line, blank lines between sentences)");
   std::vector<Example> out;
   std::vector<std::string> tokens, tags;
   long sentence = 0, first_line = 0;
@@ -132,14 +139,16 @@ std::vector<Example> tagging(const ReadContext& ctx, const TaggingSpec& spec) {
     }
     const long k = spec.tag_column < 0 ? static_cast<long>(cols.size()) + spec.tag_column : spec.tag_column;
     if (k < 1 || k >= static_cast<long>(cols.size())) {
-      ctx.bad(file, n, "tag_column " + std::to_string(spec.tag_column) + " is not a tag column of this line's " +
-                           std::to_string(cols.size()) + " columns");
+      ctx.bad(file, n,
+              "tag_column " + std::to_string(spec.tag_column) + " is not a tag column of this line's " +
+                  std::to_string(cols.size()) + " columns");
       bad_sentence = true;
       return;
     }
     const std::string tag(cols[static_cast<size_t>(k)]);
     const std::string prefix = tag.substr(0, 2), type = tag.size() > 2 ? tag.substr(2) : "";
-    const bool known = std::any_of(spec.questions.begin(), spec.questions.end(), [&](const auto& q) { return q.first == type; });
+    const bool known =
+        std::any_of(spec.questions.begin(), spec.questions.end(), [&](const auto& q) { return q.first == type; });
     if (tag != "O" && ((prefix != "B-" && prefix != "I-") || type.empty())) {
       ctx.bad(file, n, "tag \"" + tag + "\": expected O, B-<type> or I-<type>");
       bad_sentence = true;
@@ -158,8 +167,9 @@ std::vector<Example> tagging(const ReadContext& ctx, const TaggingSpec& spec) {
   });
   flush();
   if (first_line == 0)
-    throw DataError::at(file.string(), 0, "holds no sentence (expected CoNLL columns: a token and its tag per line, "
-                                          "blank lines between sentences)");
+    throw DataError::at(file.string(), 0,
+                        "holds no sentence (expected CoNLL columns: a token and its tag per line, "
+                        "blank lines between sentences)");
   return out;
 }
 

@@ -21,7 +21,8 @@ const char* kKeywords =
 // WikiSQL's Query.__repr__ with real column names; nullopt when an index is out of range.
 std::optional<std::string> render_query(const nlohmann::json& sql, const std::vector<std::string>& header) {
   if (!sql.is_object() || !sql.contains("sel") || !sql.contains("agg") || !sql.contains("conds")) return std::nullopt;
-  if (!sql["sel"].is_number_integer() || !sql["agg"].is_number_integer() || !sql["conds"].is_array()) return std::nullopt;
+  if (!sql["sel"].is_number_integer() || !sql["agg"].is_number_integer() || !sql["conds"].is_array())
+    return std::nullopt;
   const long sel = sql["sel"], agg = sql["agg"];
   if (sel < 0 || sel >= static_cast<long>(header.size()) || agg < 0 || agg > 5) return std::nullopt;
   std::string rep = std::string("SELECT ") + kAggOps[agg] + " " + header[sel] + " FROM table";
@@ -43,8 +44,8 @@ std::vector<Example> wikisql(const ReadContext& ctx) {
   const fs::path dir = ctx.data_root() / "wikisql" / "data";
   const fs::path file = dir / (std::string(name) + ".jsonl");
   const fs::path tables_file = dir / (std::string(name) + ".tables.jsonl");
-  const std::string how = "download data.tar.bz2 from salesforce/WikiSQL and unpack it into " +
-                          (ctx.data_root() / "wikisql").string();
+  const std::string how =
+      "download data.tar.bz2 from salesforce/WikiSQL and unpack it into " + (ctx.data_root() / "wikisql").string();
   require_file(file, how);
   require_file(tables_file, how);
   std::unordered_map<std::string, std::vector<std::string>> headers;
@@ -52,7 +53,8 @@ std::vector<Example> wikisql(const ReadContext& ctx) {
     if (line.find_first_not_of(" \t") == std::string_view::npos) return;
     const auto t = parse_json_line(ctx, tables_file, n, line);
     if (t.is_discarded()) return;
-    if (!t.is_object() || !t.contains("id") || !t["id"].is_string() || !t.contains("header") || !t["header"].is_array()) {
+    if (!t.is_object() || !t.contains("id") || !t["id"].is_string() || !t.contains("header") ||
+        !t["header"].is_array()) {
       ctx.bad(tables_file, n, "expected a table with \"id\" (string) and \"header\" (array of strings)");
       return;
     }
@@ -76,7 +78,9 @@ std::vector<Example> wikisql(const ReadContext& ctx) {
     }
     const auto answer = render_query(q.value("sql", nlohmann::json()), h->second);
     if (!answer) {
-      ctx.bad(file, n, "expected \"sql\" {sel, agg, conds: [[column, operator, value], ...]} with indices inside the table header");
+      ctx.bad(
+          file, n,
+          "expected \"sql\" {sel, agg, conds: [[column, operator, value], ...]} with indices inside the table header");
       return;
     }
     std::string columns;

@@ -35,12 +35,14 @@ std::vector<Example> woz(const ReadContext& ctx, const std::string& language) {
         const auto dialogues = parse_json_file(file);
         if (dialogues.is_array())
           for (const auto& d : dialogues)
-            if (d.is_object() && d.contains("dialogue") && d["dialogue"].is_array()) woz_id += static_cast<long>(d["dialogue"].size());
+            if (d.is_object() && d.contains("dialogue") && d["dialogue"].is_array())
+              woz_id += static_cast<long>(d["dialogue"].size());
       }
       continue;
     }
     require_file(file, "download woz_{train,validate,test}_" + language +
-                           ".json from nmrksic/neural-belief-tracker (data/woz/) into " + (ctx.data_root() / "woz").string());
+                           ".json from nmrksic/neural-belief-tracker (data/woz/) into " +
+                           (ctx.data_root() / "woz").string());
     const auto dialogues = parse_json_file(file);
     if (!dialogues.is_array()) throw DataError::at(file.string(), 0, "expected a JSON array of dialogues");
     for (size_t di = 0; di < dialogues.size(); ++di) {
@@ -54,10 +56,10 @@ std::vector<Example> woz(const ReadContext& ctx, const std::string& language) {
       for (size_t ti = 0; ti < turns.size(); ++ti, ++woz_id) {
         const auto& t = turns[ti];
         const std::string where = "dialogue " + std::to_string(di) + ", turn " + std::to_string(ti);
-        if (!t.is_object() || !t.contains("transcript") || !t["transcript"].is_string() ||
-            !t.contains("system_acts") || !t["system_acts"].is_array() || !t.contains("belief_state") ||
-            !t["belief_state"].is_array()) {
-          ctx.bad(file, 0, where + ": expected \"transcript\" (a string), \"system_acts\" and \"belief_state\" (lists)");
+        if (!t.is_object() || !t.contains("transcript") || !t["transcript"].is_string() || !t.contains("system_acts") ||
+            !t["system_acts"].is_array() || !t.contains("belief_state") || !t["belief_state"].is_array()) {
+          ctx.bad(file, 0,
+                  where + ": expected \"transcript\" (a string), \"system_acts\" and \"belief_state\" (lists)");
           continue;
         }
         std::vector<std::string> acts;

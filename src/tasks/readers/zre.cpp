@@ -17,7 +17,8 @@ std::vector<Example> zre(const ReadContext& ctx) {
   for_each_line(file, [&](std::string_view line, long n) {
     const auto f = text::split(line, '\t');
     if (f.size() < 4) {
-      ctx.bad(file, n, "expected relation, question template, subject and sentence separated by tabs, then the answers");
+      ctx.bad(file, n,
+              "expected relation, question template, subject and sentence separated by tabs, then the answers");
       return;
     }
     const std::string question = text::replace_all(f[1], "XXX", f[2]);
