@@ -5,6 +5,7 @@
 
 #include "deca/kernels/dropout_mask.h"
 #include "deca/model/layers.h"
+#include "on_cpu.h"
 
 namespace deca::model {
 namespace {
@@ -44,7 +45,7 @@ struct HashDropout : torch::autograd::Function<HashDropout> {
 
 torch::Tensor dropout(const torch::Tensor& x, double p, bool training) {
   if (!training || p <= 0) return x;
-  if (!x.device().is_cpu() || x.scalar_type() != torch::kFloat || p >= 1) return torch::dropout(x, p, training);
+  if (!cpu_fp32({x}) || p >= 1) return torch::dropout(x, p, training);
   return HashDropout::apply(x, static_cast<int64_t>(draw_key()), p);
 }
 

@@ -4,6 +4,7 @@
 #include "deca/kernels/layer_norm_rows.h"
 #include "deca/model/parallel.h"
 
+#include "on_cpu.h"
 #include "recurrence.h"
 
 #include <cmath>
@@ -30,8 +31,7 @@ torch::Tensor matmul_by_items(const torch::Tensor& a, const torch::Tensor& b) {
 }
 
 bool by_items(const torch::Tensor& a, const torch::Tensor& b) {
-  return a.device().is_cpu() && a.scalar_type() == torch::kFloat && b.scalar_type() == torch::kFloat &&
-         at::get_num_threads() > 1 && a.size(0) > 1 && !at::in_parallel_region();
+  return cpu_fp32({a, b}) && at::get_num_threads() > 1 && a.size(0) > 1 && !at::in_parallel_region();
 }
 
 struct BatchMatmul : torch::autograd::Function<BatchMatmul> {
@@ -104,8 +104,7 @@ LayerNormImpl::LayerNormImpl(int64_t d, double eps_) : eps(eps_) {
 }
 
 torch::Tensor LayerNormImpl::forward(const torch::Tensor& x) {
-  const bool fused = x.device().is_cpu() && x.scalar_type() == torch::kFloat && gamma.scalar_type() == torch::kFloat &&
-                     beta.scalar_type() == torch::kFloat && x.size(-1) > 1 && x.numel() > 0;
+  const bool fused = cpu_fp32({x, gamma, beta}) && x.size(-1) > 1 && x.numel() > 0;
   if (fused && torch::GradMode::is_enabled()) return LayerNormRows::apply(x, gamma, beta, eps);
   if (fused) {
     // Inference: one pass per row (layer_norm_rows.h) for seven operators.
@@ -137,8 +136,7 @@ torch::Tensor MultiHeadImpl::attend(const torch::Tensor& pq, const torch::Tensor
   torch::Tensor mask;  // (B, Lq, Lk) additive
   const int64_t lq = pq.size(1), lk = pk.size(1);
   auto qs = pq.chunk(heads, -1), ks = pk.chunk(heads, -1), vs = pv.chunk(heads, -1);
-  if (lq == 1 && !torch::GradMode::is_enabled() && !dropout->is_training() && pq.device().is_cpu() &&
-      pq.scalar_type() == torch::kFloat && pk.scalar_type() == torch::kFloat && pv.scalar_type() == torch::kFloat) {
+  if (lq == 1 && !dropout->is_training() && cpu_fp32_inference({pq, pk, pv})) {
     // A decoding step: all heads in one pass (deca/kernels/attention_step.h).
     std::vector<int64_t> bounds = {0};
     for (const auto& x : qs) bounds.push_back(bounds.back() + x.size(-1));
@@ -401,8 +399,7 @@ DecoderAttentionImpl::DecoderAttentionImpl(int64_t d) {
 std::tuple<torch::Tensor, torch::Tensor, torch::Tensor> DecoderAttentionImpl::forward(const torch::Tensor& h,
                                                                                       const torch::Tensor& memory,
                                                                                       const torch::Tensor& padding) {
-  if (!torch::GradMode::is_enabled() && h.device().is_cpu() && h.scalar_type() == torch::kFloat &&
-      memory.scalar_type() == torch::kFloat && h.dim() == 2) {
+  if (cpu_fp32_inference({h, memory}) && h.dim() == 2) {
     // A decoding step: one pass per row (attention_step.h) for two batched products.
     const auto hc = h.contiguous(), mc = memory.contiguous();
     const auto pc = padding.defined() ? padding.to(torch::kBool).contiguous() : torch::Tensor();

@@ -1,5 +1,7 @@
 #include "pointer.h"
 
+#include "on_cpu.h"
+
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -214,7 +216,7 @@ torch::Tensor pointer_log_probs(torch::nn::Linear& out, const PointerStep& s, co
 
 std::shared_ptr<const kernels::PackedRows> pack_for_decoding(const torch::nn::Linear& out, OutputPrecision precision) {
   const auto& w = out->weight;
-  if (torch::GradMode::is_enabled() || !w.device().is_cpu() || w.scalar_type() != torch::kFloat) return nullptr;
+  if (!cpu_fp32_inference({w})) return nullptr;
   const auto weight = w.contiguous();
   const auto bias = out->bias.defined() ? out->bias.to(torch::kFloat).contiguous() : torch::Tensor();
   // bf16 only where the CPU's dot product makes it the faster one.
@@ -227,7 +229,7 @@ std::shared_ptr<const kernels::PackedRows> pack_for_decoding(const torch::nn::Li
 std::pair<torch::Tensor, torch::Tensor> pointer_top(torch::nn::Linear& out, const kernels::PackedRows* packed,
                                                     const PointerStep& s, const torch::Tensor& context_ids,
                                                     const torch::Tensor& question_ids, int64_t width) {
-  if (!packed || torch::GradMode::is_enabled() || s.output.scalar_type() != torch::kFloat) {
+  if (!packed || !cpu_fp32_inference({s.output})) {
     auto [values, ids] = pointer_log_probs(out, s, context_ids, question_ids).topk(width, 1);
     return {values, ids};
   }

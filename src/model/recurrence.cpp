@@ -1,5 +1,7 @@
 #include "recurrence.h"
 
+#include "on_cpu.h"
+
 #include "deca/kernels/lstm_cell.h"
 #include "deca/kernels/parallel.h"
 
@@ -169,8 +171,7 @@ struct LstmRecurrences : torch::autograd::Function<LstmRecurrences> {
 }  // namespace
 
 bool fused_recurrence_applies(const torch::Tensor& gates_x, const torch::Tensor& w_hh) {
-  return gates_x.device().is_cpu() && gates_x.scalar_type() == torch::kFloat && w_hh.scalar_type() == torch::kFloat &&
-         gates_x.dim() == 3 && gates_x.size(1) > 0;
+  return cpu_fp32({gates_x, w_hh}) && gates_x.dim() == 3 && gates_x.size(1) > 0;
 }
 
 std::vector<std::pair<torch::Tensor, torch::Tensor>> lstm_recurrences(const std::vector<RecurrenceRun>& runs) {
