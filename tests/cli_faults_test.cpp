@@ -135,7 +135,9 @@ TEST_F(CliFaults, PredictAnswersEveryLineInOrder) {
     for (size_t k = 0; k < nbest.size(); ++k) {
       EXPECT_TRUE(distinct.insert(nbest[k]["answer"].get<std::string>()).second) << "repeated answer: " << lines[i];
       // Ranked by the length-normalised score (the raw log-probability may rise).
-      if (k > 0) EXPECT_GE(nbest[k - 1]["normalized"].get<double>(), nbest[k]["normalized"].get<double>());
+      if (k > 0) {
+        EXPECT_GE(nbest[k - 1]["normalized"].get<double>(), nbest[k]["normalized"].get<double>());
+      }
     }
   }
   EXPECT_EQ(lines[1]["error"], "line 2: invalid JSON");

@@ -79,7 +79,9 @@ TEST_F(TrainingTest, ResumeContinuesExactlyWithBf16OptimizerState) {
   const auto state = deca::model::read_safetensors(dir_ / "resumed" / "checkpoints" / "last" / "optimizer.safetensors");
   ASSERT_FALSE(state.empty());
   for (const auto& [name, t] : state) {
-    if (name.find("exp_avg") != std::string::npos) EXPECT_EQ(t.scalar_type(), torch::kBFloat16) << name;
+    if (name.find("exp_avg") != std::string::npos) {
+      EXPECT_EQ(t.scalar_type(), torch::kBFloat16) << name;
+    }
   }
 }
 
