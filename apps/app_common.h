@@ -23,8 +23,8 @@ namespace deca::app {
 
 // Keeps freed memory in the process instead of returning it to the kernel at
 // every step: training frees and reallocates the same large tensors each step,
-// and serving the page faults of fresh mappings cost 10-15% of the step time
-// (docs/benchmarks.md). 32 MiB is glibc's largest mmap threshold. Where the
+// and serving the page faults of fresh mappings costs time (docs/benchmarks.md,
+// what is kept). 32 MiB is glibc's largest mmap threshold. Where the
 // executable is linked with tcmalloc (CMake's DECA_TCMALLOC), mallopt is a
 // no-op: tcmalloc keeps freed pages in its own page heap.
 inline void keep_freed_memory() {

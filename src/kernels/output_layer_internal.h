@@ -13,7 +13,7 @@ constexpr int64_t kPanel = 16;
 // A group of panels asks for the group this many panels ahead while the
 // first block of rows runs: the weight streams from memory as the kernel
 // computes (left to the hardware prefetcher, a step of a few rows waited on
-// memory half the time: 2.0 against 1.0 ms for 8 rows).
+// memory half the time; docs/benchmarks-history.md, seventh round).
 constexpr int64_t kPrefetchPanels = 6;
 constexpr float kMinusInf = -std::numeric_limits<float>::infinity();
 

@@ -40,7 +40,7 @@ DECA_TARGET_AVX512 inline float hsum512(__m512 v) {
 // maxima and 16 sums of exp(z - the lane's maximum), folded into the row's
 // maximum and sum once a call. (A row's maximum and sum updated every 32
 // logits took a horizontal maximum, a scalar exp and a horizontal sum each
-// time: 15 % of the kernel at 48 rows.)
+// time.)
 struct Lanes {
   explicit Lanes(int64_t rows)
       : max(static_cast<size_t>(rows * kPanel), kMinusInf), sum(static_cast<size_t>(rows * kPanel), 0.0f) {}
@@ -186,8 +186,7 @@ DECA_TARGET_AVX2 inline float hsum256(__m256 v) {
 // Rows [r0, r0 + R) against one panel: R x 2 accumulators of 8. Every loop
 // over the rows is unrolled: without that, GCC 12 kept acc in memory (the
 // row loop after the k loop indexes it) and stored all 12 accumulators at
-// every k, a store per multiply-add (greedy SQuAD decoding on an AVX2 Zen 3:
-// 44.9 s, unrolled 29.9 s; docs/benchmarks.md).
+// every k, a store per multiply-add (docs/benchmarks.md, what is kept).
 template <int R>
 DECA_TARGET_AVX2 void block256(const float* wp, const float* bias, int64_t k_dim, const float* h, int64_t r0,
                                int32_t first, RowScores& s, const float* ahead) {

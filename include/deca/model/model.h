@@ -61,7 +61,8 @@ struct DecoderState {
 // The output layer's arithmetic in CPU decoding. bf16: its weights and the
 // decoder's output rounded to bfloat16, products summed in fp32, on CPUs with
 // AVX512-BF16 (about twice fp32's rate there; elsewhere it runs as fp32). A
-// lossy mode: docs/benchmarks.md says how much it changes answers.
+// lossy mode: docs/benchmarks-history.md (fourth round) says how much it
+// changes answers.
 enum class OutputPrecision { fp32, bf16 };
 
 class Seq2Seq : public torch::nn::Module {
