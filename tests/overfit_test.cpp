@@ -1,6 +1,8 @@
 // Evidence that the model learns: a small MQAN overfits two training
 // examples of each of the ten tasks until it reproduces their answers exactly.
-// Slow (about two minutes on 2 cores): label "slow".
+// Slow (a minute or two): label "slow". One thread, so that a busy machine
+// does not stall it (two OpenMP threads wait on each other when one is
+// descheduled).
 #include <random>
 
 #include "deca/data/splits.h"
@@ -22,7 +24,7 @@ TEST(Overfit, TenTasksToExactAnswers) {
                               "woz.en", "wikisql", "schema"]}],
     "model": {"dimension": 64, "embedding_dim": 64, "transformer_hidden": 64, "transformer_heads": 2, "dropout": 0.0},
     "training": {"steps": 2000, "lr_schedule": "linear", "lr": 0.005, "warmup": 50, "log_every": 250, "val_every": 0,
-                 "save_every": 2000}
+                 "save_every": 2000, "threads": 1}
   })");
   j["output"] = (dir / "run").string();
   j["data"]["data_root"] = (deca::testing::source_dir() / "data" / "sample").string();
