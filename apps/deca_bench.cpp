@@ -31,6 +31,7 @@
 #include "deca/tasks/task.h"
 #include "deca/text/unicode.h"
 #include "deca/train/adam.h"
+#include "deca/train/training_step.h"
 
 namespace {
 
@@ -332,28 +333,25 @@ int bench_train(deca::Config config, const std::vector<std::string>& tasks, cons
     batches.push_back(deca::model::make_batch(p.train[pick.task].encoded, r, p.vocab, device));
     rows.push_back(r.size());
   }
-  auto forward = [&](const deca::model::Batch& batch) {
-    adam.zero_grad();
-    deca::model::Autocast autocast(device, bf16);
-    return net->loss(batch).to(torch::kFloat);
-  };
+  // deca-train's step (forward, backward, Adam with the clipping to norm 1), at a constant rate.
+  deca::TrainingStep training_step(*net, adam, device, bf16);
+  constexpr double kRate = 1e-4;
   std::vector<double> step_s, fwd_s, bwd_s, opt_s;
   double tokens = 0, target_tokens = 0, examples = 0;
   for (long step = 1; step <= warmup + steps; ++step) {
     const auto& batch = batches[static_cast<size_t>(step - 1)];
     sync(device);
     const auto t0 = Clock::now();
-    const auto loss = forward(batch);
-    sync(device);
-    const double f = since(t0);
-    const auto t1 = Clock::now();
-    loss.backward();
-    sync(device);
-    const double b = since(t1);
-    const auto t2 = Clock::now();
-    adam.step(loss, 1e-4);  // with the clipping to norm 1
-    sync(device);
-    const double o = since(t2);
+    auto mark = t0;
+    double f = 0, b = 0, o = 0;
+    training_step.run(&batch, batch.target_tokens, step, kRate, [&](deca::TrainingStep::Phase phase) {
+      sync(device);
+      const double seconds = since(mark);
+      mark = Clock::now();
+      (phase == deca::TrainingStep::Phase::forward    ? f
+       : phase == deca::TrainingStep::Phase::backward ? b
+                                                      : o) = seconds;
+    });
     if (step <= warmup) continue;
     step_s.push_back(since(t0));
     fwd_s.push_back(f);
@@ -366,9 +364,8 @@ int bench_train(deca::Config config, const std::vector<std::string>& tasks, cons
   // As training runs: the host queues work, the device is waited for once.
   auto train_steps = [&](long from, long to) {
     for (long step = from; step <= to; ++step) {
-      const auto loss = forward(batches[static_cast<size_t>(step - 1)]);
-      loss.backward();
-      adam.step(loss, 1e-4);
+      const auto& batch = batches[static_cast<size_t>(step - 1)];
+      training_step.run(&batch, batch.target_tokens, step, kRate);
     }
     sync(device);
   };
@@ -455,17 +452,15 @@ int bench_decode(deca::Config config, const std::string& task_name, long beam, l
   net->to(device);
   if (train_steps > 0) {
     // A briefly trained model stops early, as decaNLP's "after 150 iterations" row.
-    net->train();
     std::vector<std::pair<std::string, torch::Tensor>> named;
     for (const auto& q : net->named_parameters(true)) named.emplace_back(q.key(), q.value());
     deca::Adam adam(named, {});
+    deca::TrainingStep training_step(*net, adam, device, false);
     deca::TrainStream stream(p.train[0].encoded, p.config.batching, 3, 0);
     deca::StreamPosition pos;
-    for (long s = 0; s < train_steps; ++s) {
-      adam.zero_grad();
-      const auto loss = net->loss(deca::model::make_batch(p.train[0].encoded, stream.next(pos), p.vocab, device));
-      loss.backward();
-      adam.step(loss, 1e-3);
+    for (long s = 1; s <= train_steps; ++s) {
+      const auto batch = deca::model::make_batch(p.train[0].encoded, stream.next(pos), p.vocab, device);
+      training_step.run(&batch, batch.target_tokens, s, 1e-3);
     }
   }
   net->eval();

@@ -6,7 +6,9 @@
 #include <fstream>
 #include <map>
 
+#include "deca/core/error.h"
 #include "deca/core/io.h"
+#include "deca/train/data_parallel.h"
 #include "test_support.h"
 
 namespace fs = std::filesystem;
@@ -100,6 +102,23 @@ class Distributed : public ::testing::Test {
 
 // The update of two ranks, each on half of every batch, is the update of one
 // process on the whole batch: the same losses, step by step.
+// A rank's validation answers travel to rank 0 as bytes: any answer (empty,
+// with a newline, non-ASCII) arrives exactly at its row; bytes cut short or
+// naming a row beyond the split are an error, not a wrong answer.
+TEST(DataParallel, AnswersTravelExactlyAndDamageIsAnError) {
+  deca::SplitPredictions p;
+  p.answers = {"", "first\nline", "", "\u00fcn\u00efcode \u2603", "x"};
+  p.rows = {1, 3, 0};
+  const std::string bytes = deca::pack_answers(p);
+  std::vector<std::string> answers(5, "old");
+  deca::unpack_answers(bytes, answers);
+  EXPECT_EQ(answers, (std::vector<std::string>{"", "first\nline", "old", "\u00fcn\u00efcode \u2603", "old"}));
+  EXPECT_THROW(deca::unpack_answers(bytes.substr(0, bytes.size() - 3), answers), deca::Error);
+  EXPECT_THROW(deca::unpack_answers(bytes.substr(0, 6), answers), deca::Error);
+  std::vector<std::string> fewer(2);
+  EXPECT_THROW(deca::unpack_answers(bytes, fewer), deca::Error);
+}
+
 TEST_F(Distributed, TwoRanksTrainAsOneProcessOnTheWholeBatches) {
   const auto one = sh(args(dir_ / "one", "--steps 20"));
   ASSERT_EQ(one.code, 0) << one.out;

@@ -29,10 +29,12 @@
 #include "deca/text/unicode.h"
 #include "deca/train/adam.h"
 #include "deca/train/checkpoint.h"
+#include "deca/train/data_parallel.h"
 #include "deca/train/distributed.h"
 #include "deca/train/embeddings.h"
 #include "deca/train/observers.h"
 #include "deca/train/run_folder.h"
+#include "deca/train/training_step.h"
 
 namespace fs = std::filesystem;
 
@@ -222,37 +224,6 @@ void set_rng_states(const torch::Device& device, const std::vector<torch::Tensor
   if (device.is_cuda() && states.size() > 1) set(at::globalContext().defaultGenerator(device), states.at(1));
 }
 
-// A rank's validation answers as bytes for the gather to rank 0: per example
-// its row, the answer's length and the answer (any bytes, exactly).
-std::string pack_answers(const SplitPredictions& p) {
-  std::string out;
-  auto put = [&](uint32_t v) { out.append(reinterpret_cast<const char*>(&v), sizeof v); };
-  for (uint32_t row : p.rows) {
-    put(row);
-    put(static_cast<uint32_t>(p.answers[row].size()));
-    out += p.answers[row];
-  }
-  return out;
-}
-
-void unpack_answers(const std::string& bytes, std::vector<std::string>& answers) {
-  size_t at = 0;
-  auto get = [&] {
-    uint32_t v;
-    if (at + sizeof v > bytes.size()) throw Error("validation: a rank's answers arrived cut short");
-    std::memcpy(&v, bytes.data() + at, sizeof v);
-    at += sizeof v;
-    return v;
-  };
-  while (at < bytes.size()) {
-    const uint32_t row = get(), length = get();
-    if (row >= answers.size() || at + length > bytes.size())
-      throw Error("validation: a rank's answers arrived damaged");
-    answers[row].assign(bytes, at, length);
-    at += length;
-  }
-}
-
 // Whether `selector` (a part, model::part_of, or a top-level module's name)
 // selects the parameter `name`.
 bool selects(const std::string& selector, const std::string& name) {
@@ -316,8 +287,8 @@ struct Trainer::Impl {
   std::unique_ptr<TaskMixer> mixer;
   std::shared_ptr<model::Seq2Seq> net;
   std::unique_ptr<Adam> optimizer;
-  std::vector<torch::Tensor> trained;   // the parameters that learn (several processes: their gradients are summed)
-  torch::Tensor sync_buffer;            // several processes: the gradients and step totals, summed in one all-reduce
+  std::unique_ptr<GradientExchange> exchange;  // several processes: the gradients and step totals, summed
+  std::unique_ptr<TrainingStep> training_step;
   std::unique_ptr<MetricsLog> metrics;  // rank 0
 
   long step = 0;  // steps done
@@ -532,11 +503,10 @@ struct Trainer::Impl {
   std::vector<PendingStep> pending;
   bool stop_agreed = false;  // several processes: the last step's all-reduce carried a stop request
 
-  // One optimizer step on the next batch of the task the curriculum picks; a
-  // non-finite loss or gradient skips the update. Several processes split the
-  // batch: each takes every world_size-th example, and the gradients, weighted
-  // by each rank's share of the target tokens, are summed over the ranks, so
-  // that the update is the one a single process makes on the whole batch.
+  // One optimizer step (training_step.h) on the next batch of the task the
+  // curriculum picks; a non-finite loss or gradient skips the update. Several
+  // processes split the batch: each takes every world_size-th example
+  // (prepare) and the gradients are summed over the ranks (data_parallel.h).
   // Nothing waits for the device (one process): the outcome joins `pending`.
   void train_step() {
     const auto start = std::chrono::steady_clock::now();
@@ -549,26 +519,16 @@ struct Trainer::Impl {
     s.task = tasks[p.task];
     s.phase = p.phase;
     s.examples = static_cast<long>(p.rows);
-    net->train();
-    optimizer->zero_grad();
-    torch::Tensor loss;
-    if (single()) {
-      // A non-finite loss gives non-finite gradients: the optimizer skips the step.
-      loss = forward(*p.batch);
-      loss.backward();
-      s.tokens = p.batch->input_tokens;
-    } else {
-      sharded_step(p, s);  // reads the step's totals on the host anyway
-      loss = torch::scalar_tensor(s.loss, torch::TensorOptions().dtype(torch::kFloat).device(device));
-      stop_agreed = s.stop;
-    }
     s.lr = learning_rate(t, config.model.dimension, s.step);
-    const auto applied = optimizer->step(loss, s.lr);
+    auto o = training_step->run(p.batch ? &*p.batch : nullptr, p.targets, s.step, s.lr);
+    s.tokens = o.input_tokens;
+    s.sync_seconds = o.sync_seconds;
+    s.stop = stop_agreed = o.stop;
     step = s.step;
     s.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     elapsed += s.seconds;
     s.elapsed = elapsed;
-    pending.push_back({std::move(s), loss.detach(), applied});
+    pending.push_back({std::move(s), o.loss.detach(), o.applied});
   }
 
   // The pending steps' outcomes, read from the device in one copy (the wait
@@ -649,74 +609,6 @@ struct Trainer::Impl {
     return prepare(at_step, positions);
   }
 
-  // The training loss of a batch, its forward pass in the run's precision
-  // (backward runs outside autocast, as LibTorch's autocast expects).
-  torch::Tensor forward(const model::Batch& batch) {
-    model::Autocast autocast(device, config.training.precision == "bf16");
-    return net->loss(batch).to(torch::kFloat);
-  }
-
-  // This rank's share of the step (see train_step) and the all-reduce that
-  // sums the gradients with the step's totals: loss, bad ranks, input tokens
-  // and stop requests.
-  void sharded_step(const PreparedStep& p, StepOutcome& s) {
-    double loss_share = 0, bad_rank = 0, input_tokens = 0;
-    if (p.batch) {
-      const auto loss =
-          forward(*p.batch) * (static_cast<double>(p.batch->target_tokens) / static_cast<double>(p.targets));
-      loss_share = loss.item<double>();
-      input_tokens = static_cast<double>(p.batch->input_tokens);
-      if (std::isfinite(loss_share))
-        loss.backward();
-      else
-        bad_rank = 1, loss_share = 0;
-    }
-    // The buffer: every gradient, then per parameter whether it has one (a
-    // parameter no rank used keeps none, so that Adam leaves it alone as it
-    // does in one process), then the step's totals.
-    const int64_t flags = static_cast<int64_t>(trained.size()), totals = 4;
-    if (!sync_buffer.defined()) {
-      int64_t n = flags + totals;
-      for (const auto& p : trained) n += p.numel();
-      sync_buffer = torch::zeros({n}, torch::TensorOptions().device(device));
-    }
-    int64_t at = 0;
-    for (auto& p : trained) {
-      auto slot = sync_buffer.narrow(0, at, p.numel());
-      if (p.grad().defined())
-        slot.copy_((p.grad().is_sparse() ? p.grad().to_dense() : p.grad()).reshape(-1));
-      else
-        slot.zero_();
-      at += p.numel();
-    }
-    std::vector<float> tail;
-    for (const auto& p : trained) tail.push_back(p.grad().defined() ? 1.0f : 0.0f);
-    for (double x : {loss_share, bad_rank, input_tokens, stop::requested() ? 1.0 : 0.0})
-      tail.push_back(static_cast<float>(x));
-    sync_buffer.narrow(0, at, flags + totals).copy_(torch::from_blob(tail.data(), {flags + totals}));
-    const auto t0 = std::chrono::steady_clock::now();
-    comm->sum(sync_buffer, "the gradient all-reduce of step " + std::to_string(s.step));
-    s.sync_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    const auto sums = sync_buffer.narrow(0, at, flags + totals).to(torch::kCPU, torch::kDouble);
-    const double* used = sums.data_ptr<double>();
-    const double* v = used + flags;
-    at = 0;
-    for (size_t k = 0; k < trained.size(); ++k) {
-      auto& p = trained[k];
-      auto slot = sync_buffer.narrow(0, at, p.numel()).view_as(p);
-      if (used[k] == 0)
-        p.mutable_grad() = torch::Tensor();
-      else if (p.grad().defined() && !p.grad().is_sparse())
-        p.mutable_grad().copy_(slot);
-      else
-        p.mutable_grad() = slot.clone();
-      at += p.numel();
-    }
-    s.loss = v[1] > 0 ? std::numeric_limits<double>::quiet_NaN() : v[0];
-    s.tokens = static_cast<long>(std::llround(v[2]));
-    s.stop = v[3] > 0;
-  }
-
   // Greedy decoding of every validation task, its batches shared among the
   // ranks; rank 0 scores, logs the metrics and the decaScore, and records the
   // best checkpoint. A stop signal ends it early: returns true then.
@@ -736,12 +628,9 @@ struct Trainer::Impl {
       } catch (const Interrupted&) {
         interrupted = true;
       }
-      if (!single()) {
-        const auto all = comm->gather(pack_answers(p),
-                                      "the validation of " + split.task->name() + " at step " + std::to_string(step));
-        if (comm->main() && !interrupted)
-          for (size_t r = 1; r < all.size(); ++r) unpack_answers(all[r], p.answers);
-      }
+      if (!single())
+        gather_answers(*comm, p, interrupted,
+                       "the validation of " + split.task->name() + " at step " + std::to_string(step));
       if (comm->any(interrupted, "the validation at step " + std::to_string(step))) {
         log::warn("validation at step {} stopped by the signal", step);
         return true;
@@ -911,7 +800,6 @@ Trainer::Trainer(Config config, TrainerOptions options) : impl_(std::make_unique
     std::vector<std::pair<std::string, torch::Tensor>> named;
     for (const auto& p : I.net->named_parameters(true)) named.emplace_back(p.key(), p.value());
     I.optimizer = std::make_unique<Adam>(named, adam_options(t));
-    I.trained = I.optimizer->parameters();
     std::vector<std::string> scaled;
     for (const auto& s : t.lr_scales) scaled.push_back(s.part);
     check_selectors(scaled, "training.lr_scales", *I.net);
@@ -921,11 +809,13 @@ Trainer::Trainer(Config config, TrainerOptions options) : impl_(std::make_unique
   }
   if (!I.single()) {
     // Every rank starts from rank 0's weights, and draws its own dropout.
-    torch::NoGradGuard no_grad;
-    for (auto p : I.net->parameters()) I.comm->broadcast(p, "the broadcast of the initial weights");
+    broadcast_weights(*I.comm, I.net->parameters());
     torch::manual_seed(
         splitmix64(static_cast<uint64_t>(I.config.training.seed) ^ splitmix64(static_cast<uint64_t>(launch.rank))));
+    I.exchange = std::make_unique<GradientExchange>(*I.comm, I.optimizer->parameters(), I.device);
   }
+  I.training_step =
+      std::make_unique<TrainingStep>(*I.net, *I.optimizer, I.device, t.precision == "bf16", I.exchange.get());
   if (options.resume) I.restore(resume_from);
 
   if (I.comm->main()) {
