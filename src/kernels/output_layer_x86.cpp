@@ -95,6 +95,19 @@ DECA_TARGET_AVX512 inline void update512(RowScores& s, Lanes& lanes, int64_t row
   }
 }
 
+// Rows [r0, r0 + R)'s accumulated products of P panels plus the bias, into s.
+template <int R, int P>
+DECA_TARGET_AVX512 inline void finish512(const __m512 (&acc)[R][P], const float* bias, int64_t r0, int32_t first,
+                                         RowScores& s, Lanes& lanes) {
+  __m512 b[P];
+  for (int p = 0; p < P; ++p) b[p] = _mm512_loadu_ps(bias + p * kPanel);
+  for (int r = 0; r < R; ++r) {
+    __m512 z[P];
+    for (int p = 0; p < P; ++p) z[p] = _mm512_add_ps(acc[r][p], b[p]);
+    update512<P>(s, lanes, r0 + r, z, first);
+  }
+}
+
 // Rows [r0, r0 + R) against P consecutive panels: R x P accumulators of 16.
 template <int R, int P>
 DECA_TARGET_AVX512 void block512(const float* wp, const float* bias, int64_t k_dim, const float* h, int64_t r0,
@@ -114,13 +127,7 @@ DECA_TARGET_AVX512 void block512(const float* wp, const float* bias, int64_t k_d
       for (int p = 0; p < P; ++p) acc[r][p] = _mm512_fmadd_ps(x, wv[p], acc[r][p]);
     }
   }
-  __m512 b[P];
-  for (int p = 0; p < P; ++p) b[p] = _mm512_loadu_ps(bias + p * kPanel);
-  for (int r = 0; r < R; ++r) {
-    __m512 z[P];
-    for (int p = 0; p < P; ++p) z[p] = _mm512_add_ps(acc[r][p], b[p]);
-    update512<P>(s, lanes, r0 + r, z, first);
-  }
+  finish512<R, P>(acc, bias, r0, first, s, lanes);
 }
 
 // block512 on bfloat16 pairs: each dot-product instruction adds two k's
@@ -143,13 +150,7 @@ DECA_TARGET_AVX512BF16 void block512bf16(const uint32_t* wp, const float* bias, 
       for (int p = 0; p < P; ++p) acc[r][p] = _mm512_dpbf16_ps(acc[r][p], wv[p], x);
     }
   }
-  __m512 b[P];
-  for (int p = 0; p < P; ++p) b[p] = _mm512_loadu_ps(bias + p * kPanel);
-  for (int r = 0; r < R; ++r) {
-    __m512 z[P];
-    for (int p = 0; p < P; ++p) z[p] = _mm512_add_ps(acc[r][p], b[p]);
-    update512<P>(s, lanes, r0 + r, z, first);
-  }
+  finish512<R, P>(acc, bias, r0, first, s, lanes);
 }
 
 // Two panels (32 outputs) at a time: each weight load feeds up to 8 rows,
