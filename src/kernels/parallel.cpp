@@ -13,6 +13,30 @@
 #endif
 
 namespace deca::kernels {
+namespace {
+
+// The first exception thrown inside a parallel region, rethrown after it.
+class FirstFailure {
+ public:
+  template <class Work>
+  void run(const Work& work) {
+    try {
+      work();
+    } catch (...) {
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (!failure_) failure_ = std::current_exception();
+    }
+  }
+  void rethrow() const {
+    if (failure_) std::rethrow_exception(failure_);
+  }
+
+ private:
+  std::exception_ptr failure_;
+  std::mutex mutex_;
+};
+
+}  // namespace
 
 int max_threads() {
 #ifdef _OPENMP
@@ -30,41 +54,27 @@ void parallel_for(int64_t begin, int64_t end, int64_t grain, const std::function
   if (range <= grain || threads <= 1) return body(begin, end);
 #ifdef _OPENMP
   // As at::parallel_for: one chunk per thread, the first exception rethrown.
-  std::exception_ptr failure;
-  std::mutex failure_mutex;
+  FirstFailure failure;
 #pragma omp parallel num_threads(static_cast <int>(threads))
   {
     const int64_t n = omp_get_num_threads(), chunk = (range + n - 1) / n;
     const int64_t from = begin + omp_get_thread_num() * chunk;
-    if (from < end) {
-      try {
-        body(from, std::min(end, from + chunk));
-      } catch (...) {
-        std::lock_guard<std::mutex> lock(failure_mutex);
-        if (!failure) failure = std::current_exception();
-      }
-    }
+    if (from < end) failure.run([&] { body(from, std::min(end, from + chunk)); });
   }
-  if (failure) std::rethrow_exception(failure);
+  failure.rethrow();
 #endif
 }
 
 void run_workers(int workers, const std::function<void(int worker)>& worker) {
 #ifdef _OPENMP
   if (workers > 1) {
-    std::exception_ptr failure;
-    std::mutex failure_mutex;
+    FirstFailure failure;
 #pragma omp parallel num_threads(workers)
-    {
-      try {
-        // Every worker runs once even where OpenMP grants fewer threads (nested calls).
-        for (int w = omp_get_thread_num(); w < workers; w += omp_get_num_threads()) worker(w);
-      } catch (...) {
-        std::lock_guard<std::mutex> lock(failure_mutex);
-        if (!failure) failure = std::current_exception();
-      }
-    }
-    if (failure) std::rethrow_exception(failure);
+    failure.run([&] {
+      // Every worker runs once even where OpenMP grants fewer threads (nested calls).
+      for (int w = omp_get_thread_num(); w < workers; w += omp_get_num_threads()) worker(w);
+    });
+    failure.rethrow();
     return;
   }
 #endif
