@@ -8,11 +8,12 @@ writes: OUT/metrics.jsonl and each validation's answers as prediction files.
   decanlp_learning.py --decanlp DIR --write-vectors FILE -- <arguments> # its frozen input vectors as text, then exit
 
 Nothing of decaNLP is edited: the script imports its train module (as
-decanlp-bench's train_bench.py does) and wraps three of its functions:
+decanlp-bench's train_bench.py does) and wraps four of its functions:
 - train.step: the loss of every step and the training seconds (wall time of
-  everything but validation) go to metrics.jsonl, one "train" line per 50 steps
-  ({"type": "train", "step", "task", "loss" (mean since the last line),
-  "elapsed_seconds"}); after every --val-every updates and the last, decaNLP's
+  everything but validation) go to metrics.jsonl, every 50 steps one "train"
+  line per task trained since the last ({"type": "train", "step", "task",
+  "loss" (that task's mean since the last line), "elapsed_seconds"}), as
+  deca's trainer writes them; after every --val-every updates and the last, decaNLP's
   own validate() runs on the validation iterators its train() was given (its
   periodic validation, which comes before an update, is switched off), and the
   run stops after --steps updates.
@@ -20,7 +21,9 @@ decanlp-bench's train_bench.py does) and wraps three of its functions:
   to OUT/validation/step-NNNNNNNN/<task>.jsonl as {"id", "answer"}, the ids
   being deca's (the position in the task's validation file), so that deca-eval
   scores both systems with one scorer; decaNLP's own metrics are copied into
-  the "validation" line of metrics.jsonl as "decanlp_<metric>".
+  the "validation" line of metrics.jsonl as "decanlp_<metric>" (all but BLEU
+  and ROUGE, which validate.compute_metrics is told to skip: they need
+  sacreBLEU 1.2.12 and ROUGE-1.5.5's Perl, and deca-eval scores them).
 - train.init_model: --init-stats writes every parameter's shape, mean, std,
   min and max as JSON and exits (the initialisation table of docs/learning.md).
   --write-vectors writes the frozen input vectors of the run's vocabulary (the
@@ -109,7 +112,7 @@ def main():
         metrics.write(json.dumps(line) + '\n')
         metrics.flush()
 
-    state = dict(updates=0, start=None, validating=0.0, loss=0.0, count=0, val_iters=None, args=None)
+    state = dict(updates=0, start=None, validating=0.0, losses={}, val_iters=None, args=None)
 
     def elapsed():
         return time.perf_counter() - state['start'] - state['validating']
@@ -146,12 +149,13 @@ def main():
             state['start'] = time.perf_counter()
         loss, extra = original_step(model, batch, opt, iteration, field, task, **kw)
         state['updates'] += 1
-        state['loss'] += loss
-        state['count'] += 1
+        total, count = state['losses'].get(task, (0.0, 0))
+        state['losses'][task] = (total + loss, count + 1)
         if state['updates'] % LOG_EVERY == 0:
-            write(dict(type='train', step=state['updates'], task=task, loss=state['loss'] / state['count'],
-                       lr=opt.param_groups[0]['lr'], elapsed_seconds=elapsed()))
-            state['loss'], state['count'] = 0.0, 0
+            for name, (total, count) in sorted(state['losses'].items()):
+                write(dict(type='train', step=state['updates'], task=name, loss=total / count,
+                           lr=opt.param_groups[0]['lr'], elapsed_seconds=elapsed()))
+            state['losses'] = {}
         if state['updates'] % ours.val_every == 0 or state['updates'] == ours.steps:
             validate_all(model, field, T.log(0))
         if state['updates'] >= ours.steps:
@@ -169,6 +173,13 @@ def main():
         captured['predictions'], captured['answers'], captured['iter'] = result[1], result[2], val_iter
         return result
     V.gather_results = gather_results
+
+    original_metrics = V.compute_metrics
+
+    def compute_metrics(greedy, answer, rouge=False, bleu=False, **kw):
+        # BLEU and ROUGE need sacreBLEU 1.2.12 and ROUGE-1.5.5's Perl; deca-eval scores them from the answers.
+        return original_metrics(greedy, answer, rouge=False, bleu=False, **kw)
+    V.compute_metrics = compute_metrics
 
     run_decanlp(['--val_every', str(10 * ours.steps + 1)])
 

@@ -4,23 +4,28 @@
 # learning-rate schedule and Adam settings, both validated on the same
 # examples every VAL_EVERY updates and scored by one scorer (deca-eval).
 #
-#   scripts/learning_side_by_side.sh TASK OUT
+#   scripts/learning_side_by_side.sh NAME OUT
+#
+# NAME is a task (squad, sst, woz.en, ...) or the name of a config in
+# configs/learning whose curriculum trains several (decathlon: the ten tasks
+# round robin); every task of the config's curriculum is trained, validated
+# and reported.
 #
 # Arms (ARMS): A decaNLP; B deca with decaNLP's frozen input vectors (the
 # like-for-like arm); C deca's default config for the task. Each arm runs once
 # per seed (SEEDS), JOBS runs at once with one thread each (a fair race on one
 # machine), in OUT/ARM-SEED. A deca run folder that is already there is
 # continued with --resume (a killed session loses at most save_every steps);
-# a decaNLP run is started over. Then scripts/learning_report.py writes
-# OUT/TASK.md (tables) and OUT/TASK.png (loss and metric against steps and
-# against training seconds).
+# a decaNLP run is started over. Then scripts/learning_report.py writes, for
+# each task, OUT/<task>.md (tables) and OUT/<task>.png (loss and metric
+# against steps and against training seconds).
 #
 # Environment:
 #   ARMS       arms to run (default "A C")
 #   SEEDS      seeds (default "123 7")
 #   STEPS      updates per run (default: the config's training.steps)
 #   VAL_EVERY  updates between validations (default: the config's training.val_every)
-#   CONFIG     deca's config (default configs/learning/TASK.json); its model,
+#   CONFIG     deca's config (default configs/learning/NAME.json); its model,
 #              batching and training sections set decaNLP's arguments too
 #   DATA       deca's data root (default ../shared/data); for SQuAD, a root
 #              whose squad/train-v1.1.json is the full training set
@@ -34,14 +39,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [[ $# -ne 2 ]]; then
-  sed -n '2,33p' "$0" | sed 's/^# \{0,1\}//'
+  sed -n '2,38p' "$0" | sed 's/^# \{0,1\}//'
   exit 2
 fi
-TASK=$1
+NAME=$1
 OUT=$(mkdir -p "$2" && cd "$2" && pwd)
 ARMS=${ARMS:-A C}
 SEEDS=${SEEDS:-123 7}
-CONFIG=${CONFIG:-configs/learning/$TASK.json}
+CONFIG=${CONFIG:-configs/learning/$NAME.json}
 DATA=$(cd "${DATA:-../shared/data}" && pwd)
 BENCH=${BENCH:-../shared/decanlp-bench}
 JOBS=${JOBS:-2}
@@ -50,13 +55,17 @@ PYTHON=${PYTHON:-/usr/bin/python3}
 [[ -f "$CONFIG" ]] || { echo "learning_side_by_side: no config $CONFIG" >&2; exit 2; }
 
 # The config's values that decaNLP's arguments mirror.
-read -r D HIDDEN HEADS DROPOUT WARMUP TOKENS RULE CSTEPS CVAL < <(python3 -c '
+read -r D HIDDEN HEADS DROPOUT WARMUP TOKENS RULE CSTEPS CVAL TASKS < <("$BIN/deca-train" --config "$CONFIG" --print-config |
+  python3 -c '
 import json, sys
-c = json.load(open(sys.argv[1]))
-m, b, t = c.get("model", {}), c.get("batching", {}), c.get("training", {})
-print(m.get("dimension", 200), m.get("transformer_hidden", 150), m.get("transformer_heads", 3), m.get("dropout", 0.2),
-      t.get("warmup", 800), b.get("max_tokens", 9000), b.get("size_rule", "padded"), t.get("steps", 1000),
-      t.get("val_every", 1000))' "$CONFIG")
+c = json.load(sys.stdin)
+m, b, t, phases = c["model"], c["batching"], c["training"], c["curriculum"]
+tasks = list(dict.fromkeys(task for phase in phases for task in phase["tasks"]))
+if len(tasks) > 1 and (len(phases) > 1 or phases[0]["mixing"] != "round_robin"):
+    sys.exit("learning_side_by_side: decaNLP trains several tasks in one round-robin phase only")
+print(m["dimension"], m["transformer_hidden"], m["transformer_heads"], m["dropout"], t["warmup"], b["max_tokens"],
+      b["size_rule"], t["steps"], t["val_every"], " ".join(tasks))')
+read -r -a TASK_LIST <<<"$TASKS"
 STEPS=${STEPS:-$CSTEPS}
 VAL_EVERY=${VAL_EVERY:-$CVAL}
 if [[ "$RULE" != decanlp ]]; then
@@ -72,7 +81,9 @@ esac
 
 # One tokenizer and data cache for every deca run (trained once, read by all).
 mkdir -p "$OUT/shared" "$OUT/gold"
-"$BIN/deca-data" export --data-root "$DATA" --task "$TASK" --split validation >"$OUT/gold/$TASK.jsonl"
+for task in "${TASK_LIST[@]}"; do
+  "$BIN/deca-data" export --data-root "$DATA" --task "$task" --split validation >"$OUT/gold/$task.jsonl"
+done
 if [[ ! -f "$OUT/shared/tokenizer.model" ]]; then
   "$BIN/deca-data" tokenizer --config "$CONFIG" --data-root "$DATA" --output "$OUT/shared/tokenizer.model"
 fi
@@ -86,7 +97,7 @@ fi
 
 decanlp_args() {  # seed
   echo --root "$SCRATCH" --data .data --embeddings embeddings --save "$SCRATCH/results" --exist_ok --no_commit \
-    --no_tensorboard --devices -1 --train_tasks "$TASK" --train_batch_tokens "$TOKENS" --dimension "$D" \
+    --no_tensorboard --devices -1 --train_tasks "${TASK_LIST[@]}" --train_batch_tokens "$TOKENS" --dimension "$D" \
     --transformer_hidden "$HIDDEN" --transformer_heads "$HEADS" --dropout_ratio "$DROPOUT" --warmup "$WARMUP" \
     --seed "$1" --val_batch_size 100 --save_every 100000000
 }
@@ -105,7 +116,7 @@ run_arm() {  # arm seed
       # shellcheck disable=SC2046
       PYTHONPATH="$BENCH/stubs:$SCRATCH/revtok_src" OMP_NUM_THREADS=1 "$PYTHON" scripts/decanlp_learning.py \
         --decanlp "$SCRATCH/decaNLP" --out "$dir" --steps "$STEPS" --val-every "$VAL_EVERY" --threads 1 -- \
-        $(decanlp_args "$seed") --name "$TASK-A-$seed" >"$dir/log.txt" 2>&1 ;;
+        $(decanlp_args "$seed") --name "$NAME-A-$seed" >"$dir/log.txt" 2>&1 ;;
     B|C)
       local extra=()
       if [[ $arm == B ]]; then
@@ -123,7 +134,7 @@ status=0
 for seed in $SEEDS; do
   for arm in $ARMS; do
     while (($(jobs -rp | wc -l) >= JOBS)); do wait -n || status=1; done
-    echo "learning_side_by_side: $TASK arm $arm seed $seed -> $OUT/$arm-$seed"
+    echo "learning_side_by_side: $NAME arm $arm seed $seed -> $OUT/$arm-$seed"
     run_arm "$arm" "$seed" &
   done
 done

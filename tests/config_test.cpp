@@ -1,4 +1,5 @@
 // Configs: validation naming the key's path, overrides, round trip, shipped configs.
+#include <fstream>
 #include <functional>
 
 #include "deca/core/config.h"
@@ -156,6 +157,76 @@ TEST(Config, OverridesAndRoundTrip) {
   EXPECT_THROW(deca::apply_overrides(c, {"training.nope=1"}), deca::ConfigError);
   EXPECT_THROW(deca::apply_overrides(c, {"training.steps"}), deca::ConfigError);
   EXPECT_THROW(deca::apply_overrides(c, {"training.steps=many"}), deca::ConfigError);
+}
+
+namespace {
+
+void write(const std::filesystem::path& p, const std::string& text) {
+  std::filesystem::create_directories(p.parent_path());
+  std::ofstream(p) << text;
+}
+
+}  // namespace
+
+// "base" inherits a config (relative to the file, through several levels):
+// objects merge key by key, lists are replaced whole, null resets a key to
+// its default; comments are allowed anywhere.
+TEST(Config, ABaseIsInheritedAndOverridden) {
+  deca::testing::TempDir dir("deca-config-base");
+  write(dir.path() / "root.json", R"(// the root
+{
+  "output": "runs/root",
+  "curriculum": [{"tasks": ["squad", "sst"]}],  /* two tasks */
+  "model": {"dimension": 64, "transformer_heads": 2, "dropout": 0.1},
+  "training": {"steps": 500, "lr": 0.002}
+})");
+  write(dir.path() / "mid" / "mid.json",
+        R"({"base": "../root.json", "model": {"dimension": 32}, "training": {"lr": null}})");
+  write(dir.path() / "mid" / "leaf.json", R"({
+  "base": "mid.json",  // a base with a base
+  "output": "runs/leaf",
+  "curriculum": [{"tasks": ["schema"]}]
+})");
+  const auto c = deca::load_config(dir.path() / "mid" / "leaf.json");
+  EXPECT_EQ(c.output, "runs/leaf");
+  EXPECT_EQ(c.curriculum[0].tasks, std::vector<std::string>{"schema"});  // replaced, not appended
+  EXPECT_EQ(c.model.dimension, 32);                                      // mid overrides root
+  EXPECT_EQ(c.model.transformer_heads, 2);                               // root's, kept through mid
+  EXPECT_DOUBLE_EQ(c.model.dropout, 0.1);
+  EXPECT_EQ(c.training.steps, 500);
+  EXPECT_DOUBLE_EQ(c.training.lr, deca::TrainOptions{}.lr);  // null: back to the default
+}
+
+TEST(Config, BrokenBasesAreErrorsNamingTheFiles) {
+  deca::testing::TempDir dir("deca-config-base");
+  const auto error_of_file = [&](const std::string& name) {
+    return deca::testing::what_of([&] { deca::load_config(dir.path() / name); });
+  };
+  write(dir.path() / "missing.json", R"({"base": "nowhere.json"})");
+  std::string e = error_of_file("missing.json");
+  EXPECT_NE(e.find("missing.json"), std::string::npos) << e;
+  EXPECT_NE(e.find("nowhere.json is not a file"), std::string::npos) << e;
+
+  write(dir.path() / "a.json", R"({"base": "b.json"})");
+  write(dir.path() / "b.json", R"({"base": "./a.json"})");
+  e = error_of_file("a.json");
+  EXPECT_NE(e.find("a cycle"), std::string::npos) << e;
+
+  write(dir.path() / "number.json", R"({"base": 3})");
+  e = error_of_file("number.json");
+  EXPECT_NE(e.find("\"base\" must be the file name"), std::string::npos) << e;
+
+  // A mistake in the merged config names the file and its base.
+  write(dir.path() / "root.json", R"({"curriculum": [{"tasks": ["squad"]}], "training": {"steps": 5}})");
+  write(dir.path() / "typo.json", R"({"base": "root.json", "training": {"stpes": 5}})");
+  e = error_of_file("typo.json");
+  EXPECT_NE(e.find("typo.json (based on "), std::string::npos) << e;
+  EXPECT_NE(e.find("root.json)"), std::string::npos) << e;
+  EXPECT_NE(e.find("training.stpes"), std::string::npos) << e;
+
+  write(dir.path() / "bad.json", "{\"curriculum\": [{\"tasks\": [\"squad\"]}]\n/* not closed");
+  e = error_of_file("bad.json");
+  EXPECT_NE(e.find("bad.json: invalid JSON"), std::string::npos) << e;
 }
 
 TEST(Config, ShippedConfigsAreValid) {

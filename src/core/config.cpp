@@ -301,18 +301,22 @@ json parse_json_strict(std::string_view text) {
     }
     return true;
   };
-  return json::parse(text, cb);
+  return json::parse(text, cb, /*allow_exceptions=*/true, /*ignore_comments=*/true);
 }
 
-Config config_from_text(std::string_view text, const std::string& source) {
-  json j;
+namespace {
+
+json parse_config_text(std::string_view text, const std::string& source) {
   try {
-    j = parse_json_strict(text);
+    return parse_json_strict(text);
   } catch (const json::exception& e) {
     throw ConfigError(source + ": invalid JSON: " + e.what());
   } catch (const ConfigError& e) {
     throw ConfigError(source + ": " + e.what());
   }
+}
+
+Config config_from_parsed(const json& j, const std::string& source) {
   try {
     return config_from_json(j);
   } catch (const ConfigError& e) {
@@ -320,9 +324,46 @@ Config config_from_text(std::string_view text, const std::string& source) {
   }
 }
 
+// A config file with the chain of "base" files below it, merged: each file's
+// keys override its base's, objects key by key, anything else (lists
+// included) whole; null resets a key to its default (JSON merge patch,
+// RFC 7386). `chain` gets the files read, the given one first.
+json read_config_chain(const std::filesystem::path& path, std::vector<std::filesystem::path>& chain) {
+  namespace fs = std::filesystem;
+  for (const auto& seen : chain)
+    if (fs::weakly_canonical(seen) == fs::weakly_canonical(path))
+      throw ConfigError(chain.back().string() + ": \"base\" " + path.string() + " is already in the chain (" +
+                        chain.front().string() + " ... " + chain.back().string() + "): a cycle");
+  chain.push_back(path);
+  json j = parse_config_text(read_file(path), path.string());
+  if (!j.is_object() || !j.contains("base")) return j;
+  const json base = j["base"];
+  if (!base.is_string() || base.get<std::string>().empty())
+    throw ConfigError(path.string() + ": \"base\" must be the file name of the config it extends (relative to " +
+                      "this file), got " + base.dump());
+  j.erase("base");
+  const fs::path base_path = path.parent_path() / base.get<std::string>();
+  if (!fs::is_regular_file(base_path))
+    throw ConfigError(path.string() + ": its \"base\" " + base_path.string() + " is not a file");
+  json merged = read_config_chain(base_path, chain);
+  merged.merge_patch(j);
+  return merged;
+}
+
+}  // namespace
+
+Config config_from_text(std::string_view text, const std::string& source) {
+  return config_from_parsed(parse_config_text(text, source), source);
+}
+
 Config load_config(const std::filesystem::path& path) {
   require_file(path, "");
-  return config_from_text(read_file(path), path.string());
+  std::vector<std::filesystem::path> chain;
+  const json j = read_config_chain(path, chain);
+  std::string source = path.string();
+  for (size_t i = 1; i < chain.size(); ++i) source += (i == 1 ? " (based on " : ", on ") + chain[i].string();
+  if (chain.size() > 1) source += ")";
+  return config_from_parsed(j, source);
 }
 
 Config apply_overrides(const Config& c, const std::vector<std::string>& assignments) {

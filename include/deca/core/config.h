@@ -254,11 +254,15 @@ struct Config {
 // naming the key's path (e.g. "training.steps"); semantic checks follow.
 Config config_from_json(const nlohmann::json& j);
 nlohmann::ordered_json config_to_json(const Config& c);
-// Parses JSON text; a key that repeats within one object is a ConfigError.
+// Parses JSON text; comments (// and /* */) are allowed, a key that repeats
+// within one object is a ConfigError.
 nlohmann::json parse_json_strict(std::string_view text);
 // Parses a JSON config's text; errors are ConfigErrors naming `source`.
 Config config_from_text(std::string_view text, const std::string& source);
-// Reads a JSON config file; errors name the file.
+// Reads a JSON config file; errors name the file. A top-level "base": "file"
+// (relative to this file) inherits that config: this file's keys override the
+// base's, objects merging key by key, lists and values replaced whole, null
+// resetting a key to its default; bases may have bases.
 Config load_config(const std::filesystem::path& path);
 // Applies "a.b.c=value" overrides (value parsed as JSON, else taken as a string)
 // to a resolved config. Lists are indexed by number: curriculum.0.steps=10.
