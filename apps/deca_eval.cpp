@@ -3,9 +3,12 @@
 //   deca-eval --task NAME --gold GOLD.jsonl --predictions PRED.jsonl [--task ... --gold ... --predictions ...]
 //   deca-eval --gold-dir DIR --predictions-dir DIR      (files <task>.jsonl in both)
 // Reports: JSON on stdout, a table on stderr; --report-json/--report-md/--junit FILE;
-// --fail-under task.metric=value|decascore=value makes the exit code 3 when missed.
+// --fail-under task.metric=value|decascore=value makes the exit code 3 when missed;
+// --compare REPORT.json prints the changes from an earlier report, and
+// --max-drop task.metric=x|decascore=x makes the exit code 3 when one fell by more than x.
 #include <algorithm>
 #include <iostream>
+#include <optional>
 
 #include "app_common.h"
 #include "deca/core/io.h"
@@ -22,8 +25,8 @@
 
 int main(int argc, char** argv) {
   CLI::App cli{"deca-eval: score a checkpoint or prediction files on the decathlon tasks"};
-  std::vector<std::string> tasks, pair_tasks, golds, preds, fail_under;
-  std::string gold_dir, pred_dir, data_root, split = "validation", output;
+  std::vector<std::string> tasks, pair_tasks, golds, preds, fail_under, max_drop;
+  std::string gold_dir, pred_dir, data_root, split = "validation", output, compare;
   std::string report_json, report_md, junit;
   deca::app::CheckpointFlags model;
   model.add_to(cli);
@@ -45,10 +48,22 @@ int main(int argc, char** argv) {
   cli.add_option("--junit", junit, "write a JUnit XML file: one test case per task");
   cli.add_option("--fail-under", fail_under,
                  "task.metric=value or decascore=value: exit code 3 when below (repeatable)");
+  cli.add_option("--compare", compare,
+                 "an earlier report (--report-json, or this program's standard output): print each metric's change");
+  cli.add_option("--max-drop", max_drop,
+                 "with --compare, task.metric=x or decascore=x: exit code 3 when it fell by more than x (repeatable)");
   deca::app::setup_logging(false);
   return deca::app::run(cli, argc, argv, [&] {
-    std::vector<deca::Threshold> thresholds;
+    std::vector<deca::Threshold> thresholds, drops;
     for (const auto& f : fail_under) thresholds.push_back(deca::parse_threshold(f));
+    for (const auto& f : max_drop) drops.push_back(deca::parse_threshold(f, "--max-drop"));
+    if (!drops.empty() && compare.empty())
+      throw deca::ConfigError("--max-drop needs --compare (the report the drop is measured from)");
+    std::optional<deca::PreviousReport> previous;
+    if (!compare.empty()) {
+      previous = deca::read_previous_report(compare);
+      deca::check_drops(drops, *previous);
+    }
     deca::EvalReport report;
     if (!model.checkpoint.empty()) {
       if (!pair_tasks.empty())
@@ -80,6 +95,7 @@ int main(int argc, char** argv) {
         throw deca::ConfigError("nothing to score: no task of " + skipped + " has a " + split +
                                 " split (hidden test set)");
       deca::check_thresholds(thresholds, deca::metrics_of(selected));
+      deca::check_thresholds(drops, deca::metrics_of(selected));
       deca::log::info("checkpoint {} (step {}), {} tasks, {} split", loaded.dir.string(), loaded.step, selected.size(),
                       split);
       auto options = deca::EvalOptions::from(config);
@@ -125,6 +141,7 @@ int main(int argc, char** argv) {
       report = deca::score_prediction_files(files, thresholds, output);
     }
     report.check(thresholds);
+    if (previous) report.compare_with(*previous, drops);
     std::cerr << report.table();
     std::cout << report.to_json().dump(2) << std::endl;
     if (!report_json.empty()) deca::write_user_file(report_json, report.to_json().dump(2) + "\n");

@@ -108,6 +108,28 @@ TEST_F(Cli, EvalScoresPredictionFilesAndGates) {
   EXPECT_EQ(r.code, 3);
   EXPECT_NE(r.out.find("sst em 100.0000 is below 100.5000"), std::string::npos) << r.out;
 
+  // A CI regression gate: the perfect report is the baseline; all-"positive" answers fall below it.
+  const std::string baseline = (dir_ / "baseline.json").string();
+  ASSERT_EQ(sh(bin("deca-eval") + " --task sst --gold " + gold + "/sst.jsonl --predictions " + pred +
+               "/sst.jsonl --report-json " + baseline + " >/dev/null 2>&1")
+                .code,
+            0);
+  std::string positive;
+  deca::for_each_line(gold + "/sst.jsonl", [&](std::string_view line, long) {
+    positive += nlohmann::json{{"id", nlohmann::json::parse(line)["id"]}, {"answer", "positive"}}.dump() + "\n";
+  });
+  deca::write_file_atomic(dir_ / "positive.jsonl", positive);
+  const std::string positive_pair =
+      " --task sst --gold " + gold + "/sst.jsonl --predictions " + (dir_ / "positive.jsonl").string();
+  r = sh(bin("deca-eval") + positive_pair + " --compare " + baseline + " --max-drop sst.em=100");
+  EXPECT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("compared with " + baseline), std::string::npos) << r.out;
+  r = sh(bin("deca-eval") + positive_pair + " --compare " + baseline + " --max-drop sst.em=1");
+  EXPECT_EQ(r.code, 3) << r.out;
+  EXPECT_NE(r.out.find("sst em fell by"), std::string::npos) << r.out;
+  EXPECT_EQ(sh(bin("deca-eval") + positive_pair + " --max-drop sst.em=1").code, 2);  // no --compare
+  EXPECT_EQ(sh(bin("deca-eval") + positive_pair + " --compare " + baseline + " --max-drop squad.nf1=1").code, 2);
+
   std::ofstream(pred + "/sst.jsonl", std::ios::app) << "{\"id\": \"999\", \"answer\": \"x\"}\n";
   r = sh(bin("deca-eval") + " --task sst --gold " + gold + "/sst.jsonl --predictions " + pred + "/sst.jsonl");
   EXPECT_EQ(r.code, 1);

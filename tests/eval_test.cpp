@@ -139,6 +139,52 @@ TEST(Report, ThresholdsAreCheckedBeforeAnyWork) {
   EXPECT_THROW(deca::check_thresholds({deca::parse_threshold("sst.accuracy=10")}, tasks), deca::ConfigError);
 }
 
+// --compare/--max-drop: each metric both reports have, with its change; a
+// metric that fell by more than its allowed drop is a failure, one that fell
+// by less (or rose) is not; tasks only one report has are listed.
+TEST(Report, ComparisonWithAnEarlierReportGatesOnDrops) {
+  deca::testing::TempDir dir("deca-compare");
+  auto earlier = sample_report();  // squad nf1 55.5, sst em 90, decaScore 145.5
+  deca::TaskResult woz;
+  woz.task = "woz.en";
+  woz.values.set("joint_goal_em", 70);
+  earlier.tasks.push_back(woz);
+  const std::string file = (dir.path() / "earlier.json").string();
+  std::ofstream(file) << earlier.to_json().dump(2);
+  const auto previous = deca::read_previous_report(file);
+
+  auto now = sample_report();
+  now.tasks[0].values.set("nf1", 52.0);  // squad nf1 fell by 3.5
+  now.tasks[1].values.set("em", 91.0);   // sst em rose by 1
+  now.decascore = 143.0;
+  now.compare_with(
+      previous, {deca::parse_threshold("squad.nf1=3.4", "--max-drop"), deca::parse_threshold("sst.em=0", "--max-drop"),
+                 deca::parse_threshold("decascore=2.5", "--max-drop")});
+  ASSERT_EQ(now.failures.size(), 1u);
+  EXPECT_EQ(now.failures[0],
+            "squad nf1 fell by 3.5000 (from 55.5000 to 52.0000), more than the 3.4000 allowed (--max-drop)");
+  ASSERT_TRUE(now.comparison.has_value());
+  ASSERT_EQ(now.comparison->changes.size(), 4u);  // squad em, nf1; sst em; decaScore
+  EXPECT_EQ(now.comparison->changes[1].metric, "nf1");
+  EXPECT_DOUBLE_EQ(now.comparison->changes[1].previous, 55.5);
+  EXPECT_DOUBLE_EQ(now.comparison->changes[1].now, 52.0);
+  EXPECT_EQ(now.comparison->changes[3].metric, "decascore");
+  EXPECT_EQ(now.comparison->dropped_tasks, std::vector<std::string>{"woz.en"});
+  const std::string table = now.table();
+  EXPECT_NE(table.find("compared with " + file), std::string::npos) << table;
+  EXPECT_NE(table.find("-3.50"), std::string::npos) << table;
+  EXPECT_NE(table.find("only in " + file + ": woz.en"), std::string::npos) << table;
+  EXPECT_DOUBLE_EQ(now.to_json()["comparison"]["changes"][1]["change"].get<double>(), -3.5);
+  EXPECT_NE(now.junit().find("<failure message=\"squad nf1 fell by"), std::string::npos);
+
+  // A drop named on a metric the earlier report lacks is an error before any work.
+  EXPECT_THROW(deca::check_drops({deca::parse_threshold("zre.corpus_f1=1", "--max-drop")}, previous),
+               deca::ConfigError);
+  EXPECT_THROW(deca::check_drops({deca::parse_threshold("sst.em=-1", "--max-drop")}, previous), deca::ConfigError);
+  std::ofstream(dir.path() / "other.json") << R"({"tasks": []})";
+  EXPECT_THROW(deca::read_previous_report((dir.path() / "other.json").string()), deca::DataError);
+}
+
 // metric_names() lists exactly what score() reports, in its order.
 TEST(Report, MetricNamesAreWhatScoreReports) {
   for (const char* name : {"squad", "iwslt.en.de", "cnn_dailymail", "sst", "zre", "woz.en", "wikisql"}) {
