@@ -1,6 +1,7 @@
 // The executables under faults: a full disk, stop signals, an output that is
 // the input, interactive input, bad option values, and scores that would be
 // wrong. Each case checks the exit code and that the message says what and where.
+#include <algorithm>
 #include <random>
 #include <set>
 
@@ -283,6 +284,37 @@ TEST_F(CliFaults, BadOptionValuesAreUsageErrors) {
   EXPECT_EQ(r.code, 2) << r.out;
   EXPECT_TRUE(has(r.out, "\"model.rnn_layers\": must be >= 1")) << r.out;
   EXPECT_FALSE(fs::exists(dir_ / "x" / "config.json"));
+}
+
+// --shard I/N: N jobs' outputs, concatenated in shard order, are the unsharded
+// output, byte for byte (ids included), for an input file and for --task.
+TEST_F(CliFaults, ShardsConcatenateToTheWholeOutput) {
+  const std::string input = (dir_ / "sst.jsonl").string();
+  ASSERT_EQ(sh(bin("deca-data") + " export --data-root " + sample() + " --task sst --split validation > " + input).code,
+            0);
+  const std::string predict = bin("deca-predict") + " --checkpoint " + run() + " --threads 1 ";
+  for (const std::string source : {"--input " + input, "--task sst --data-root " + sample()}) {
+    SCOPED_TRACE(source);
+    const auto whole = sh(predict + source + " 2>/dev/null");
+    ASSERT_EQ(whole.code, 0) << whole.out;
+    ASSERT_GE(std::count(whole.out.begin(), whole.out.end(), '\n'), 4) << whole.out;
+    std::string joined;
+    for (int i = 0; i < 3; ++i) {
+      const auto part = sh(predict + source + " --shard " + std::to_string(i) + "/3 2>/dev/null");
+      ASSERT_EQ(part.code, 0) << part.out;
+      EXPECT_NE(part.out, whole.out);
+      joined += part.out;
+    }
+    EXPECT_EQ(joined, whole.out);
+  }
+  for (const char* bad : {"3/3", "1/0", "-1/2", "a/b", "1/2x", "2"}) {
+    const auto r = sh(predict + "--input " + input + " --shard " + bad);
+    EXPECT_EQ(r.code, 2) << bad << ": " << r.out;
+    EXPECT_TRUE(has(r.out, "--shard expects I/N")) << r.out;
+  }
+  const auto r = sh(predict + "--input - --shard 0/2 < " + input);
+  EXPECT_EQ(r.code, 2) << r.out;
+  EXPECT_TRUE(has(r.out, "not standard input")) << r.out;
 }
 
 TEST_F(CliFaults, EvalRefusesScoresThatWouldBeWrong) {
