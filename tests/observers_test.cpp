@@ -4,6 +4,7 @@
 #include "deca/core/error.h"
 #include "deca/core/io.h"
 #include "deca/train/observers.h"
+#include "tensorboard_events.h"
 #include "test_support.h"
 
 namespace fs = std::filesystem;
@@ -63,6 +64,41 @@ TEST_F(Observers, TrainLogWritesEachTasksMeanLossPerInterval) {
   EXPECT_EQ(l[2]["type"], "train");
   EXPECT_DOUBLE_EQ(l[2]["loss"].get<double>(), 2.5);
   EXPECT_DOUBLE_EQ(l[2]["examples_per_s"].get<double>(), 8.0);
+}
+
+// With a TensorBoard folder, every metrics.jsonl value is also a scalar at its
+// step: per-task losses, one learning rate and throughput a step, each
+// validation metric and the decaScore; a start line is a restart after its step.
+TEST_F(Observers, MetricsLogMirrorsItsValuesToTensorBoard) {
+  {
+    deca::MetricsLog metrics(dir_ / "metrics.jsonl", dir_ / "tensorboard");
+    metrics.write({{"type", "start"}, {"step", 0}});
+    deca::TrainLog log(metrics, 2, 2);
+    const deca::Eta eta(2, 0);
+    log.after_step(outcome(1, "sst", 1.0), eta);
+    log.after_step(outcome(2, "squad", 3.0), eta);
+    metrics.write({{"type", "validation"},
+                   {"step", 2},
+                   {"task", "squad"},
+                   {"decascore_metric", "nf1"},
+                   {"elapsed_seconds", 9.0},
+                   {"em", 40.0},
+                   {"nf1", 55.5}});
+    metrics.write({{"type", "validation"}, {"step", 2}, {"task", "decascore"}, {"decascore", 55.5}});
+  }
+  const auto files = deca::testing::tb_event_files(dir_ / "tensorboard");
+  ASSERT_EQ(files.size(), 1u);
+  std::vector<std::string> seen;
+  for (const auto& e : deca::testing::read_tb_events(files[0])) {
+    if (e.session_status == 1) seen.push_back("restart@" + std::to_string(e.step));
+    if (e.tag.empty()) continue;
+    char value[32];
+    std::snprintf(value, sizeof value, "%g", e.value);
+    seen.push_back(e.tag + "@" + std::to_string(e.step) + "=" + value);
+  }
+  EXPECT_EQ(seen, (std::vector<std::string>{"restart@1", "loss/squad@2=3", "learning_rate@2=0.5", "tokens_per_s@2=200",
+                                            "examples_per_s@2=8", "loss/sst@2=1", "squad/em@2=40", "squad/nf1@2=55.5",
+                                            "decascore@2=55.5"}));
 }
 
 // The time left: the recent steps' mean (a slow first step leaves the window)

@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <cstdio>
+#include <set>
 
 #include "deca/core/error.h"
 #include "deca/core/io.h"
@@ -13,8 +14,10 @@ namespace fs = std::filesystem;
 
 namespace deca {
 
-MetricsLog::MetricsLog(fs::path file) : file_(std::move(file)), out_(file_, std::ios::app) {
+MetricsLog::MetricsLog(fs::path file, const fs::path& tensorboard)
+    : file_(std::move(file)), out_(file_, std::ios::app) {
   if (!out_) throw Error("cannot write " + file_.string());
+  if (!tensorboard.empty()) tensorboard_ = std::make_unique<TensorBoardWriter>(tensorboard);
 }
 
 void MetricsLog::write(nlohmann::ordered_json line) {
@@ -23,6 +26,37 @@ void MetricsLog::write(nlohmann::ordered_json line) {
   out_ << line.dump() << '\n';
   out_.flush();
   if (!out_) throw Error("cannot write " + file_.string() + " (disk full?)");
+  if (tensorboard_) mirror(line);
+}
+
+void MetricsLog::mirror(const nlohmann::ordered_json& line) {
+  const std::string type = line.value("type", "");
+  const long step = line.value("step", 0L);
+  const double time = line["time"].get<double>();
+  auto scalar = [&](const std::string& tag, const char* key) {
+    if (line.contains(key) && line[key].is_number()) tensorboard_->scalar(tag, step, line[key].get<double>(), time);
+  };
+  if (type == "start") {
+    tensorboard_->restart(step + 1, time);
+  } else if (type == "train") {
+    scalar("loss/" + line.value("task", ""), "loss");
+    if (step != last_train_step_) {  // one value a step, though each task's line repeats them
+      scalar("learning_rate", "lr");
+      scalar("tokens_per_s", "tokens_per_s");
+      scalar("examples_per_s", "examples_per_s");
+      last_train_step_ = step;
+    }
+  } else if (type == "validation") {
+    const std::string task = line.value("task", "");
+    if (task == "decascore") {
+      scalar("decascore", "decascore");
+    } else {
+      static const std::set<std::string> kNotMetrics = {"step", "elapsed_seconds", "time"};
+      for (const auto& [key, value] : line.items())
+        if (value.is_number() && !kNotMetrics.count(key)) scalar(task + "/" + key, key.c_str());
+    }
+  }
+  tensorboard_->flush();
 }
 
 long MetricsLog::truncate_after(const fs::path& file, long step) {

@@ -17,8 +17,8 @@ namespace {
 
 // What the trainer writes into a run folder: one run's history. (A cache
 // folder is keyed by its contents and may serve the next run.)
-constexpr std::array<const char*, 7> kRunFiles = {"checkpoints",    "validation",  "metrics.jsonl", "tokenizer.model",
-                                                  "tokenizer.json", "config.json", "init_from.json"};
+constexpr std::array<const char*, 8> kRunFiles = {"checkpoints",    "validation",  "metrics.jsonl",  "tokenizer.model",
+                                                  "tokenizer.json", "config.json", "init_from.json", "tensorboard"};
 // The earlier run is deleted through this name: renaming to it is the moment
 // the new run takes the folder, so a kill while deleting never brings back a
 // half-deleted run over the new one.

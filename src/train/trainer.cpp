@@ -845,7 +845,8 @@ Trainer::Trainer(Config config, TrainerOptions options) : impl_(std::make_unique
                     I.config.model.type, static_cast<double>(model::parameter_count(*I.net)) / 1e6, I.vocab.size,
                     I.config.training.device, torch::get_num_threads(),
                     I.single() ? "" : format(", {} processes ({})", I.comm->world_size(), I.comm->backend()));
-    I.metrics = std::make_unique<MetricsLog>(I.run_dir / "metrics.jsonl");
+    I.metrics = std::make_unique<MetricsLog>(I.run_dir / "metrics.jsonl",
+                                             I.config.training.tensorboard ? I.run_dir / "tensorboard" : fs::path{});
     // Which build trained which steps: one line at every start and resume.
     I.metrics->write({{"type", "start"},
                       {"step", I.step},

@@ -183,6 +183,7 @@ struct TrainOptions {
   std::vector<std::string> val_tasks;
   long val_max_examples = 0;
   bool save_val_predictions = false;
+  bool tensorboard = true;
   std::string device = "cpu";
   long threads = 0;
   std::string precision = "fp32";
@@ -211,6 +212,9 @@ struct TrainOptions {
     v("save_val_predictions", save_val_predictions,
       "write each validation's answers to <run>/validation/step-N/<task>.jsonl "
       "({\"id\", \"answer\"}, as deca-eval --output writes them)");
+    v("tensorboard", tensorboard,
+      "write TensorBoard event files to <run>/tensorboard as metrics.jsonl is written: per-task losses, learning "
+      "rate, throughput, every validation metric and the decaScore (tensorboard --logdir runs)");
     v("device", device, "cpu, cuda or cuda:N");
     v("threads", threads,
       "CPU threads (0: OMP_NUM_THREADS, else the CPUs of the affinity mask and container quota, shared by the run's "

@@ -9,6 +9,7 @@
 #include <fstream>
 #include <limits>
 #include <map>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -16,6 +17,7 @@
 #include <nlohmann/json.hpp>
 
 #include "deca/core/config.h"
+#include "deca/core/tensorboard.h"
 #include "deca/eval/report.h"
 
 namespace deca {
@@ -36,18 +38,27 @@ struct StepOutcome {
   long examples = 0;
 };
 
-// metrics.jsonl: one JSON object per line, each flushed when written.
+// metrics.jsonl: one JSON object per line, each flushed when written; with
+// `tensorboard` (a folder), the same values as TensorBoard scalars: "train"
+// lines as loss/<task>, learning_rate, tokens_per_s, examples_per_s;
+// "validation" lines as <task>/<metric> and decascore; each "start" line (a
+// start or resume after step N) as a restart at N + 1, so that TensorBoard
+// drops what a killed run wrote after its last checkpoint.
 class MetricsLog {
  public:
-  explicit MetricsLog(std::filesystem::path file);  // appends
-  void write(nlohmann::ordered_json line);          // adds "time": Unix seconds
+  explicit MetricsLog(std::filesystem::path file, const std::filesystem::path& tensorboard = {});  // appends
+  void write(nlohmann::ordered_json line);  // adds "time": Unix seconds
+
   // Keeps the lines up to `step` (and drops a line cut by a kill), so that a
   // resumed run's file reads as one history. Returns the lines dropped.
   static long truncate_after(const std::filesystem::path& file, long step);
 
  private:
+  void mirror(const nlohmann::ordered_json& line);
   std::filesystem::path file_;
   std::ofstream out_;
+  std::unique_ptr<TensorBoardWriter> tensorboard_;
+  long last_train_step_ = -1;  // the step whose learning rate and throughput were written
 };
 
 // The time left: the mean time of the recent steps (the last kWindow) times
