@@ -11,8 +11,10 @@ OUT holds one folder per run (scripts/learning_side_by_side.sh names them
 ARM-SEED: A decaNLP, B deca with decaNLP's frozen vectors, C deca's default;
 any other name is an ablation and keeps its name), each with metrics.jsonl and
 validation/step-NNNNNNNN/<task>.jsonl. GOLD_DIR/<task>.jsonl is the task's
-validation split as `deca-data export` writes it. Scores are cached in each
-run's scores.jsonl. Writes OUT/<task>.md and OUT/<task>.png; needs matplotlib
+validation split as `deca-data export` writes it; when a run answered only
+part of it (decaNLP drops what is beyond its length limits), every run is
+scored on the examples all of them answered (OUT/gold-common). Scores are
+cached in each run's scores.jsonl. Writes OUT/<task>.md and OUT/<task>.png; needs matplotlib
 for the plot (the tables are written without it).
 """
 import argparse
@@ -38,39 +40,75 @@ def read_jsonl(path):
         return [json.loads(line) for line in f if line.strip()]
 
 
-def score(run_dir, gold_dir, deca_eval):
-    """Every validation answer file of the run, scored once (cached in scores.jsonl)."""
+def answer_files(run_dir):
+    """(step, task, path) of every validation answer file of a run."""
+    folder = os.path.join(run_dir, 'validation')
+    if not os.path.isdir(folder):
+        return
+    for step_dir in sorted(os.listdir(folder)):
+        m = re.fullmatch(r'step-(\d+)', step_dir)
+        if not m:
+            continue
+        for name in sorted(os.listdir(os.path.join(folder, step_dir))):
+            if name.endswith('.jsonl') and not name.endswith('.logical_forms.jsonl'):
+                yield int(m.group(1)), name[:-len('.jsonl')], os.path.join(folder, step_dir, name)
+
+
+def common_golds(out, runs, gold_dir):
+    """Per task, the gold file every run is scored against: the task's whole
+    validation split, or, when some run answered only part of it (decaNLP drops
+    validation examples longer than its limits), the examples every run
+    answered, written to OUT/gold-common/<task>.jsonl. -> {task: (path, examples, of)}"""
+    ids = {}
+    for run in runs:
+        for _, task, path in answer_files(os.path.join(out, run)):
+            answered = {r['id'] for r in read_jsonl(path)}
+            ids[task] = answered if task not in ids else ids[task] & answered
+    golds = {}
+    for task, common in ids.items():
+        gold = os.path.join(gold_dir, f'{task}.jsonl')
+        if not os.path.exists(gold):
+            sys.exit(f'error: no gold file {gold} for the answers of {task}')
+        rows = read_jsonl(gold)
+        if len(common) < len(rows):
+            os.makedirs(os.path.join(out, 'gold-common'), exist_ok=True)
+            gold = os.path.join(out, 'gold-common', f'{task}.jsonl')
+            with open(gold, 'w') as f:
+                for r in rows:
+                    if r['id'] in common:
+                        f.write(json.dumps(r, ensure_ascii=False) + '\n')
+        golds[task] = (gold, min(len(common), len(rows)), len(rows))
+    return golds
+
+
+def score(run_dir, golds, deca_eval):
+    """Every validation answer file of the run, scored once on the examples of
+    `golds` (cached in scores.jsonl, with the number of examples scored)."""
     cache_path = os.path.join(run_dir, 'scores.jsonl')
     cached = {(r['step'], r['task']): r for r in read_jsonl(cache_path)}
     elapsed = {(r['step'], r['task']): r.get('elapsed_seconds')
                for r in read_jsonl(os.path.join(run_dir, 'metrics.jsonl')) if r.get('type') == 'validation'}
-    folder = os.path.join(run_dir, 'validation')
-    if os.path.isdir(folder):
-        for step_dir in sorted(os.listdir(folder)):
-            m = re.fullmatch(r'step-(\d+)', step_dir)
-            if not m:
-                continue
-            step = int(m.group(1))
-            for name in sorted(os.listdir(os.path.join(folder, step_dir))):
-                if not name.endswith('.jsonl') or name.endswith('.logical_forms.jsonl'):
-                    continue
-                task = name[:-len('.jsonl')]
-                if (step, task) in cached:
-                    continue
-                gold = os.path.join(gold_dir, f'{task}.jsonl')
-                if not os.path.exists(gold):
-                    sys.exit(f'error: no gold file {gold} for {os.path.join(folder, step_dir, name)}')
-                with tempfile.NamedTemporaryFile(suffix='.json') as report:
-                    subprocess.run([deca_eval, '--task', task, '--gold', gold, '--predictions',
-                                    os.path.join(folder, step_dir, name), '--report-json', report.name],
-                                   check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-                    r = json.load(open(report.name))
-                values = r['tasks'][task]
-                row = dict(step=step, task=task, decascore=r['decascore']['entries'][task],
-                           elapsed_seconds=elapsed.get((step, task)), **values)
-                cached[(step, task)] = row
-                with open(cache_path, 'a') as f:
-                    f.write(json.dumps(row) + '\n')
+    for step, task, path in answer_files(run_dir):
+        gold, examples, _ = golds[task]
+        if cached.get((step, task), {}).get('examples') == examples:
+            continue
+        with tempfile.TemporaryDirectory() as tmp:
+            kept = os.path.join(tmp, 'answers.jsonl')
+            keep = {r['id'] for r in read_jsonl(gold)}
+            with open(kept, 'w') as f:
+                for r in read_jsonl(path):
+                    if r['id'] in keep:
+                        f.write(json.dumps(r, ensure_ascii=False) + '\n')
+            report = os.path.join(tmp, 'report.json')
+            subprocess.run([deca_eval, '--task', task, '--gold', gold, '--predictions', kept, '--report-json', report],
+                           check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            r = json.load(open(report))
+        values = r['tasks'][task]
+        row = dict(step=step, task=task, decascore=r['decascore']['entries'][task], examples=examples,
+                   elapsed_seconds=elapsed.get((step, task)), **values)
+        cached[(step, task)] = row
+        with open(cache_path, 'a') as f:
+            f.write(json.dumps(row) + '\n')
     return cached
 
 
@@ -98,11 +136,15 @@ def main():
                                if os.path.exists(os.path.join(args.out, d, 'metrics.jsonl')))
     if not runs:
         sys.exit(f'error: no run folder with metrics.jsonl in {args.out}')
-    scores = {run: score(os.path.join(args.out, run), args.gold, args.deca_eval) for run in runs}
+    golds = common_golds(args.out, runs, args.gold)
+    scores = {run: score(os.path.join(args.out, run), golds, args.deca_eval) for run in runs}
     tasks = sorted({task for s in scores.values() for (_, task) in s})
     for task in tasks:
         steps = sorted({step for s in scores.values() for (step, t) in s if t == task})
-        lines = [f'# {task}: validation {task}\'s decaScore metric, scored by deca-eval', '',
+        _, examples, of = golds[task]
+        subset = '' if examples == of else (f' (on the {examples} of its {of} examples that every run answered; '
+                                            'decaNLP drops the ones beyond its length limits)')
+        lines = [f'# {task}: validation {task}\'s decaScore metric, scored by deca-eval{subset}', '',
                  '| step | ' + ' | '.join(label(r) for r in runs) + ' |', '|---:|' + '---:|' * len(runs)]
         for step in steps:
             cells = [f"{scores[r][(step, task)]['decascore']:.2f}" if (step, task) in scores[r] else '' for r in runs]
