@@ -6,12 +6,55 @@
 //              [--dist-backend auto|gloo|nccl] [--dist-timeout SECONDS]
 // Several processes train one model when launched by torchrun or srun (their
 // environment variables say where each stands) or given the options above.
+#include <cmath>
 #include <iostream>
 
 #include "app_common.h"
 #include "deca/core/io.h"
 #include "deca/core/launch.h"
 #include "deca/train/trainer.h"
+
+namespace {
+
+// Seconds of "3600", "90s", "90m", "2h", "1h30m", "1:30:00" or "30:00".
+double parse_duration(const std::string& text) {
+  const auto bad = [&] {
+    return deca::ConfigError("--max-time " + text + ": expected seconds or a duration such as 90m, 2h, 1h30m, 1:30:00");
+  };
+  double total = 0;
+  if (text.find(':') != std::string::npos) {
+    size_t start = 0;
+    int parts = 0;
+    while (true) {
+      const size_t colon = text.find(':', start);
+      const std::string part = text.substr(start, colon == std::string::npos ? std::string::npos : colon - start);
+      if (part.empty() || part.find_first_not_of("0123456789") != std::string::npos || ++parts > 3) throw bad();
+      total = total * 60 + std::stod(part);
+      if (colon == std::string::npos) break;
+      start = colon + 1;
+    }
+    if (parts < 2) throw bad();
+  } else {
+    size_t pos = 0;
+    while (pos < text.size()) {
+      size_t used = 0;
+      double value = 0;
+      try {
+        value = std::stod(text.substr(pos), &used);
+      } catch (const std::exception&) {
+        throw bad();
+      }
+      pos += used;
+      const char unit = pos < text.size() ? text[pos++] : 's';
+      if (!(value >= 0) || (unit != 's' && unit != 'm' && unit != 'h')) throw bad();
+      total += value * (unit == 'h' ? 3600 : unit == 'm' ? 60 : 1);
+    }
+  }
+  if (!(total > 0) || !std::isfinite(total)) throw bad();
+  return total;
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   CLI::App cli{"deca-train: train MQAN (or the S2S baseline) on a mix of decathlon tasks"};
@@ -26,6 +69,10 @@ int main(int argc, char** argv) {
   auto* steps_option =
       cli.add_option("--steps", steps, "total optimizer steps (training.steps)")->check(deca::app::at_least(0));
   cli.add_option("--device", device, "cpu, cuda or cuda:N (training.device)");
+  std::string max_time;
+  cli.add_option("--max-time", max_time,
+                 "wall-clock limit of this process: 3600, 90m, 2h, 1h30m or 1:30:00; before a step would pass it "
+                 "the run saves and exits 0, to be continued with --resume (training.max_time)");
   long threads = 0;
   cli.add_option("--threads", threads,
                  "CPU threads per process (training.threads; default: OMP_NUM_THREADS, else the CPUs "
@@ -92,6 +139,7 @@ int main(int argc, char** argv) {
     if (steps_option->count() > 0) sets.push_back("training.steps=" + std::to_string(steps));
     if (!device.empty()) sets.push_back("training.device=" + nlohmann::json(device).dump());
     if (threads > 0) sets.push_back("training.threads=" + std::to_string(threads));
+    if (!max_time.empty()) sets.push_back("training.max_time=" + nlohmann::json(parse_duration(max_time)).dump());
     config = deca::apply_overrides(config, sets);
     if (print_config) {
       std::cout << deca::config_to_json(config).dump(2) << std::endl;

@@ -170,6 +170,18 @@ TEST_F(Cli, TrainPrintsTheResolvedConfigWhichFeedsBack) {
   r = sh(bin("deca-train") + " --config " + cfg + " --set training.stpes=7");
   EXPECT_EQ(r.code, 2);
   EXPECT_NE(r.out.find("training.stpes"), std::string::npos) << r.out;
+  // --max-time takes seconds or a duration, into training.max_time.
+  for (const auto& [given, seconds] : std::vector<std::pair<std::string, double>>{
+           {"3600", 3600}, {"90m", 5400}, {"2h", 7200}, {"1h30m", 5400}, {"1:30:00", 5400}, {"45:30", 2730}}) {
+    r = sh(bin("deca-train") + " --config " + cfg + " --max-time " + given + " --print-config 2>/dev/null");
+    ASSERT_EQ(r.code, 0) << given << ": " << r.out;
+    EXPECT_DOUBLE_EQ(nlohmann::json::parse(r.out)["training"]["max_time"].get<double>(), seconds) << given;
+  }
+  for (const char* bad : {"0", "-5", "2d", "1::2", "h", "1:2:3:4", "soon"}) {
+    r = sh(bin("deca-train") + " --config " + cfg + " --max-time " + bad + " --print-config");
+    EXPECT_EQ(r.code, 2) << bad << ": " << r.out;
+    EXPECT_NE(r.out.find("expected seconds or a duration"), std::string::npos) << r.out;
+  }
 }
 
 // deca-bench train builds its tokenizer from the tasks it trains, as deca-train

@@ -194,6 +194,58 @@ TEST_F(TrainingTest, Bf16OptimizerStateTracksFp32) {
   EXPECT_NE(fp32, bf16) << "bf16 moments changed nothing";
 }
 
+// The "end" line of metrics.jsonl and the newest checkpoint's step.
+std::pair<std::string, long> end_of(const fs::path& run) {
+  std::string reason;
+  deca::for_each_line(run / "metrics.jsonl", [&](std::string_view line, long) {
+    const auto j = nlohmann::json::parse(line);
+    if (j["type"] == "end") reason = j["reason"];
+  });
+  return {reason, deca::load_checkpoint(run / "checkpoints" / "last", torch::kCPU).step};
+}
+
+// training.patience: with weights that cannot change (lr 1e-12) the metric of
+// the first validation (step 2) stays the best, and two validations later
+// (steps 4 and 6) the run ends, saved, with exit code 0.
+TEST_F(TrainingTest, PatienceEndsTheRunWhenTheBestMetricStopsImproving) {
+  const auto c = tiny_config(dir_ / "run", {{"curriculum", {{{"tasks", {"sst", "schema"}}}}},
+                                            {"training",
+                                             {{"steps", 40},
+                                              {"lr_schedule", "constant"},
+                                              {"lr", 1e-12},
+                                              {"val_every", 2},
+                                              {"val_max_examples", 8},
+                                              {"patience", 2}}}});
+  deca::Trainer t(c, {});
+  ASSERT_EQ(t.run(), 0);
+  const auto [reason, step] = end_of(dir_ / "run");
+  EXPECT_EQ(step, 6);
+  EXPECT_EQ(reason.rfind("early stopping: decascore has not improved for 2 validations", 0), 0u) << reason;
+  EXPECT_EQ(losses(dir_ / "run").rbegin()->first, 6);
+}
+
+// training.max_time: the run ends before a step would pass the limit, saved,
+// with exit code 0; --resume continues it from there.
+TEST_F(TrainingTest, TimeLimitSavesAndTheRunResumes) {
+  auto c = tiny_config(dir_ / "run", {{"training", {{"steps", 100000}, {"save_every", 100000}, {"max_time", 1.0}}}});
+  {
+    deca::Trainer t(c, {});
+    ASSERT_EQ(t.run(), 0);
+  }
+  const auto [reason, step] = end_of(dir_ / "run");
+  EXPECT_EQ(reason.rfind("time limit: ", 0), 0u) << reason;
+  ASSERT_GE(step, 1);
+  ASSERT_LT(step, 100000);
+  c.training.max_time = 0;
+  c.training.steps = step + 3;
+  deca::TrainerOptions resume;
+  resume.resume = true;
+  resume.set_keys = {"training.max_time", "training.steps"};
+  deca::Trainer t(c, resume);
+  ASSERT_EQ(t.run(), 0);
+  EXPECT_EQ(end_of(dir_ / "run").second, step + 3);
+}
+
 TEST_F(TrainingTest, CheckpointLayoutAndLinks) {
   deca::Trainer t(tiny_config(dir_ / "run"), {});
   ASSERT_EQ(t.run(), 0);

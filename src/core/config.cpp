@@ -255,6 +255,10 @@ void validate(const Config& c) {
   at_least("training.val_max_examples", t.val_max_examples, 0);
   at_least("training.threads", t.threads, 0);
   at_least("training.max_bad_steps", t.max_bad_steps, 1);
+  at_least("training.patience", t.patience, 0);
+  if (t.patience > 0 && t.val_every == 0)
+    fail("training.patience", "needs validations (training.val_every > 0) to count");
+  if (!(t.max_time >= 0 && std::isfinite(t.max_time))) fail("training.max_time", "must be seconds >= 0 (0: no limit)");
   static const std::set<std::string> kSchedules = {"transformer", "constant", "linear"};
   if (!kSchedules.count(c.training.lr_schedule))
     fail("training.lr_schedule", "must be transformer, constant or linear");

@@ -99,6 +99,8 @@ bool may_change_on_resume(const std::string& key) {
                                               "training.save_val_predictions",
                                               "training.max_bad_steps",
                                               "training.best_metric",
+                                              "training.patience",
+                                              "training.max_time",
                                               "batching.eval_max_tokens",
                                               "model.max_output_length",
                                               "model.coattention_init",
@@ -299,6 +301,7 @@ struct Trainer::Impl {
   bool validation_pending = false;  // the validation of `step` was stopped by a signal: a resume runs it first
   BestCheckpoint best;
   double elapsed = 0;  // seconds of training, this process and the ones it resumes
+  const std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();  // training.max_time's clock
 
   bool single() const { return comm->world_size() == 1; }
 
@@ -612,6 +615,21 @@ struct Trainer::Impl {
   // Greedy decoding of every validation task, its batches shared among the
   // ranks; rank 0 scores, logs the metrics and the decaScore, and records the
   // best checkpoint. A stop signal ends it early: returns true then.
+  // Why the run ends after `step` while steps are left (rank 0's view; empty:
+  // it goes on): early stopping after a validation, or the time limit, which
+  // the next step (as long as this one) would pass.
+  std::string reason_to_end(long step, bool validated, double step_seconds) const {
+    const auto& t = config.training;
+    if (validated && t.patience > 0 && best.step > 0 && step - best.step >= t.patience * t.val_every)
+      return format("early stopping: {} has not improved for {} validations (best {:.4f} at step {})", best.metric,
+                    t.patience, best.value, best.step);
+    const double ran = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    if (t.max_time > 0 && ran + step_seconds > t.max_time)
+      return format("time limit: {:.0f} s of training.max_time {:.0f} s used, and a step takes {:.1f} s", ran,
+                    t.max_time, step_seconds);
+    return "";
+  }
+
   bool validate() {
     const auto t0 = std::chrono::steady_clock::now();
     const Predictor predictor{net, tokenizer, vocab, device};
@@ -894,7 +912,9 @@ int Trainer::run() {
   // for the device; on the CPU there is nothing to wait for: every step.
   constexpr size_t kMaxPendingSteps = 100;
   while (I.step < t.steps) {
+    const auto step_start = std::chrono::steady_clock::now();
     I.train_step();
+    const double step_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - step_start).count();
     const long step = I.step;
     const bool stop = stop_now();
     bool validate_now = t.val_every > 0 && (step % t.val_every == 0 || step == t.steps) && !stop;
@@ -929,6 +949,19 @@ int Trainer::run() {
       log::warn("stopped by signal {} after step {}; resume with --resume (checkpoint {})", stop::signal_number(), step,
                 (I.checkpoints_dir / "last").string());
       return 130;
+    }
+    if ((t.patience > 0 || t.max_time > 0) && step < t.steps) {
+      const std::string why =
+          I.comm->main() && !diverging ? I.reason_to_end(step, validate_now && !interrupted, step_seconds) : "";
+      if (I.comm->any(!why.empty(), "ending the run at step " + std::to_string(step))) {
+        if (!save_now) I.save("end of the run");
+        I.prune();
+        if (!I.comm->main()) return 0;
+        I.metrics->write({{"type", "end"}, {"step", step}, {"reason", why}});
+        log::info("{}: the run ends after step {} of {} (checkpoint {}; --resume continues it)", why, step, t.steps,
+                  (I.checkpoints_dir / "last").string());
+        return 0;
+      }
     }
   }
   if (I.bad.consecutive == 0) I.prune();

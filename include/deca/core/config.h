@@ -180,6 +180,8 @@ struct TrainOptions {
   long save_every = 1000;
   long keep_last = 3;
   std::string best_metric = "decascore";
+  long patience = 0;
+  double max_time = 0;
   std::vector<std::string> val_tasks;
   long val_max_examples = 0;
   bool save_val_predictions = false;
@@ -207,6 +209,12 @@ struct TrainOptions {
     v("save_every", save_every, "steps between checkpoints");
     v("keep_last", keep_last, "checkpoints kept besides the best");
     v("best_metric", best_metric, "decascore or <task>.<metric>, higher is better");
+    v("patience", patience,
+      "early stopping: the run ends (exit code 0) once best_metric has not improved for this many validations "
+      "(0: never)");
+    v("max_time", max_time,
+      "seconds a deca-train process may run (0: no limit): before a step would pass it, the run saves a checkpoint "
+      "and exits 0, to be continued with --resume (a cluster job's time limit; deca-train --max-time 90m)");
     v("val_tasks", val_tasks, "tasks to validate on (default: the curriculum's tasks)");
     v("val_max_examples", val_max_examples, "validation examples per task at most (0: all)");
     v("save_val_predictions", save_val_predictions,
