@@ -344,7 +344,7 @@ int bench_train(deca::Config config, const std::vector<std::string>& tasks, cons
     const auto t0 = Clock::now();
     auto mark = t0;
     double f = 0, b = 0, o = 0;
-    training_step.run(&batch, batch.target_tokens, step, kRate, [&](deca::TrainingStep::Phase phase) {
+    training_step.run({batch}, batch.target_tokens, step, kRate, [&](deca::TrainingStep::Phase phase) {
       sync(device);
       const double seconds = since(mark);
       mark = Clock::now();
@@ -365,7 +365,7 @@ int bench_train(deca::Config config, const std::vector<std::string>& tasks, cons
   auto train_steps = [&](long from, long to) {
     for (long step = from; step <= to; ++step) {
       const auto& batch = batches[static_cast<size_t>(step - 1)];
-      training_step.run(&batch, batch.target_tokens, step, kRate);
+      training_step.run({batch}, batch.target_tokens, step, kRate);
     }
     sync(device);
   };
@@ -460,7 +460,7 @@ int bench_decode(deca::Config config, const std::string& task_name, long beam, l
     deca::StreamPosition pos;
     for (long s = 1; s <= train_steps; ++s) {
       const auto batch = deca::model::make_batch(p.train[0].encoded, stream.next(pos), p.vocab, device);
-      training_step.run(&batch, batch.target_tokens, s, 1e-3);
+      training_step.run({batch}, batch.target_tokens, s, 1e-3);
     }
   }
   net->eval();

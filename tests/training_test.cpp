@@ -246,6 +246,23 @@ TEST_F(TrainingTest, TimeLimitSavesAndTheRunResumes) {
   EXPECT_EQ(end_of(dir_ / "run").second, step + 3);
 }
 
+// training.accumulate: a step's batch in 3 micro-batches, their gradients
+// summed, makes the update of the whole batch (dropout off): the same losses,
+// step by step, to float rounding, as the 2-rank run makes them.
+TEST_F(TrainingTest, AccumulatedMicroBatchesMakeTheWholeBatchsUpdate) {
+  const nlohmann::json no_dropout = {{"dropout", 0}, {"coattention_dropout", 0}, {"feedforward_dropout", 0}};
+  for (const long accumulate : {1L, 3L}) {
+    deca::Trainer t(tiny_config(dir_ / std::to_string(accumulate),
+                                {{"model", no_dropout}, {"training", {{"accumulate", accumulate}}}}),
+                    {});
+    ASSERT_EQ(t.run(), 0);
+  }
+  const auto whole = losses(dir_ / "1"), parts = losses(dir_ / "3");
+  ASSERT_EQ(whole.size(), 12u);
+  ASSERT_EQ(parts.size(), 12u);
+  for (const auto& [step, loss] : whole) EXPECT_NEAR(parts.at(step), loss, 1e-5 * loss) << "step " << step;
+}
+
 TEST_F(TrainingTest, CheckpointLayoutAndLinks) {
   deca::Trainer t(tiny_config(dir_ / "run"), {});
   ASSERT_EQ(t.run(), 0);

@@ -255,6 +255,7 @@ void validate(const Config& c) {
   at_least("training.val_max_examples", t.val_max_examples, 0);
   at_least("training.threads", t.threads, 0);
   at_least("training.max_bad_steps", t.max_bad_steps, 1);
+  at_least("training.accumulate", t.accumulate, 1);
   at_least("training.patience", t.patience, 0);
   if (t.patience > 0 && t.val_every == 0)
     fail("training.patience", "needs validations (training.val_every > 0) to count");

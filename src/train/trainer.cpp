@@ -101,6 +101,7 @@ bool may_change_on_resume(const std::string& key) {
                                               "training.best_metric",
                                               "training.patience",
                                               "training.max_time",
+                                              "training.accumulate",
                                               "batching.eval_max_tokens",
                                               "model.max_output_length",
                                               "model.coattention_init",
@@ -523,7 +524,7 @@ struct Trainer::Impl {
     s.phase = p.phase;
     s.examples = static_cast<long>(p.rows);
     s.lr = learning_rate(t, config.model.dimension, s.step);
-    auto o = training_step->run(p.batch ? &*p.batch : nullptr, p.targets, s.step, s.lr);
+    auto o = training_step->run(p.parts, p.targets, s.step, s.lr);
     s.tokens = o.input_tokens;
     s.sync_seconds = o.sync_seconds;
     s.stop = stop_agreed = o.stop;
@@ -561,15 +562,15 @@ struct Trainer::Impl {
   }
 
   // A step's batch, ready to train on: the task the curriculum picks, this
-  // rank's share of the batch as tensors on the device, and the task's stream
-  // position after it. A pure function of the step and the positions, so it
-  // can be made ahead on another thread.
+  // rank's share of the batch as tensors on the device (in training.accumulate
+  // micro-batches), and the task's stream position after it. A pure function
+  // of the step and the positions, so it can be made ahead on another thread.
   struct PreparedStep {
     long step = 0, phase = 0;
     size_t task = 0, rows = 0;  // rows: of the whole batch (all ranks)
     StreamPosition after;
-    std::optional<model::Batch> batch;  // none: no rows for this rank
-    long targets = 0;                   // target tokens of the whole batch
+    std::vector<model::Batch> parts;  // empty: no rows for this rank
+    long targets = 0;                 // target tokens of the whole batch
   };
   // Declared after everything prepare() reads, so that it is destroyed (and
   // its thread joined) before them.
@@ -585,16 +586,16 @@ struct Trainer::Impl {
     const BatchRows all = streams[pick.task]->next(p.after);
     const auto& data = train[pick.task].encoded;
     p.rows = all.size();
-    if (single()) {
-      p.batch = model::make_batch(data, all, vocab, device);
-      return p;
-    }
-    // Several processes: every world_size-th row from this rank's.
-    BatchRows mine;
-    for (size_t i = static_cast<size_t>(comm->rank()); i < all.size(); i += static_cast<size_t>(comm->world_size()))
-      mine.push_back(all[i]);
     for (uint32_t r : all) p.targets += data.answer_len(r) + 1;
-    if (!mine.empty()) p.batch = model::make_batch(data, mine, vocab, device);
+    // Part j of rank r: every (world_size * accumulate)-th row from row
+    // r + j * world_size (one part of one process: the batch).
+    const size_t ranks = static_cast<size_t>(comm->world_size());
+    const size_t stride = ranks * static_cast<size_t>(config.training.accumulate);
+    for (size_t first = static_cast<size_t>(comm->rank()); first < std::min(stride, all.size()); first += ranks) {
+      BatchRows part;
+      for (size_t i = first; i < all.size(); i += stride) part.push_back(all[i]);
+      p.parts.push_back(model::make_batch(data, part, vocab, device));
+    }
     return p;
   }
 
@@ -612,9 +613,6 @@ struct Trainer::Impl {
     return prepare(at_step, positions);
   }
 
-  // Greedy decoding of every validation task, its batches shared among the
-  // ranks; rank 0 scores, logs the metrics and the decaScore, and records the
-  // best checkpoint. A stop signal ends it early: returns true then.
   // Why the run ends after `step` while steps are left (rank 0's view; empty:
   // it goes on): early stopping after a validation, or the time limit, which
   // the next step (as long as this one) would pass.
@@ -630,6 +628,9 @@ struct Trainer::Impl {
     return "";
   }
 
+  // Greedy decoding of every validation task, its batches shared among the
+  // ranks; rank 0 scores, logs the metrics and the decaScore, and records the
+  // best checkpoint. A stop signal ends it early: returns true then.
   bool validate() {
     const auto t0 = std::chrono::steady_clock::now();
     const Predictor predictor{net, tokenizer, vocab, device};

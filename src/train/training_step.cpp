@@ -18,36 +18,46 @@ torch::Tensor TrainingStep::loss_of(const model::Batch& batch) {
   return net_.loss(batch).to(torch::kFloat);
 }
 
-TrainingStep::Outcome TrainingStep::run(const model::Batch* batch, long batch_targets, long step, double lr,
-                                        const std::function<void(Phase)>& after) {
+TrainingStep::Outcome TrainingStep::run(const std::vector<model::Batch>& parts, long batch_targets, long step,
+                                        double lr, const std::function<void(Phase)>& after) {
   auto phase_done = [&](Phase phase) {
     if (after) after(phase);
   };
   net_.train();
   optimizer_.zero_grad();
   Outcome o;
+  // Each part's loss weighted by its share of the batch's target tokens: the
+  // summed gradients are those of the whole batch's loss. (One part in one
+  // process is the whole batch, its loss taken as it is.)
+  auto weighted_loss = [&](const model::Batch& part) {
+    auto loss = loss_of(part);
+    phase_done(Phase::forward);
+    if (parts.size() == 1 && !exchange_) return loss;
+    return loss * (static_cast<double>(part.target_tokens) / static_cast<double>(batch_targets));
+  };
   if (!exchange_) {
     // A non-finite loss gives non-finite gradients: the optimizer skips the step.
-    o.loss = loss_of(*batch);
-    phase_done(Phase::forward);
-    o.loss.backward();
-    phase_done(Phase::backward);
-    o.input_tokens = batch->input_tokens;
-  } else {
-    // Each rank's loss weighted by its share of the batch's target tokens:
-    // the summed gradients are those of the whole batch's loss.
-    StepTotals mine;
-    if (batch) {
-      const auto loss =
-          loss_of(*batch) * (static_cast<double>(batch->target_tokens) / static_cast<double>(batch_targets));
-      mine.loss = loss.item<double>();
-      phase_done(Phase::forward);
-      mine.input_tokens = static_cast<double>(batch->input_tokens);
-      if (std::isfinite(mine.loss))
-        loss.backward();
-      else
-        mine.bad = true, mine.loss = 0;
+    for (const auto& part : parts) {
+      const auto loss = weighted_loss(part);
+      loss.backward();
+      phase_done(Phase::backward);
+      o.loss = o.loss.defined() ? o.loss + loss.detach() : loss.detach();
+      o.input_tokens += part.input_tokens;
     }
+  } else {
+    StepTotals mine;
+    for (const auto& part : parts) {
+      const auto loss = weighted_loss(part);
+      const double value = loss.item<double>();
+      mine.input_tokens += static_cast<double>(part.input_tokens);
+      if (!std::isfinite(value)) {
+        mine.bad = true;  // the other parts' gradients go unused: the step is skipped
+        continue;
+      }
+      mine.loss += value;
+      loss.backward();
+    }
+    if (mine.bad) mine.loss = 0;
     mine.stop = stop::requested();
     const StepTotals all = exchange_->sum(mine, step, &o.sync_seconds);
     phase_done(Phase::backward);

@@ -181,6 +181,7 @@ struct TrainOptions {
   long keep_last = 3;
   std::string best_metric = "decascore";
   long patience = 0;
+  long accumulate = 1;
   double max_time = 0;
   std::vector<std::string> val_tasks;
   long val_max_examples = 0;
@@ -209,6 +210,9 @@ struct TrainOptions {
     v("save_every", save_every, "steps between checkpoints");
     v("keep_last", keep_last, "checkpoints kept besides the best");
     v("best_metric", best_metric, "decascore or <task>.<metric>, higher is better");
+    v("accumulate", accumulate,
+      "micro-batches each step's batch is split into, their gradients summed before the update: the update of the "
+      "whole batch (as with several processes) in about 1/accumulate of the activation memory");
     v("patience", patience,
       "early stopping: the run ends (exit code 0) once best_metric has not improved for this many validations "
       "(0: never)");

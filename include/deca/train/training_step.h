@@ -8,6 +8,7 @@
 #include <torch/torch.h>
 
 #include <functional>
+#include <vector>
 
 #include "deca/model/model.h"
 #include "deca/train/adam.h"
@@ -30,12 +31,14 @@ class TrainingStep {
     bool stop = false;        // several processes: some rank was asked to stop
     double sync_seconds = 0;  // several processes: the gradient all-reduce's time
   };
-  // `batch`: this process's share of the step's batch (null: none for it;
-  // one process: the batch); `batch_targets`: the whole batch's target tokens
-  // (several processes weight their losses by their shares); `step` names the
-  // all-reduce in errors; `after` is called at the end of each phase
-  // (deca-bench drains the device and reads its clock there).
-  Outcome run(const model::Batch* batch, long batch_targets, long step, double lr,
+  // `parts`: this process's share of the step's batch, in the micro-batches
+  // it accumulates gradients over one after the other (training.accumulate;
+  // empty: no rows for this process; one process, one part: the batch);
+  // `batch_targets`: the whole batch's target tokens (each part's loss is
+  // weighted by its share); `step` names the all-reduce in errors; `after` is
+  // called at the end of each phase (deca-bench drains the device and reads
+  // its clock there).
+  Outcome run(const std::vector<model::Batch>& parts, long batch_targets, long step, double lr,
               const std::function<void(Phase)>& after = {});
 
  private:
