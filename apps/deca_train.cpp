@@ -150,6 +150,7 @@ int main(int argc, char** argv) {
     for (const auto& assignment : sets) options.set_keys.push_back(assignment.substr(0, assignment.find('=')));
     options.overwrite = overwrite;
     options.init_from = init_from;
+    if (!init_from.empty() && !config_file.empty()) options.config_keys = deca::config_file_keys(config_file);
     if (resume && overwrite) throw deca::ConfigError("--resume and --overwrite exclude each other");
     if (resume && !init_from.empty())
       throw deca::ConfigError(

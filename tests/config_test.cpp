@@ -1,4 +1,5 @@
 // Configs: validation naming the key's path, overrides, round trip, shipped configs.
+#include <algorithm>
 #include <fstream>
 #include <functional>
 
@@ -195,6 +196,15 @@ TEST(Config, ABaseIsInheritedAndOverridden) {
   EXPECT_DOUBLE_EQ(c.model.dropout, 0.1);
   EXPECT_EQ(c.training.steps, 500);
   EXPECT_DOUBLE_EQ(c.training.lr, deca::TrainOptions{}.lr);  // null: back to the default
+}
+
+TEST(Config, TheKeysAFileSetsIncludeItsBases) {
+  deca::testing::TempDir dir("deca-config-keys");
+  write(dir.path() / "root.json", R"({"curriculum": [{"tasks": ["squad"]}], "model": {"dimension": 64}})");
+  write(dir.path() / "leaf.json", R"({"base": "root.json", "training": {"steps": 5, "lr": null}})");
+  auto keys = deca::config_file_keys(dir.path() / "leaf.json");
+  std::sort(keys.begin(), keys.end());
+  EXPECT_EQ(keys, (std::vector<std::string>{"curriculum", "model.dimension", "training.steps"}));
 }
 
 TEST(Config, BrokenBasesAreErrorsNamingTheFiles) {

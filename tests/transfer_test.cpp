@@ -96,11 +96,30 @@ TEST_F(Transfer, WithoutFreezingEveryPartLearnsAndTheFirstLossIsThePretrainedOne
   EXPECT_LT(first_loss(dir_ / "continued"), first_loss(dir_ / "fresh") - 0.5);
 }
 
+// The architecture keys a config leaves to the defaults come from the
+// checkpoint (here all seven: the run's config.json records the checkpoint's).
+TEST_F(Transfer, TheArchitectureComesFromTheCheckpointUnlessTheConfigSetsIt) {
+  auto c = small_config(dir_ / "defaults", {"sst"}, 2);
+  c.model = deca::ModelOptions{};  // dimension 200, ...: what a config without a model section gives
+  c.model.dropout = 0.1;           // not architecture: the config's stays
+  deca::Trainer t(c, init_from(dir_ / "pretrained"));
+  ASSERT_EQ(t.run(), 0);
+  const auto run = deca::load_config(dir_ / "defaults" / "config.json");
+  const auto pretrained = deca::load_config(dir_ / "pretrained" / "config.json");
+  EXPECT_EQ(run.model.dimension, 32);
+  EXPECT_EQ(run.model.transformer_hidden, pretrained.model.transformer_hidden);
+  EXPECT_EQ(run.model.embedding_dim, pretrained.model.embedding_dim);
+  EXPECT_DOUBLE_EQ(run.model.dropout, 0.1);
+}
+
+// A key the config does set must match the checkpoint.
 TEST_F(Transfer, ArchitectureMismatchNamesTheParameterAndBothShapes) {
   auto c = small_config(dir_ / "wider", {"sst"}, 2);
   c.model.transformer_hidden = 48;
+  auto options = init_from(dir_ / "pretrained");
+  options.config_keys = {"model.transformer_hidden"};
   try {
-    deca::Trainer t(c, init_from(dir_ / "pretrained"));
+    deca::Trainer t(c, options);
     FAIL() << "started from a checkpoint of another architecture";
   } catch (const deca::ConfigError& e) {
     const std::string msg = e.what();

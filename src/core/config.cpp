@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <fstream>
+#include <functional>
 #include <set>
 #include <type_traits>
 
@@ -369,6 +370,21 @@ Config load_config(const std::filesystem::path& path) {
   for (size_t i = 1; i < chain.size(); ++i) source += (i == 1 ? " (based on " : ", on ") + chain[i].string();
   if (chain.size() > 1) source += ")";
   return config_from_parsed(j, source);
+}
+
+std::vector<std::string> config_file_keys(const std::filesystem::path& path) {
+  require_file(path, "");
+  std::vector<std::filesystem::path> chain;
+  std::vector<std::string> keys;
+  const std::function<void(const json&, const std::string&)> walk = [&](const json& j, const std::string& at) {
+    if (!j.is_object()) {
+      keys.push_back(at);
+      return;
+    }
+    for (const auto& [k, v] : j.items()) walk(v, join_path(at, k));
+  };
+  walk(read_config_chain(path, chain), "");
+  return keys;
 }
 
 Config apply_overrides(const Config& c, const std::vector<std::string>& assignments) {

@@ -1,6 +1,7 @@
 #include "deca/train/trainer.h"
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <cmath>
 #include <cstring>
@@ -257,6 +258,37 @@ nlohmann::json init_origin(const fs::path& checkpoint) {
           {"model_sha1", sha1_hex(read_file(checkpoint / "model.safetensors"))},
           {"trained_tasks", tasks},
           {"from", state.contains("init_from") ? state.at("init_from") : nlohmann::json()}};
+}
+
+// --init-from: the architecture keys that neither the config file nor the
+// command line set come from the checkpoint's config (as HF's
+// from_pretrained and OpenNMT's -train_from take them); the log says which.
+void adopt_architecture(Config& config, const fs::path& checkpoint, const TrainerOptions& options) {
+  static const std::array<const char*, 7> kArchitecture = {"type",
+                                                           "dimension",
+                                                           "embedding_dim",
+                                                           "rnn_layers",
+                                                           "transformer_layers",
+                                                           "transformer_hidden",
+                                                           "transformer_heads"};
+  auto set = [&](const std::string& key) {
+    return std::count(options.config_keys.begin(), options.config_keys.end(), key) > 0 ||
+           std::count(options.set_keys.begin(), options.set_keys.end(), key) > 0;
+  };
+  nlohmann::json mine = nlohmann::json::parse(config_to_json(config).dump());
+  const auto theirs = config_to_json(load_config(checkpoint / "config.json"));
+  std::string adopted, kept;
+  for (const char* name : kArchitecture) {
+    if (set(std::string("model.") + name)) {
+      kept += format("{}{} {}", kept.empty() ? "" : ", ", name, mine["model"][name].dump());
+      continue;
+    }
+    mine["model"][name] = theirs["model"][name];
+    adopted += format("{}{} {}", adopted.empty() ? "" : ", ", name, mine["model"][name].dump());
+  }
+  config = config_from_json(mine);
+  log::info("--init-from: the architecture from the checkpoint{}{}{}",
+            adopted.empty() ? ": none" : " (" + adopted + ")", kept.empty() ? "" : "; from the config: ", kept);
 }
 
 }  // namespace
@@ -748,6 +780,7 @@ Trainer::Trainer(Config config, TrainerOptions options) : impl_(std::make_unique
                         ", whose earlier run --overwrite replaces: write the new run to another --output");
     verify_checkpoint(init_checkpoint);
     I.origin = init_origin(init_checkpoint);
+    adopt_architecture(I.config, init_checkpoint, options);
   }
 
   I.comm = std::make_unique<Communicator>(launch, options.dist, I.device);

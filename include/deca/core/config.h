@@ -280,6 +280,10 @@ Config config_from_text(std::string_view text, const std::string& source);
 // base's, objects merging key by key, lists and values replaced whole, null
 // resetting a key to its default; bases may have bases.
 Config load_config(const std::filesystem::path& path);
+// The keys a config file sets, its bases' included, as dotted paths of its
+// values ("model.dimension"; a list is one value): what was chosen rather
+// than left to the defaults.
+std::vector<std::string> config_file_keys(const std::filesystem::path& path);
 // Applies "a.b.c=value" overrides (value parsed as JSON, else taken as a string)
 // to a resolved config. Lists are indexed by number: curriculum.0.steps=10.
 Config apply_overrides(const Config& c, const std::vector<std::string>& assignments);

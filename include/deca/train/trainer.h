@@ -18,9 +18,13 @@ struct TrainerOptions {
   bool overwrite = false;  // start over in a run folder that holds an earlier run (deletes it)
   // A new run from this checkpoint's weights and tokenizer (a checkpoint
   // folder, or a run folder: its best, else its last), with the config's tasks
-  // and schedule and a fresh optimizer. The model section must describe the
-  // checkpoint's architecture.
+  // and schedule and a fresh optimizer. The architecture (model.type,
+  // dimension, embedding_dim, rnn_layers, transformer_layers,
+  // transformer_hidden, transformer_heads) is the checkpoint's, but for the
+  // keys of config_keys or set_keys, which must then match it.
   std::filesystem::path init_from;
+  // The keys the config file sets (config_file_keys); empty: none.
+  std::vector<std::string> config_keys;
   // The config keys the command line set (--set, --steps, --data-root, ...):
   // on --resume these may differ from the run's own config; any other key
   // that would change what is trained is refused.
