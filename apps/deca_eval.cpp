@@ -70,55 +70,21 @@ int main(int argc, char** argv) {
         throw deca::ConfigError(
             "--task names the task of a --gold/--predictions pair; to choose a checkpoint's tasks, give --tasks");
 #ifdef DECA_WITH_TORCH
-      const auto split_id = deca::parse_split(split);
+      deca::CheckpointEvaluation request;
+      request.split = deca::parse_split(split);
       deca::stop::install();
       deca::model::use_threads(static_cast<int>(model.threads));
-      auto loaded = deca::load_checkpoint(model.checkpoint, deca::parse_device(model.device));
-      auto config = loaded.config;
-      if (!data_root.empty()) config.data.data_root = data_root;
-      deca::announce_data_root(config.data.data_root);
-      if (tasks.empty()) tasks = config.all_tasks();
-      deca::check_unique_tasks(tasks);
-      // Every name, split and threshold is checked before the first decoding.
-      std::vector<std::shared_ptr<const deca::Task>> selected;
-      std::string skipped;
-      for (const auto& name : tasks) {
-        auto task = deca::find_task(name, config.data.data_root);
-        if (!task->has_split(split_id)) {
-          deca::log::warn("{} has no {} split (hidden test set): skipped", name, split);
-          skipped += (skipped.empty() ? "" : ", ") + name;
-          continue;
-        }
-        selected.push_back(std::move(task));
-      }
-      if (selected.empty())
-        throw deca::ConfigError("nothing to score: no task of " + skipped + " has a " + split +
-                                " split (hidden test set)");
-      deca::check_thresholds(thresholds, deca::metrics_of(selected));
-      deca::check_thresholds(drops, deca::metrics_of(selected));
-      deca::log::info("checkpoint {} (step {}), {} tasks, {} split", loaded.dir.string(), loaded.step, selected.size(),
-                      split);
-      auto options = deca::EvalOptions::from(config);
-      model.apply(options);
-      std::vector<deca::TaskSplit> splits;
-      for (const auto& task : selected)
-        splits.push_back(
-            deca::read_eval_split(config, task, split_id, *loaded.predictor.tokenizer, {max_examples, {}}));
-      report = deca::evaluate(
-          loaded.predictor, splits, options, [&](const deca::TaskSplit& s, const deca::SplitEvaluation& e) {
-            const std::string name = s.task->name();
-            if (!output.empty()) deca::write_predictions(output, *s.task, s.examples, e.predictions.answers);
-            deca::log::info("{}: {} examples decoded in {:.1f} s ({:.1f} examples/s)", name, s.examples.size(),
-                            e.result.seconds,
-                            e.result.seconds > 0 ? static_cast<double>(s.examples.size()) / e.result.seconds : 0.0);
-          });
-      report.split = split;
-      report.max_examples = max_examples;
-      report.checkpoint = {{"path", loaded.dir.string()}, {"step", loaded.step}, {"trained_by", loaded.trained_by}};
-      for (auto& t : report.tasks) {
-        t.seen_in_training = std::count(loaded.trained_tasks.begin(), loaded.trained_tasks.end(), t.task) > 0;
-        if (!*t.seen_in_training) deca::log::info("{}: not trained on (zero-shot)", t.task);
-      }
+      const auto loaded = deca::load_checkpoint(model.checkpoint, deca::parse_device(model.device));
+      request.data_root = data_root;
+      request.tasks = tasks;
+      request.max_examples = max_examples;
+      request.output = output;
+      request.adjust = [&](deca::EvalOptions& options) { model.apply(options); };
+      request.before_decoding = [&](const auto& metrics) {
+        deca::check_thresholds(thresholds, metrics);
+        deca::check_thresholds(drops, metrics);
+      };
+      report = deca::evaluate_checkpoint(loaded, request);
 #else
       throw deca::ConfigError("--checkpoint needs a build with LibTorch (DECA_WITH_TORCH=ON)");
 #endif

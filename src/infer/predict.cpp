@@ -1,11 +1,16 @@
 #include "deca/infer/predict.h"
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <mutex>
 
+#include "deca/core/error.h"
+#include "deca/core/log.h"
 #include "deca/data/batching.h"
+#include "deca/eval/files.h"
 #include "deca/model/parallel.h"
+#include "deca/tasks/task.h"
 
 namespace deca {
 
@@ -85,6 +90,51 @@ EvalReport evaluate(const Predictor& predictor, const std::vector<TaskSplit>& sp
     auto e = evaluate_split(predictor, split, options);
     if (on_task) on_task(split, e);
     report.add(std::move(e.result));
+  }
+  return report;
+}
+
+EvalReport evaluate_checkpoint(const LoadedModel& loaded, const CheckpointEvaluation& request) {
+  auto config = loaded.config;
+  if (!request.data_root.empty()) config.data.data_root = request.data_root;
+  announce_data_root(config.data.data_root);
+  const auto names = request.tasks.empty() ? config.all_tasks() : request.tasks;
+  check_unique_tasks(names);
+  // Every name, split and threshold is checked before the first decoding.
+  std::vector<std::shared_ptr<const Task>> selected;
+  std::string skipped;
+  for (const auto& name : names) {
+    auto task = find_task(name, config.data.data_root);
+    if (!task->has_split(request.split)) {
+      log::warn("{} has no {} split (hidden test set): skipped", name, to_string(request.split));
+      skipped += (skipped.empty() ? "" : ", ") + name;
+      continue;
+    }
+    selected.push_back(std::move(task));
+  }
+  if (selected.empty())
+    throw ConfigError("nothing to score: no task of " + skipped + " has a " + to_string(request.split) +
+                      " split (hidden test set)");
+  if (request.before_decoding) request.before_decoding(metrics_of(selected));
+  log::info("checkpoint {} (step {}), {} tasks, {} split", loaded.dir.string(), loaded.step, selected.size(),
+            to_string(request.split));
+  auto options = EvalOptions::from(config);
+  if (request.adjust) request.adjust(options);
+  std::vector<TaskSplit> splits;
+  for (const auto& task : selected)
+    splits.push_back(
+        read_eval_split(config, task, request.split, *loaded.predictor.tokenizer, {request.max_examples, {}}));
+  auto report = evaluate(loaded.predictor, splits, options, [&](const TaskSplit& s, const SplitEvaluation& e) {
+    if (!request.output.empty()) write_predictions(request.output, *s.task, s.examples, e.predictions.answers);
+    log::info("{}: {} examples decoded in {:.1f} s ({:.1f} examples/s)", s.task->name(), s.examples.size(),
+              e.result.seconds, e.result.seconds > 0 ? static_cast<double>(s.examples.size()) / e.result.seconds : 0.0);
+  });
+  report.split = to_string(request.split);
+  report.max_examples = request.max_examples;
+  report.checkpoint = {{"path", loaded.dir.string()}, {"step", loaded.step}, {"trained_by", loaded.trained_by}};
+  for (auto& t : report.tasks) {
+    t.seen_in_training = std::count(loaded.trained_tasks.begin(), loaded.trained_tasks.end(), t.task) > 0;
+    if (!*t.seen_in_training) log::info("{}: not trained on (zero-shot)", t.task);
   }
   return report;
 }

@@ -58,4 +58,20 @@ SplitEvaluation evaluate_split(const Predictor& predictor, const TaskSplit& spli
 EvalReport evaluate(const Predictor& predictor, const std::vector<TaskSplit>& splits, const EvalOptions& options,
                     const std::function<void(const TaskSplit&, const SplitEvaluation&)>& on_task = {});
 
+// A loaded checkpoint scored on tasks of a split (deca-eval --checkpoint).
+struct CheckpointEvaluation {
+  std::string data_root;           // empty: the checkpoint's
+  std::vector<std::string> tasks;  // empty: the checkpoint's; others are scored zero-shot, marked so
+  Split split = Split::Validation;
+  long max_examples = 0;  // > 0: the first N examples of each task
+  std::string output;     // non-empty: each task's answers as <task>.jsonl here
+  // The command line's decoding options onto the checkpoint's.
+  std::function<void(EvalOptions&)> adjust;
+  // Each task's name and metric names, once known and before any decoding
+  // (where thresholds are checked); tasks without the split (hidden test
+  // sets) are skipped with a warning before.
+  std::function<void(const std::vector<std::pair<std::string, std::vector<std::string>>>&)> before_decoding;
+};
+EvalReport evaluate_checkpoint(const LoadedModel& loaded, const CheckpointEvaluation& request);
+
 }  // namespace deca
