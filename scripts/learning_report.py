@@ -58,7 +58,7 @@ def common_golds(out, runs, gold_dir):
     """Per task, the gold file every run is scored against: the task's whole
     validation split, or, when some run answered only part of it (decaNLP drops
     validation examples longer than its limits), the examples every run
-    answered, written to OUT/gold-common/<task>.jsonl. -> {task: (path, examples, of)}"""
+    answered, written to OUT/gold-common/<task>.jsonl. -> {task: (path, ids scored, examples in the split)}"""
     ids = {}
     for run in runs:
         for _, task, path in answer_files(os.path.join(out, run)):
@@ -77,7 +77,7 @@ def common_golds(out, runs, gold_dir):
                 for r in rows:
                     if r['id'] in common:
                         f.write(json.dumps(r, ensure_ascii=False) + '\n')
-        golds[task] = (gold, min(len(common), len(rows)), len(rows))
+        golds[task] = (gold, {r['id'] for r in rows} & common, len(rows))
     return golds
 
 
@@ -89,12 +89,12 @@ def score(run_dir, golds, deca_eval):
     elapsed = {(r['step'], r['task']): r.get('elapsed_seconds')
                for r in read_jsonl(os.path.join(run_dir, 'metrics.jsonl')) if r.get('type') == 'validation'}
     for step, task, path in answer_files(run_dir):
-        gold, examples, _ = golds[task]
+        gold, keep, _ = golds[task]
+        examples = len(keep)
         if cached.get((step, task), {}).get('examples') == examples:
             continue
         with tempfile.TemporaryDirectory() as tmp:
             kept = os.path.join(tmp, 'answers.jsonl')
-            keep = {r['id'] for r in read_jsonl(gold)}
             with open(kept, 'w') as f:
                 for r in read_jsonl(path):
                     if r['id'] in keep:
@@ -141,7 +141,8 @@ def main():
     tasks = sorted({task for s in scores.values() for (_, task) in s})
     for task in tasks:
         steps = sorted({step for s in scores.values() for (step, t) in s if t == task})
-        _, examples, of = golds[task]
+        _, ids, of = golds[task]
+        examples = len(ids)
         subset = '' if examples == of else (f' (on the {examples} of its {of} examples that every run answered; '
                                             'decaNLP drops the ones beyond its length limits)')
         lines = [f'# {task}: validation {task}\'s decaScore metric, scored by deca-eval{subset}', '',

@@ -946,9 +946,9 @@ int Trainer::run() {
   // for the device; on the CPU there is nothing to wait for: every step.
   constexpr size_t kMaxPendingSteps = 100;
   while (I.step < t.steps) {
-    const auto step_start = std::chrono::steady_clock::now();
+    const double elapsed_before = I.elapsed;
     I.train_step();
-    const double step_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - step_start).count();
+    const double step_seconds = I.elapsed - elapsed_before;  // train_step's own clock
     const long step = I.step;
     const bool stop = stop_now();
     bool validate_now = t.val_every > 0 && (step % t.val_every == 0 || step == t.steps) && !stop;
